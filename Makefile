@@ -1,0 +1,39 @@
+# steward — see README.md. `make demo` and `make test` do all their own set-up.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
+# Test binaries (kube-apiserver, etcd) are built once into a cache outside the
+# checkout and reused; tests find them through STEWARD_TESTENV_BIN.
+export STEWARD_TESTENV_BIN ?= $(HOME)/.cache/steward/testenv/bin
+
+# Debian packages the tests use: sshd for machine targets, git for the git server.
+TEST_PACKAGES  := openssh-server openssh-client git
+BENCH_PACKAGES := $(TEST_PACKAGES) ansible
+
+.PHONY: build test bench demo testenv deps lint
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/steward ./cmd/steward
+
+deps:
+	deploy/testenv/install-deps.sh $(TEST_PACKAGES)
+
+testenv: deps
+	deploy/testenv/build.sh "$(STEWARD_TESTENV_BIN)"
+
+test: testenv
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 60m ./...
+
+bench: testenv
+	deploy/testenv/install-deps.sh $(BENCH_PACKAGES)
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+
+demo: build
+	deploy/demo.sh
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -1,0 +1,58 @@
+package reconcile
+
+import (
+	"context"
+	"io/fs"
+	"time"
+)
+
+// GenerateRequest is what a generator is given: one unit of one revision.
+type GenerateRequest struct {
+	// Tree is the revision's tree rooted at the repository root. It is
+	// read-only and confined: nothing outside the repository is reachable.
+	Tree fs.FS
+	// Dir is the unit's path within Tree, slash-separated and clean.
+	Dir string
+	// LocalDir is the repository root on disk when the revision is checked
+	// out there, "" when Tree is read straight from git's object store.
+	LocalDir string
+	// Unit is the unit being generated.
+	Unit *Unit
+	// Revision is the commit being generated ("" for a working tree).
+	Revision string
+}
+
+// Generator turns a unit's directory into objects.
+type Generator interface {
+	Generate(ctx context.Context, req GenerateRequest) ([]*Object, error)
+}
+
+// ApplyRequest is one unit's objects for one target.
+type ApplyRequest struct {
+	Unit     *Unit
+	Revision string
+	Objects  []*Object
+}
+
+// Target applies objects to a system. Plan reads the live state and changes
+// nothing; Apply executes exactly the plan it is given.
+type Target interface {
+	Plan(ctx context.Context, req ApplyRequest) (*Plan, error)
+	Apply(ctx context.Context, plan *Plan) (*ChangeSet, error)
+}
+
+// Revision is one commit of the source and its tree.
+type Revision struct {
+	ID      string    // commit SHA
+	Tree    fs.FS     // the commit's tree, read-only
+	Dir     string    // checkout on disk, "" when Tree is not on disk
+	Time    time.Time // committer time
+	Subject string    // first line of the commit message
+}
+
+// Source yields the revision to reconcile.
+type Source interface {
+	// Poll returns the newest revision of what the source tracks. It
+	// fetches only when the tracked ref moved.
+	Poll(ctx context.Context) (*Revision, error)
+}

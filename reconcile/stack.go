@@ -1,0 +1,215 @@
+package reconcile
+
+// StackAPIVersion and StackKind head every steward.yaml.
+const (
+	StackAPIVersion = "steward.dev/v1"
+	StackKind       = "Stack"
+	// StackFile is the stack file's name at the repository root.
+	StackFile = "steward.yaml"
+)
+
+// Stack is the model of steward.yaml. It holds no credentials: targets name
+// credentials that the running steward resolves.
+type Stack struct {
+	APIVersion string                `yaml:"apiVersion" doc:"Always steward.dev/v1."`
+	Kind       string                `yaml:"kind" doc:"Always Stack."`
+	Targets    map[string]TargetSpec `yaml:"targets" doc:"Logical targets by name."`
+	Units      []Unit                `yaml:"units" doc:"The units: a path, a generator, a target."`
+	Images     *Images               `yaml:"images,omitempty" doc:"Image automation policies."`
+	Checks     []Check               `yaml:"checks,omitempty" doc:"CEL rules every generated object must pass."`
+	Windows    []Window              `yaml:"windows,omitempty" doc:"Sync windows: when units may be applied."`
+
+	// File is the name errors use for the stack file; not part of the YAML.
+	File string `yaml:"-"`
+	// pos maps field paths (units[1].target) to their place in File.
+	pos map[string]Pos
+}
+
+// TargetSpec is one logical target; exactly one kind is set.
+type TargetSpec struct {
+	Kubernetes *KubernetesTarget `yaml:"kubernetes,omitempty" doc:"A Kubernetes cluster."`
+	Machines   *MachinesTarget   `yaml:"machines,omitempty" doc:"Hosts reached over SSH."`
+	Local      *LocalTarget      `yaml:"local,omitempty" doc:"This host; every path under root."`
+}
+
+// KubernetesTarget applies to a cluster by server-side apply.
+type KubernetesTarget struct {
+	Credentials string `yaml:"credentials,omitempty" doc:"Context name in the kubeconfig steward was given; empty means the current context or in-cluster config."`
+	Namespace   string `yaml:"namespace,omitempty" doc:"Default namespace for namespaced objects without one."`
+}
+
+// MachinesTarget applies machine kinds to hosts over SSH.
+type MachinesTarget struct {
+	Hosts       []string `yaml:"hosts" doc:"host:port of every machine."`
+	User        string   `yaml:"user,omitempty" doc:"SSH user."`
+	Credentials string   `yaml:"credentials,omitempty" doc:"Private key file name under steward's credentials directory."`
+	Root        string   `yaml:"root,omitempty" doc:"Prefix for every path on the hosts (default /)."`
+	Sudo        bool     `yaml:"sudo,omitempty" doc:"Run changes through sudo."`
+	Parallel    int      `yaml:"parallel,omitempty" doc:"Hosts worked on at once (default 20)."`
+	HostKeys    []string `yaml:"hostKeys,omitempty" doc:"Pinned host key fingerprints (SHA256:...), checked in addition to known_hosts."`
+	Rollout     *Rollout `yaml:"rollout,omitempty" doc:"Batching and the failure breaker."`
+}
+
+// Rollout applies hosts batch by batch and stops when failures exceed
+// MaxFailures.
+type Rollout struct {
+	Batch       IntOrPercent `yaml:"batch,omitempty" doc:"Hosts per batch: N or \"N%\"."`
+	MaxFailures IntOrPercent `yaml:"maxFailures,omitempty" doc:"Failed hosts tolerated before the rollout stops: N or \"N%\"."`
+}
+
+// LocalTarget applies machine kinds to this host.
+type LocalTarget struct {
+	Root string `yaml:"root" doc:"Directory every path is put under, relative to steward's working directory."`
+}
+
+// Unit is one entry of the stack: the unit of scheduling, status,
+// dependencies and metrics.
+type Unit struct {
+	Name           string        `yaml:"name" doc:"Unique name."`
+	Path           string        `yaml:"path" doc:"Directory relative to the repository root."`
+	Generator      GeneratorSpec `yaml:"generator" doc:"How the path becomes objects."`
+	Target         string        `yaml:"target" doc:"Name of a target."`
+	Namespace      string        `yaml:"namespace,omitempty" doc:"Namespace for namespaced objects without one (and the helm release namespace)."`
+	Prune          bool          `yaml:"prune,omitempty" doc:"Delete what an earlier revision applied and this one no longer has."`
+	Force          bool          `yaml:"force,omitempty" doc:"Recreate objects whose immutable fields changed."`
+	Wait           *Wait         `yaml:"wait,omitempty" doc:"Wait for applied objects to become healthy."`
+	Output         string        `yaml:"output,omitempty" doc:"Directory of committed generated output that steward verify compares."`
+	DependsOn      []string      `yaml:"dependsOn,omitempty" doc:"Units that must be ready at the same revision first."`
+	Health         *Health       `yaml:"health,omitempty" doc:"Health check run after apply on machine targets."`
+	ServiceAccount string        `yaml:"serviceAccount,omitempty" doc:"Kubernetes service account (namespace/name) to impersonate."`
+	Interval       Duration      `yaml:"interval,omitempty" doc:"Re-apply interval for drift correction."`
+	Suspend        bool          `yaml:"suspend,omitempty" doc:"Do not apply this unit."`
+	ExtraPaths     []string      `yaml:"extraPaths,omitempty" doc:"More directories whose files are inputs of the generator (for the generation cache)."`
+}
+
+// GeneratorSpec selects a generator; exactly one is set.
+type GeneratorSpec struct {
+	YAML      *YAMLGenerator      `yaml:"yaml,omitempty" doc:"Every .yaml, .yml and .json file under the path."`
+	Kustomize *KustomizeGenerator `yaml:"kustomize,omitempty" doc:"kustomize build of the path."`
+	Helm      *HelmGenerator      `yaml:"helm,omitempty" doc:"helm template of a local chart."`
+	Jsonnet   *JsonnetGenerator   `yaml:"jsonnet,omitempty" doc:"Evaluate a jsonnet file."`
+	Command   *CommandGenerator   `yaml:"command,omitempty" doc:"Run a command; its stdout is the objects."`
+}
+
+// YAMLGenerator reads plain manifests.
+type YAMLGenerator struct {
+	Recursive *bool `yaml:"recursive,omitempty" doc:"Descend into subdirectories (default true)."`
+}
+
+// KustomizeGenerator runs kustomize in-process.
+type KustomizeGenerator struct{}
+
+// HelmGenerator renders a local chart like helm template.
+type HelmGenerator struct {
+	Chart       string            `yaml:"chart,omitempty" doc:"Chart directory relative to the unit path (default .)."`
+	Values      []string          `yaml:"values,omitempty" doc:"Values files relative to the unit path, later ones win."`
+	Set         map[string]string `yaml:"set,omitempty" doc:"Values set by path (a.b=c), after the files."`
+	ReleaseName string            `yaml:"releaseName,omitempty" doc:"Release name (default the unit name)."`
+	KubeVersion string            `yaml:"kubeVersion,omitempty" doc:"Kubernetes version the chart sees (default 1.37.0)."`
+	APIVersions []string          `yaml:"apiVersions,omitempty" doc:"Extra API versions for .Capabilities."`
+	IncludeCRDs *bool             `yaml:"includeCRDs,omitempty" doc:"Render the chart's crds/ too (default true)."`
+}
+
+// JsonnetGenerator evaluates a jsonnet file.
+type JsonnetGenerator struct {
+	File    string            `yaml:"file" doc:"File relative to the unit path."`
+	JPath   []string          `yaml:"jpath,omitempty" doc:"Library directories relative to the repository root (vendor and lib are always searched)."`
+	ExtVars map[string]string `yaml:"extVars,omitempty" doc:"External string variables."`
+	ExtCode map[string]string `yaml:"extCode,omitempty" doc:"External code variables."`
+	TLAs    map[string]string `yaml:"tlas,omitempty" doc:"Top-level string arguments."`
+	TLACode map[string]string `yaml:"tlaCode,omitempty" doc:"Top-level code arguments."`
+}
+
+// CommandGenerator runs a command in the unit's directory.
+type CommandGenerator struct {
+	Run       []string          `yaml:"run" doc:"argv; the first element is looked up on PATH or relative to the unit path."`
+	Timeout   Duration          `yaml:"timeout,omitempty" doc:"Kill the command (and its children) after this long (default 60s)."`
+	Env       map[string]string `yaml:"env,omitempty" doc:"Environment; nothing else is inherited except PATH and HOME."`
+	Hermetic  bool              `yaml:"hermetic,omitempty" doc:"Output depends only on the files under the path and extraPaths, so it may be cached."`
+	MaxOutput int64             `yaml:"maxOutput,omitempty" doc:"Largest stdout accepted, in bytes (default 64 MiB)."`
+}
+
+// Wait waits for applied objects to become healthy.
+type Wait struct {
+	Timeout Duration `yaml:"timeout,omitempty" doc:"How long to wait (default 5m)."`
+}
+
+// Health checks a machine host after apply.
+type Health struct {
+	HTTP     *HTTPHealth    `yaml:"http,omitempty" doc:"An HTTP GET from steward."`
+	Command  *CommandHealth `yaml:"command,omitempty" doc:"A command on the host."`
+	Retries  int            `yaml:"retries,omitempty" doc:"Attempts before the host counts as unhealthy (default 3)."`
+	Interval Duration       `yaml:"interval,omitempty" doc:"Pause between attempts (default 2s)."`
+	Timeout  Duration       `yaml:"timeout,omitempty" doc:"Limit of one attempt (default 10s)."`
+}
+
+// HTTPHealth is an HTTP health check; {{.Host}} in URL is the host name.
+type HTTPHealth struct {
+	URL    string `yaml:"url" doc:"URL; {{.Host}} is replaced by the host."`
+	Status int    `yaml:"status,omitempty" doc:"Expected status code (default any 2xx)."`
+}
+
+// CommandHealth runs a command on the host; exit 0 is healthy.
+type CommandHealth struct {
+	Run []string `yaml:"run" doc:"argv run on the host."`
+}
+
+// Images configures image automation.
+type Images struct {
+	Policies []ImagePolicy `yaml:"policies" doc:"Which tags each image may move to."`
+	Update   *ImageUpdate  `yaml:"update,omitempty" doc:"How updates are committed."`
+}
+
+// ImagePolicy selects the newest tag of an image within a semver range.
+type ImagePolicy struct {
+	Name   string `yaml:"name" doc:"Policy name, used in file markers."`
+	Image  string `yaml:"image" doc:"Repository of the image."`
+	Semver string `yaml:"semver" doc:"Semver range of acceptable tags."`
+}
+
+// ImageUpdate says where image updates are committed.
+type ImageUpdate struct {
+	Branch     string `yaml:"branch,omitempty" doc:"Branch to start from."`
+	PushBranch string `yaml:"pushBranch,omitempty" doc:"Branch to push to (for a pull request); default Branch."`
+	Message    string `yaml:"message,omitempty" doc:"Commit message template."`
+}
+
+// Check is a CEL rule over generated objects.
+type Check struct {
+	Name    string `yaml:"name" doc:"Rule name, shown in failures."`
+	Match   Match  `yaml:"match,omitempty" doc:"Objects the rule applies to."`
+	CEL     string `yaml:"cel" doc:"CEL expression over object; true passes."`
+	Message string `yaml:"message,omitempty" doc:"Failure message."`
+}
+
+// Match selects objects by glob patterns; empty fields match everything.
+type Match struct {
+	APIVersion string   `yaml:"apiVersion,omitempty" doc:"Glob over apiVersion."`
+	Kind       string   `yaml:"kind,omitempty" doc:"Glob over kind."`
+	Name       string   `yaml:"name,omitempty" doc:"Glob over metadata.name."`
+	Namespace  string   `yaml:"namespace,omitempty" doc:"Glob over metadata.namespace."`
+	Units      []string `yaml:"units,omitempty" doc:"Only objects of these units."`
+}
+
+// Window is a sync window: a cron schedule opening for a duration.
+type Window struct {
+	Kind       string   `yaml:"kind" doc:"allow or deny."`
+	Schedule   string   `yaml:"schedule" doc:"Cron schedule (5 fields) of the window's start."`
+	Duration   Duration `yaml:"duration" doc:"How long the window stays open."`
+	TimeZone   string   `yaml:"timeZone,omitempty" doc:"IANA time zone of the schedule (default UTC)."`
+	Units      []string `yaml:"units,omitempty" doc:"Units it governs (default all)."`
+	ManualSync bool     `yaml:"manualSync,omitempty" doc:"Allow a manual sync while the window blocks."`
+}
+
+// Unit returns the unit named name, or nil.
+func (s *Stack) Unit(name string) *Unit {
+	for i := range s.Units {
+		if s.Units[i].Name == name {
+			return &s.Units[i]
+		}
+	}
+	return nil
+}
+
+// Pos returns where a field path (for example "units[1].target") was written.
+func (s *Stack) Pos(path string) Pos { return s.pos[path] }

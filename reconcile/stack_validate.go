@@ -1,0 +1,262 @@
+package reconcile
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"strings"
+)
+
+var unitName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+// Validate checks the rules decoding cannot: header, unique unit names,
+// references, one generator and one target kind each, dependency cycles, and
+// paths that escape the repository. Every problem is reported.
+func (s *Stack) Validate() error {
+	var errs Errors
+	fail := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{File: s.File, Pos: s.pos[field], Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	if s.APIVersion != StackAPIVersion {
+		fail("apiVersion", "want %q, found %q", StackAPIVersion, s.APIVersion)
+	}
+	if s.Kind != StackKind {
+		fail("kind", "want %q, found %q", StackKind, s.Kind)
+	}
+	for _, name := range sortedKeys(s.Targets) {
+		s.validateTarget(name, s.Targets[name], fail)
+	}
+	names := map[string]int{}
+	for i := range s.Units {
+		u := &s.Units[i]
+		at := fmt.Sprintf("units[%d]", i)
+		switch {
+		case u.Name == "":
+			fail(at, "unit has no name")
+		case !unitName.MatchString(u.Name):
+			fail(at+".name", "%q is not a valid unit name (lowercase letters, digits and '-', at most 63)", u.Name)
+		default:
+			if first, dup := names[u.Name]; dup {
+				fail(at+".name", "duplicate unit name %q (first at units[%d])", u.Name, first)
+			} else {
+				names[u.Name] = i
+			}
+		}
+		s.validateUnit(at, u, fail)
+	}
+	for i, u := range s.Units {
+		for j, dep := range u.DependsOn {
+			if _, ok := names[dep]; !ok {
+				fail(fmt.Sprintf("units[%d].dependsOn[%d]", i, j), "names no unit %q", dep)
+			}
+		}
+	}
+	if len(errs) == 0 {
+		if cycle := s.Graph().Cycle(); cycle != nil {
+			i := names[cycle[0]]
+			fail(fmt.Sprintf("units[%d].dependsOn", i), "dependency cycle: %s", strings.Join(cycle, " -> "))
+		}
+	}
+	for i, c := range s.Checks {
+		at := fmt.Sprintf("checks[%d]", i)
+		if c.Name == "" {
+			fail(at, "check has no name")
+		}
+		if strings.TrimSpace(c.CEL) == "" {
+			fail(at+".cel", "check has no cel expression")
+		}
+	}
+	for i, w := range s.Windows {
+		at := fmt.Sprintf("windows[%d]", i)
+		if w.Kind != "allow" && w.Kind != "deny" {
+			fail(at+".kind", "want allow or deny, found %q", w.Kind)
+		}
+		if w.Schedule == "" {
+			fail(at+".schedule", "window has no schedule")
+		}
+		if w.Duration == 0 {
+			fail(at+".duration", "window has no duration")
+		}
+		for j, name := range w.Units {
+			if _, ok := names[name]; !ok {
+				fail(fmt.Sprintf("%s.units[%d]", at, j), "names no unit %q", name)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+func (s *Stack) validateTarget(name string, t TargetSpec, fail func(string, string, ...any)) {
+	at := "targets." + name
+	kinds := 0
+	for _, set := range []bool{t.Kubernetes != nil, t.Machines != nil, t.Local != nil} {
+		if set {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		fail(at, "a target sets exactly one of kubernetes, machines, local (found %d)", kinds)
+	}
+	if m := t.Machines; m != nil {
+		if len(m.Hosts) == 0 {
+			fail(at+".machines.hosts", "no hosts")
+		}
+		seen := map[string]bool{}
+		for i, h := range m.Hosts {
+			if seen[h] {
+				fail(fmt.Sprintf("%s.machines.hosts[%d]", at, i), "duplicate host %q", h)
+			}
+			seen[h] = true
+		}
+	}
+	if l := t.Local; l != nil && l.Root == "" {
+		fail(at+".local.root", "local target needs a root")
+	}
+}
+
+func (s *Stack) validateUnit(at string, u *Unit, fail func(string, string, ...any)) {
+	if u.Path == "" {
+		fail(at+".path", "unit has no path")
+	} else if err := CleanRepoPath(u.Path); err != nil {
+		fail(at+".path", "%v", err)
+	}
+	if u.Output != "" {
+		if err := CleanRepoPath(u.Output); err != nil {
+			fail(at+".output", "%v", err)
+		}
+	}
+	for j, p := range u.ExtraPaths {
+		if err := CleanRepoPath(p); err != nil {
+			fail(fmt.Sprintf("%s.extraPaths[%d]", at, j), "%v", err)
+		}
+	}
+	if u.Target == "" {
+		fail(at+".target", "unit has no target")
+	} else if _, ok := s.Targets[u.Target]; !ok {
+		fail(at+".target", "names no target %q (targets: %s)", u.Target, strings.Join(sortedKeys(s.Targets), ", "))
+	}
+	g := u.Generator
+	set := 0
+	for _, ok := range []bool{g.YAML != nil, g.Kustomize != nil, g.Helm != nil, g.Jsonnet != nil, g.Command != nil} {
+		if ok {
+			set++
+		}
+	}
+	if set != 1 {
+		fail(at+".generator", "a unit sets exactly one generator of yaml, kustomize, helm, jsonnet, command (found %d)", set)
+	}
+	if g.Jsonnet != nil && g.Jsonnet.File == "" {
+		fail(at+".generator.jsonnet.file", "jsonnet generator needs a file")
+	}
+	if g.Command != nil && len(g.Command.Run) == 0 {
+		fail(at+".generator.command.run", "command generator needs run")
+	}
+	if h := u.Health; h != nil && (h.HTTP == nil) == (h.Command == nil) {
+		fail(at+".health", "health sets exactly one of http, command")
+	}
+	for j, dep := range u.DependsOn {
+		if dep == u.Name {
+			fail(fmt.Sprintf("%s.dependsOn[%d]", at, j), "unit depends on itself")
+		}
+	}
+}
+
+// CleanRepoPath refuses a path that is absolute or leaves the repository
+// through "..". Symlinks are checked by CheckPaths.
+func CleanRepoPath(p string) error {
+	if path.IsAbs(p) || strings.HasPrefix(p, `\`) || (len(p) > 1 && p[1] == ':') {
+		return fmt.Errorf("path %q is absolute; paths are relative to the repository root", p)
+	}
+	if c := path.Clean(p); c == ".." || strings.HasPrefix(c, "../") {
+		return fmt.Errorf("path %q escapes the repository", p)
+	}
+	return nil
+}
+
+// CheckPaths refuses unit paths and outputs that reach outside the
+// repository through a symlink in tree. A path that does not exist is not an
+// error here (the generator reports it).
+func (s *Stack) CheckPaths(tree fs.FS) error {
+	var errs Errors
+	for i, u := range s.Units {
+		check := func(field, p string) {
+			if err := ResolveInTree(tree, p); err != nil {
+				errs = append(errs, &FieldError{File: s.File, Pos: s.pos[field], Field: field, Msg: err.Error()})
+			}
+		}
+		check(fmt.Sprintf("units[%d].path", i), u.Path)
+		if u.Output != "" {
+			check(fmt.Sprintf("units[%d].output", i), u.Output)
+		}
+		for j, p := range u.ExtraPaths {
+			check(fmt.Sprintf("units[%d].extraPaths[%d]", i, j), p)
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// maxLinks bounds symlink resolution.
+const maxLinks = 40
+
+// ResolveInTree follows p through tree component by component and fails if a
+// symlink leads outside the tree. It needs tree to implement fs.ReadLinkFS to
+// see symlinks; other trees are checked lexically only.
+func ResolveInTree(tree fs.FS, p string) error {
+	if err := CleanRepoPath(p); err != nil {
+		return err
+	}
+	rl, ok := tree.(fs.ReadLinkFS)
+	if !ok {
+		return nil
+	}
+	pending := strings.Split(path.Clean(p), "/")
+	cur := "."
+	links := 0
+	for len(pending) > 0 {
+		part := pending[0]
+		pending = pending[1:]
+		if part == "." || part == "" {
+			continue
+		}
+		if part == ".." {
+			if cur == "." {
+				return fmt.Errorf("path %q escapes the repository", p)
+			}
+			cur = path.Dir(cur)
+			continue
+		}
+		next := path.Join(cur, part)
+		info, err := rl.Lstat(next)
+		if err != nil {
+			return nil // missing: the generator will say so
+		}
+		if info.Mode()&fs.ModeSymlink == 0 {
+			cur = next
+			continue
+		}
+		links++
+		if links > maxLinks {
+			return fmt.Errorf("path %q: too many symlinks", p)
+		}
+		target, err := rl.ReadLink(next)
+		if err != nil {
+			return fmt.Errorf("path %q: %w", p, err)
+		}
+		if path.IsAbs(target) {
+			return fmt.Errorf("path %q leaves the repository through symlink %s -> %s", p, next, target)
+		}
+		joined := path.Join(cur, target)
+		if joined == ".." || strings.HasPrefix(joined, "../") {
+			return fmt.Errorf("path %q leaves the repository through symlink %s -> %s", p, next, target)
+		}
+		pending = append(strings.Split(target, "/"), pending...)
+	}
+	return nil
+}
