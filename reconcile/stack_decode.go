@@ -30,7 +30,10 @@ func (e *FieldError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)
 	if e.Pos.Line > 0 {
-		fmt.Fprintf(&b, ":%d:%d", e.Pos.Line, e.Pos.Column)
+		fmt.Fprintf(&b, ":%d", e.Pos.Line)
+		if e.Pos.Column > 0 {
+			fmt.Fprintf(&b, ":%d", e.Pos.Column)
+		}
 	}
 	b.WriteString(": ")
 	if e.Field != "" {
@@ -85,7 +88,11 @@ func decodeStack(data []byte, file string) (*Stack, error) {
 	}
 	var extra yaml.Node
 	if dec.Decode(&extra) == nil {
-		return nil, &FieldError{File: file, Pos: Pos{extra.Line, extra.Column}, Msg: "more than one YAML document; a stack file is one document"}
+		at := &extra
+		if len(extra.Content) > 0 {
+			at = extra.Content[0]
+		}
+		return nil, &FieldError{File: file, Pos: Pos{at.Line, at.Column}, Msg: "more than one YAML document; a stack file is one document"}
 	}
 	d := &nodeDecoder{file: file, pos: map[string]Pos{}}
 	s := &Stack{File: file}
