@@ -1,0 +1,34 @@
+package yaml
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stewardhq/steward/reconcile"
+)
+
+func TestGenerateGolden(t *testing.T) {
+	no := false
+	tests := []struct {
+		name string
+		dir  string
+		spec *reconcile.YAMLGenerator
+	}{
+		{name: "multidoc", dir: "manifests"},
+		{name: "nonrecursive", dir: "manifests", spec: &reconcile.YAMLGenerator{Recursive: &no}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := reconcile.GenerateRequest{Tree: os.DirFS(filepath.Join("testdata", tt.name, "repo")), Dir: tt.dir}
+			objs, err := New(tt.spec).Generate(t.Context(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(objs) == 0 {
+				t.Fatal("no objects")
+			}
+			golden(t, tt.name, render(t, objs))
+		})
+	}
+}
