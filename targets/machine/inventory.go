@@ -1,0 +1,117 @@
+package machine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"time"
+
+	"github.com/stewardhq/steward/reconcile"
+)
+
+// InventoryDir is where each host keeps the units' inventories, under the
+// target's root.
+const InventoryDir = "/var/lib/steward"
+
+// Inventory is what one unit applied to one host, kept on the host at
+// <root>/var/lib/steward/<unit>.json.
+type Inventory struct {
+	Unit string `json:"unit"`
+	// Revision is the revision last applied, successfully or not.
+	Revision string `json:"revision"`
+	// Status of that apply: applied, failed or rolledBack.
+	Status    string    `json:"status"`
+	AppliedAt time.Time `json:"appliedAt"`
+	// Entries are the things the unit manages on the host.
+	Entries []Entry `json:"entries"`
+	// Pending are actions (a unit restart, a watch-triggered command)
+	// decided by a run that have not run yet: "Unit/web restart".
+	Pending []string `json:"pending,omitempty"`
+	// LastGood is the last revision that applied and passed its health
+	// check, with its objects, for rollback.
+	LastGood *GoodRevision `json:"lastGood,omitempty"`
+	// Failed names the revision that failed its health check and was
+	// rolled back, when Status is rolledBack.
+	Failed string `json:"failed,omitempty"`
+}
+
+// GoodRevision is a revision that applied and passed its health check.
+type GoodRevision struct {
+	Revision string           `json:"revision"`
+	Objects  []map[string]any `json:"objects"`
+}
+
+// Inventory statuses.
+const (
+	StatusApplied    = "applied"
+	StatusFailed     = "failed"
+	StatusRolledBack = "rolledBack"
+)
+
+// Entry is one thing a unit manages. Created says steward created it (it
+// was absent when first applied); only created things are pruned.
+type Entry struct {
+	Kind    string `json:"kind"`
+	Name    string `json:"name"`  // the object's metadata.name
+	Ident   string `json:"ident"` // path, unit, package or user name
+	Created bool   `json:"created,omitempty"`
+}
+
+func (e *Entry) key() string { return e.Kind + ":" + e.Ident }
+
+func (e *Entry) id() reconcile.ObjectID { return reconcile.ObjectID{Kind: e.Kind, Name: e.Name} }
+
+var unitFileName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+func inventoryPath(h *host, unit string) string {
+	return h.path(path.Join(InventoryDir, unit+".json"))
+}
+
+// readInventory returns the unit's inventory on h, an empty one when there
+// is none yet.
+func readInventory(ctx context.Context, h *host, unit string) (*Inventory, error) {
+	p := inventoryPath(h, unit)
+	data, err := h.t.ReadFile(ctx, p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &Inventory{Unit: unit}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read inventory %s: %w", p, err)
+	}
+	var inv Inventory
+	if err := json.Unmarshal(data, &inv); err != nil {
+		return nil, fmt.Errorf("inventory %s: %w", p, err)
+	}
+	if inv.Unit != unit {
+		return nil, fmt.Errorf("inventory %s belongs to unit %q", p, inv.Unit)
+	}
+	return &inv, nil
+}
+
+// writeInventory replaces the inventory atomically (mode 0600: it holds
+// the last good objects).
+func writeInventory(ctx context.Context, h *host, inv *Inventory) error {
+	data, err := json.MarshalIndent(inv, "", "  ")
+	if err != nil {
+		return err
+	}
+	p := inventoryPath(h, inv.Unit)
+	if err := h.mkdirParents(ctx, p); err != nil {
+		return fmt.Errorf("write inventory: %w", err)
+	}
+	if err := h.t.WriteFile(ctx, p, bytes.NewReader(append(data, '\n')), FileAttrs{Mode: 0o600, UID: -1, GID: -1}); err != nil {
+		return fmt.Errorf("write inventory %s: %w", p, err)
+	}
+	return nil
+}
+
+// ReadInventory reads a unit's inventory through t under root; for tools
+// and tests. A host without one yields an empty inventory.
+func ReadInventory(ctx context.Context, t Transport, root, unit string) (*Inventory, error) {
+	return readInventory(ctx, newHost(t, t.Host(), root, nil, ""), unit)
+}

@@ -1,0 +1,372 @@
+package machine
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+var _ Transport = (*LocalTransport)(nil)
+
+// LocalTransport reaches this host. Every path is put under Root and
+// confined there (an os.Root: symlinks cannot lead out of it), so several
+// "hosts" on one machine keep separate trees. Commands run as they are,
+// with Env added to steward's environment.
+type LocalTransport struct {
+	name string
+	root string
+	env  map[string]string
+
+	mu sync.Mutex
+	r  *os.Root
+}
+
+// NewLocalTransport returns a transport named name (reported as the host)
+// working under the directory root ("/" for the whole host). The root is
+// created on the first write. env is added to every command's environment;
+// a PATH in it is also where programs are looked up.
+func NewLocalTransport(name, root string, env map[string]string) (*LocalTransport, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("local root: %w", err)
+	}
+	return &LocalTransport{name: name, root: abs, env: env}, nil
+}
+
+// Host names the host in reports.
+func (t *LocalTransport) Host() string { return t.name }
+
+// Root is the directory paths are put under.
+func (t *LocalTransport) Root() string { return t.root }
+
+// open returns the os.Root, creating the directory when create is set.
+// Without it, a missing root reads as fs.ErrNotExist.
+func (t *LocalTransport) open(create bool) (*os.Root, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.r != nil {
+		return t.r, nil
+	}
+	if create {
+		if err := os.MkdirAll(t.root, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	r, err := os.OpenRoot(t.root)
+	if err != nil {
+		return nil, err
+	}
+	t.r = r
+	return r, nil
+}
+
+// rel turns an absolute host path into a path inside the root.
+func rel(p string) (string, error) {
+	if !path.IsAbs(p) {
+		return "", fmt.Errorf("path %q is not absolute", p)
+	}
+	r := strings.TrimPrefix(path.Clean(p), "/")
+	if r == "" {
+		r = "."
+	}
+	return r, nil
+}
+
+// Stat describes path without following a final symlink.
+func (t *LocalTransport) Stat(ctx context.Context, p string) (*FileInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r, err := t.open(false)
+	if err != nil {
+		return nil, err
+	}
+	rp, err := rel(p)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := r.Lstat(rp)
+	if err != nil {
+		return nil, err
+	}
+	return infoOf(fi), nil
+}
+
+func infoOf(fi fs.FileInfo) *FileInfo {
+	out := &FileInfo{Mode: fi.Mode(), Size: fi.Size(), ModTime: fi.ModTime(), UID: -1, GID: -1}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		out.UID, out.GID = int(st.Uid), int(st.Gid)
+	}
+	return out
+}
+
+// ReadFile returns the content of path.
+func (t *LocalTransport) ReadFile(ctx context.Context, p string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r, err := t.open(false)
+	if err != nil {
+		return nil, err
+	}
+	rp, err := rel(p)
+	if err != nil {
+		return nil, err
+	}
+	return r.ReadFile(rp)
+}
+
+// WriteFile replaces path atomically: a temporary file in the same directory
+// is written, synced, given mode and owner, then renamed over path, and the
+// directory is synced. A cancelled context or failed write removes the
+// temporary file and leaves path as it was.
+func (t *LocalTransport) WriteFile(ctx context.Context, p string, content io.Reader, attrs FileAttrs) (err error) {
+	r, err := t.open(true)
+	if err != nil {
+		return err
+	}
+	rp, err := rel(p)
+	if err != nil {
+		return err
+	}
+	dir, base := path.Split(rp)
+	var buf [8]byte
+	_, _ = rand.Read(buf[:])
+	tmp := path.Join(dir, "."+base+".steward-"+hex.EncodeToString(buf[:]))
+	f, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = r.Remove(tmp)
+		}
+	}()
+	if _, err = io.Copy(f, ctxReader{ctx, content}); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	mode := attrs.Mode.Perm()
+	if mode == 0 {
+		mode = 0o644
+	}
+	if err = f.Chmod(mode); err != nil {
+		return err
+	}
+	if attrs.UID >= 0 || attrs.GID >= 0 {
+		if err = f.Chown(attrs.UID, attrs.GID); err != nil {
+			return err
+		}
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = ctx.Err(); err != nil {
+		return err
+	}
+	if err = r.Rename(tmp, rp); err != nil {
+		return err
+	}
+	return syncDir(r, dir)
+}
+
+func syncDir(r *os.Root, dir string) error {
+	if dir == "" {
+		dir = "."
+	}
+	d, err := r.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return err
+	}
+	return nil
+}
+
+// ctxReader stops a copy when the context is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// Mkdir creates path (one level) with attrs; an existing directory is not
+// an error.
+func (t *LocalTransport) Mkdir(ctx context.Context, p string, attrs FileAttrs) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r, err := t.open(true)
+	if err != nil {
+		return err
+	}
+	rp, err := rel(p)
+	if err != nil {
+		return err
+	}
+	if rp == "." {
+		return nil
+	}
+	mode := attrs.Mode.Perm()
+	if mode == 0 {
+		mode = 0o755
+	}
+	if err := r.Mkdir(rp, mode); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			if fi, serr := r.Lstat(rp); serr == nil && fi.IsDir() {
+				return nil
+			}
+		}
+		return err
+	}
+	// Mkdir is subject to the umask; set the mode exactly.
+	if err := r.Chmod(rp, mode); err != nil {
+		return err
+	}
+	if attrs.UID >= 0 || attrs.GID >= 0 {
+		return r.Lchown(rp, attrs.UID, attrs.GID)
+	}
+	return nil
+}
+
+// SetAttrs changes mode, owner and group of path (zero mode and -1 ids are
+// left unchanged).
+func (t *LocalTransport) SetAttrs(ctx context.Context, p string, attrs FileAttrs) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r, err := t.open(true)
+	if err != nil {
+		return err
+	}
+	rp, err := rel(p)
+	if err != nil {
+		return err
+	}
+	if attrs.Mode.Perm() != 0 {
+		if err := r.Chmod(rp, attrs.Mode.Perm()); err != nil {
+			return err
+		}
+	}
+	if attrs.UID >= 0 || attrs.GID >= 0 {
+		return r.Lchown(rp, attrs.UID, attrs.GID)
+	}
+	return nil
+}
+
+// Remove deletes a file or an empty directory.
+func (t *LocalTransport) Remove(ctx context.Context, p string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r, err := t.open(false)
+	if err != nil {
+		return err
+	}
+	rp, err := rel(p)
+	if err != nil {
+		return err
+	}
+	if rp == "." {
+		return fmt.Errorf("remove %s: refusing to remove the root", p)
+	}
+	return r.Remove(rp)
+}
+
+// Run runs argv on this host without a shell. The program is looked up in
+// the PATH of the command's environment. A non-zero exit is in the result.
+func (t *LocalTransport) Run(ctx context.Context, c Cmd) (*CmdResult, error) {
+	if len(c.Argv) == 0 {
+		return nil, errors.New("run: empty argv")
+	}
+	env := os.Environ()
+	pathList := os.Getenv("PATH")
+	for _, m := range []map[string]string{t.env, c.Env} {
+		for k, v := range m {
+			env = append(env, k+"="+v)
+			if k == "PATH" {
+				pathList = v
+			}
+		}
+	}
+	prog, err := lookPath(c.Argv[0], pathList)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, prog, c.Argv[1:]...)
+	cmd.Args[0] = c.Argv[0]
+	cmd.Env = env
+	cmd.Dir = c.Dir
+	cmd.Stdin = c.Stdin
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ctx.Err() == nil {
+		return &CmdResult{ExitCode: ee.ExitCode(), Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}, nil
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("run %s: %w", c.Argv[0], ctx.Err())
+		}
+		return nil, fmt.Errorf("run %s: %w", c.Argv[0], err)
+	}
+	return &CmdResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}, nil
+}
+
+// lookPath finds prog in the colon-separated pathList; a name with a slash
+// is used as it is.
+func lookPath(prog, pathList string) (string, error) {
+	if strings.Contains(prog, "/") {
+		return prog, nil
+	}
+	for _, dir := range filepath.SplitList(pathList) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, prog)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("run %s: %w", prog, exec.ErrNotFound)
+}
+
+// Close releases the root.
+func (t *LocalTransport) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.r == nil {
+		return nil
+	}
+	err := t.r.Close()
+	t.r = nil
+	return err
+}

@@ -1,0 +1,271 @@
+package machine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/stewardhq/steward/reconcile"
+)
+
+var _ reconcile.Target = (*Target)(nil)
+
+// Dialer connects to one host. The ssh package supplies one; tests return
+// LocalTransports with separate roots.
+type Dialer func(ctx context.Context, host string) (Transport, error)
+
+// Config configures a machine Target.
+type Config struct {
+	// Name is the target's name in change sets.
+	Name string
+	// Hosts are the hosts to apply to, as the Dialer takes them.
+	Hosts []string
+	// Root is put before every object path on the hosts (default "/").
+	Root string
+	// Rollout batches hosts and sets the failure breaker. Zero means one
+	// batch of all hosts and stopping at the first failure (which, with
+	// one batch, stops nothing).
+	Rollout reconcile.Rollout
+	// Parallel is how many hosts are worked on at once (default 20).
+	Parallel int
+	// Health is checked on each host after a change when the unit has no
+	// health of its own.
+	Health *reconcile.Health
+	// Env is added to the environment of every command run on the hosts
+	// (tests put recording shims first on PATH this way).
+	Env map[string]string
+	// PackageManager is apt or dnf; empty detects it on each host.
+	PackageManager string
+	// HTTPClient runs HTTP health checks (default a client without
+	// redirects to other hosts' credentials; http.DefaultClient's transport).
+	HTTPClient *http.Client
+	// Logger receives progress with keys unit, target, revision, host, object.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns a Config for hosts with the defaults filled in.
+func DefaultConfig(hosts ...string) Config {
+	return Config{Hosts: hosts, Root: "/", Parallel: 20, HTTPClient: &http.Client{}, Logger: slog.New(slog.DiscardHandler)}
+}
+
+// Target applies machine objects to hosts.
+type Target struct {
+	cfg  Config
+	dial Dialer
+}
+
+// New returns a Target for cfg reaching hosts through dial. Zero fields of
+// cfg take DefaultConfig's values.
+func New(cfg Config, dial Dialer) *Target {
+	def := DefaultConfig()
+	if cfg.Root == "" {
+		cfg.Root = def.Root
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = def.Parallel
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = def.HTTPClient
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = def.Logger
+	}
+	return &Target{cfg: cfg, dial: dial}
+}
+
+// LocalHost is the host name of a local target.
+const LocalHost = "local"
+
+// NewLocal returns a Target for this host with every path under root (a
+// directory of this host; relative to the working directory when relative).
+func NewLocal(root string) *Target {
+	cfg := DefaultConfig(LocalHost)
+	cfg.Name = "local"
+	return New(cfg, LocalDialer(map[string]string{LocalHost: root}, nil))
+}
+
+// LocalDialer returns a Dialer of LocalTransports: each host is a directory
+// of this machine (roots maps host to directory). env is added to every
+// command's environment.
+func LocalDialer(roots map[string]string, env map[string]string) Dialer {
+	return func(_ context.Context, host string) (Transport, error) {
+		root, ok := roots[host]
+		if !ok {
+			return nil, fmt.Errorf("local host %q has no root", host)
+		}
+		return NewLocalTransport(host, root, env)
+	}
+}
+
+// Config returns the target's configuration.
+func (t *Target) Config() Config { return t.cfg }
+
+// planData is what Apply needs: the plan of every host.
+type planData struct {
+	hosts []*hostPlan
+}
+
+// hostPlan is one host's plan.
+type hostPlan struct {
+	host    string
+	err     error   // planning failed: nothing is applied to the host
+	steps   []*step // declared objects in apply order, then prune steps
+	inv     *Inventory
+	pending []string            // pending actions of this plan, recorded first
+	objects []*reconcile.Object // declared objects, the next last good
+	changes []reconcile.Change  // the plan's changes, index-aligned with steps
+}
+
+func (hp *hostPlan) changed() bool {
+	for _, s := range hp.steps {
+		if len(s.ops) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Plan reads every host and returns the changes apply would make, per host
+// and object. It changes nothing on any host. A host that cannot be reached
+// or read gets failed changes; bad objects fail the whole plan.
+func (t *Target) Plan(ctx context.Context, req reconcile.ApplyRequest) (*reconcile.Plan, error) {
+	unit, err := unitOf(req)
+	if err != nil {
+		return nil, err
+	}
+	res, err := decodeAll(req.Objects)
+	if err != nil {
+		return nil, err
+	}
+	hps := make([]*hostPlan, len(t.cfg.Hosts))
+	t.forHosts(ctx, len(hps), func(ctx context.Context, i int) {
+		hps[i] = t.planHostDial(ctx, t.cfg.Hosts[i], unit, req, res)
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	plan := &reconcile.Plan{Request: req, Data: &planData{hosts: hps}}
+	for i, hp := range hps {
+		hp.changes = hostChanges(hp, res, t.cfg.Hosts[i])
+		plan.Changes = append(plan.Changes, hp.changes...)
+	}
+	return plan, nil
+}
+
+func unitOf(req reconcile.ApplyRequest) (string, error) {
+	if req.Unit == nil || req.Unit.Name == "" {
+		return "", errors.New("machine target: request has no unit")
+	}
+	if !unitFileName.MatchString(req.Unit.Name) {
+		return "", fmt.Errorf("machine target: unit name %q cannot name an inventory file", req.Unit.Name)
+	}
+	return req.Unit.Name, nil
+}
+
+// hostChanges turns a host plan into its changes.
+func hostChanges(hp *hostPlan, res []resource, host string) []reconcile.Change {
+	if hp.err != nil {
+		out := make([]reconcile.Change, len(res))
+		for i, r := range res {
+			out[i] = reconcile.Change{Object: r.ID(), Host: host, Action: reconcile.Failed, Message: "plan: " + hp.err.Error()}
+		}
+		return out
+	}
+	out := make([]reconcile.Change, len(hp.steps))
+	for i, s := range hp.steps {
+		out[i] = reconcile.Change{Object: s.id, Host: host, Action: s.action, Diff: s.diff, Message: s.msg}
+	}
+	return out
+}
+
+func (t *Target) planHostDial(ctx context.Context, name, unit string, req reconcile.ApplyRequest, res []resource) *hostPlan {
+	tr, err := t.dial(ctx, name)
+	if err != nil {
+		return &hostPlan{host: name, err: fmt.Errorf("connect: %w", err)}
+	}
+	defer tr.Close()
+	h := newHost(tr, name, t.cfg.Root, t.cfg.Env, t.cfg.PackageManager)
+	inv, err := readInventory(ctx, h, unit)
+	if err != nil {
+		return &hostPlan{host: name, err: err}
+	}
+	prune := req.Unit != nil && req.Unit.Prune
+	hp, err := planHost(ctx, h, inv, res, prune)
+	if err != nil {
+		return &hostPlan{host: name, err: err}
+	}
+	hp.objects = req.Objects
+	return hp
+}
+
+// planHost plans res on h against its inventory; it only reads the host.
+func planHost(ctx context.Context, h *host, inv *Inventory, res []resource, prune bool) (*hostPlan, error) {
+	pc := &planCtx{changed: map[string]bool{}, pending: map[string]bool{}, prior: map[string]*Entry{}, accounts: map[string]bool{}}
+	for _, p := range inv.Pending {
+		pc.pending[p] = true
+	}
+	for i := range inv.Entries {
+		pc.prior[inv.Entries[i].key()] = &inv.Entries[i]
+	}
+	for _, r := range res {
+		if u, ok := r.(*userRes); ok {
+			pc.accounts[u.spec.Name] = true
+		}
+	}
+	hp := &hostPlan{host: h.name, inv: inv}
+	declared := map[string]bool{}
+	for _, r := range res {
+		st, err := r.plan(ctx, h, pc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.ID(), err)
+		}
+		st.key = r.ID().Kind + ":" + r.ident()
+		declared[st.key] = true
+		if len(st.ops) > 0 {
+			pc.changed[r.ID().Kind+"/"+r.ID().Name] = true
+		}
+		for _, o := range st.ops {
+			if o.pending != "" {
+				hp.pending = append(hp.pending, o.pending)
+			}
+		}
+		hp.steps = append(hp.steps, st)
+	}
+	var orphans []*Entry
+	for i := range inv.Entries {
+		if e := &inv.Entries[i]; !declared[e.key()] {
+			orphans = append(orphans, e)
+		}
+	}
+	if !prune {
+		return hp, nil
+	}
+	sortForPrune(orphans)
+	for _, e := range orphans {
+		st, err := planPrune(ctx, h, e)
+		if err != nil {
+			return nil, fmt.Errorf("prune %s: %w", e.id(), err)
+		}
+		hp.steps = append(hp.steps, st)
+	}
+	return hp, nil
+}
+
+// decodeAll decodes and orders a unit's objects: kind order, parents before
+// children, watched objects before their watchers.
+func decodeAll(objs []*reconcile.Object) ([]resource, error) {
+	if err := reconcile.CheckDuplicates(objs); err != nil {
+		return nil, err
+	}
+	res := make([]resource, 0, len(objs))
+	for _, o := range objs {
+		r, err := decode(o)
+		if err != nil {
+			return nil, err
+		}
+		res = append(res, r)
+	}
+	return orderResources(res)
+}
