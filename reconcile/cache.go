@@ -1,0 +1,168 @@
+package reconcile
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// Cache keeps generated objects keyed by a unit's configuration and
+// validated against the digests of every input the generation read, so an
+// unchanged unit of a changed monorepo is not generated again. Entries live
+// in memory and, when a directory is given, on disk.
+type Cache struct {
+	dir     string
+	version string
+	mu      sync.Mutex
+	mem     map[string]*cacheEntry
+}
+
+type cacheEntry struct {
+	Inputs  []input          `json:"inputs"`
+	Objects []map[string]any `json:"objects"`
+}
+
+// NewCache returns a cache stored under dir ("" keeps it in memory only).
+// version separates entries of different steward builds.
+func NewCache(dir, version string) *Cache {
+	return &Cache{dir: dir, version: version, mem: map[string]*cacheEntry{}}
+}
+
+// cacheable reports whether u's generation may be cached: everything but a
+// command generator that does not declare itself hermetic.
+func cacheable(u *Unit) bool {
+	return u.Generator.Command == nil || u.Generator.Command.Hermetic
+}
+
+// key hashes what determines a unit's output besides its input files.
+func (c *Cache) key(u *Unit) string {
+	cfg, _ := json.Marshal(struct {
+		V          string
+		Name, Path string
+		Namespace  string
+		Target     string
+		Generator  GeneratorSpec
+		ExtraPaths []string
+	}{c.version, u.Name, u.Path, u.Namespace, u.Target, u.Generator, u.ExtraPaths})
+	sum := sha256.Sum256(cfg)
+	return hex.EncodeToString(sum[:])
+}
+
+// lookup returns the cached objects of u when every recorded input has the
+// same digest in tree.
+func (c *Cache) lookup(u *Unit, tree fs.FS) ([]*Object, bool) {
+	key := c.key(u)
+	c.mu.Lock()
+	e := c.mem[key]
+	c.mu.Unlock()
+	if e == nil {
+		e = c.load(key)
+	}
+	if e == nil {
+		return nil, false
+	}
+	for _, in := range e.Inputs {
+		if digest(tree, in.Path, in.Kind) != in.Digest {
+			return nil, false
+		}
+	}
+	objs := make([]*Object, len(e.Objects))
+	for i, m := range e.Objects {
+		objs[i] = (&Object{Object: m}).DeepCopy()
+	}
+	return objs, true
+}
+
+func (c *Cache) store(u *Unit, inputs []input, objs []*Object) {
+	e := &cacheEntry{Inputs: inputs, Objects: make([]map[string]any, len(objs))}
+	for i, o := range objs {
+		e.Objects[i] = o.DeepCopy().Object
+	}
+	key := c.key(u)
+	c.mu.Lock()
+	c.mem[key] = e
+	c.mu.Unlock()
+	if c.dir != "" {
+		// A cache that cannot be written only costs time; generation goes on.
+		_ = c.save(key, e)
+	}
+}
+
+func (c *Cache) path(key string) string { return filepath.Join(c.dir, key[:2], key+".json") }
+
+func (c *Cache) load(key string) *cacheEntry {
+	if c.dir == "" {
+		return nil
+	}
+	data, err := os.ReadFile(c.path(key))
+	if err != nil {
+		return nil
+	}
+	var e cacheEntry
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil
+	}
+	for i, m := range e.Objects {
+		e.Objects[i] = jsonNumbers(m).(map[string]any)
+	}
+	c.mu.Lock()
+	c.mem[key] = &e
+	c.mu.Unlock()
+	return &e
+}
+
+func (c *Cache) save(key string, e *cacheEntry) error {
+	data, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	p := c.path(key)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".entry-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		return fmt.Errorf("cache entry: %w", err)
+	}
+	return nil
+}
+
+// jsonNumbers turns the float64 numbers encoding/json produces back into the
+// int64 values unstructured objects hold for integers.
+func jsonNumbers(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = jsonNumbers(e)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = jsonNumbers(e)
+		}
+		return x
+	case float64:
+		if x == float64(int64(x)) && x < 1<<53 && x > -(1<<53) {
+			return int64(x)
+		}
+		return x
+	default:
+		return v
+	}
+}

@@ -1,0 +1,22 @@
+// Package checks is steward's checks stage: it runs over every object of a
+// revision before anything is applied, and is shared by `steward verify`,
+// `steward sync` and the daemon.
+//
+// Three kinds of check run, all offline and deterministic:
+//
+//   - schema: Kubernetes objects are validated against the OpenAPI v3
+//     schemas of the built-in kinds of the Kubernetes release embedded here
+//     (see generate.go), the way the API server with strict field validation
+//     would: unknown fields, wrong types, missing required fields, bad enum
+//     values and formats, int-or-string and quantities. Kinds defined by a
+//     CustomResourceDefinition in the same run are validated against its
+//     openAPIV3Schema; other kinds outside the built-in groups are reported
+//     as unchecked. Machine kinds are handed to Options.ValidateMachine.
+//   - rules: the CEL expressions of the stack file's checks, with object
+//     bound to the object, selected by apiVersion/kind/name/namespace globs
+//     and units.
+//
+// A Checker is built once per stack (New compiles every rule) and is safe for
+// concurrent use; Check returns a Report whose failures name unit, object,
+// rule, field and message, sorted.
+package checks

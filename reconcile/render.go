@@ -1,0 +1,246 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path"
+	"runtime"
+	"slices"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// GeneratorFor returns the generator for a unit; cmd wires the
+// implementations (no registry).
+type GeneratorFor func(u *Unit) (Generator, error)
+
+// PostProcess runs on a unit's objects right after its generator, inside the
+// cached region (cmd wires machine.ResolveSources here). nil does nothing.
+type PostProcess func(ctx context.Context, req GenerateRequest, objs []*Object) error
+
+// RenderOptions configure a Renderer.
+type RenderOptions struct {
+	// Generators maps a unit to its generator. Required.
+	Generators GeneratorFor
+	// PostProcess runs after each generator; optional.
+	PostProcess PostProcess
+	// Cache skips generation of units whose inputs are unchanged; nil
+	// disables caching.
+	Cache *Cache
+	// Concurrency bounds how many units generate at once.
+	Concurrency int
+	// Logger receives progress; nil discards.
+	Logger *slog.Logger
+}
+
+// DefaultRenderOptions returns options with one unit per CPU at once.
+func DefaultRenderOptions(gen GeneratorFor) RenderOptions {
+	return RenderOptions{Generators: gen, Concurrency: runtime.GOMAXPROCS(0)}
+}
+
+// Renderer turns the units of a revision into objects.
+type Renderer struct {
+	opts RenderOptions
+}
+
+// NewRenderer returns a Renderer.
+func NewRenderer(opts RenderOptions) *Renderer {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = runtime.GOMAXPROCS(0)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Renderer{opts: opts}
+}
+
+// Rendered is one unit's generation result.
+type Rendered struct {
+	Unit     *Unit
+	Objects  []*Object
+	Err      error // a *UnitError
+	Cached   bool
+	Duration time.Duration
+}
+
+// UnitError is a failure of one unit.
+type UnitError struct {
+	Unit string
+	Err  error
+}
+
+func (e *UnitError) Error() string { return fmt.Sprintf("unit %s: %v", e.Unit, e.Err) }
+func (e *UnitError) Unwrap() error { return e.Err }
+
+// LoadStack reads and validates steward.yaml at the root of tree, including
+// that no unit path leaves the tree through a symlink.
+func LoadStack(tree fs.FS) (*Stack, error) {
+	data, err := fs.ReadFile(tree, StackFile)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: not found at the repository root", StackFile)
+		}
+		return nil, fmt.Errorf("read %s: %w", StackFile, err)
+	}
+	s, err := ParseStack(data, StackFile)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.CheckPaths(tree); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Select returns the named units of s in stack order, or all units when
+// names is empty. An unknown name is an error.
+func (s *Stack) Select(names []string) ([]*Unit, error) {
+	if len(names) == 0 {
+		out := make([]*Unit, len(s.Units))
+		for i := range s.Units {
+			out[i] = &s.Units[i]
+		}
+		return out, nil
+	}
+	var unknown []string
+	for _, n := range names {
+		if s.Unit(n) == nil {
+			unknown = append(unknown, n)
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("no unit named %q in %s", unknown, s.File)
+	}
+	var out []*Unit
+	for i := range s.Units {
+		if slices.Contains(names, s.Units[i].Name) {
+			out = append(out, &s.Units[i])
+		}
+	}
+	return out, nil
+}
+
+// Render generates units of rev concurrently. Failures are per unit, in
+// Rendered.Err; every unit is attempted.
+func (r *Renderer) Render(ctx context.Context, rev *Revision, units []*Unit) []Rendered {
+	out := make([]Rendered, len(units))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.Concurrency)
+	for i, u := range units {
+		g.Go(func() error {
+			out[i] = r.renderUnit(ctx, rev, u)
+			return nil
+		})
+	}
+	_ = g.Wait() // renderUnit reports through out
+	return out
+}
+
+func (r *Renderer) renderUnit(ctx context.Context, rev *Revision, u *Unit) Rendered {
+	start := time.Now()
+	res := Rendered{Unit: u}
+	log := r.opts.Logger.With("unit", u.Name, "revision", rev.ID)
+	if c := r.opts.Cache; c != nil && cacheable(u) {
+		if objs, ok := c.lookup(u, rev.Tree); ok {
+			res.Objects, res.Cached, res.Duration = objs, true, time.Since(start)
+			log.Debug("generation cached", "objects", len(objs))
+			return res
+		}
+	}
+	objs, inputs, err := r.generate(ctx, rev, u)
+	res.Duration = time.Since(start)
+	if err != nil {
+		res.Err = &UnitError{Unit: u.Name, Err: err}
+		return res
+	}
+	res.Objects = objs
+	if c := r.opts.Cache; c != nil && cacheable(u) && ctx.Err() == nil {
+		c.store(u, inputs, objs)
+	}
+	log.Debug("generated", "objects", len(objs), "duration", res.Duration)
+	return res
+}
+
+func (r *Renderer) generate(ctx context.Context, rev *Revision, u *Unit) ([]*Object, []input, error) {
+	gen, err := r.opts.Generators(u)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec := newRecordingFS(rev.Tree)
+	req := GenerateRequest{Tree: rec, Dir: cleanDir(u.Path), LocalDir: rev.Dir, Unit: u, Revision: rev.ID}
+	objs, err := gen.Generate(ctx, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := CheckDuplicates(objs); err != nil {
+		return nil, nil, err
+	}
+	if r.opts.PostProcess != nil {
+		if err := r.opts.PostProcess(ctx, req, objs); err != nil {
+			return nil, nil, err
+		}
+	}
+	SortObjects(objs)
+	if u.Generator.Command != nil {
+		// A command reads the disk, not the tree: its inputs are whole paths.
+		inputs, err := walkInputs(rev.Tree, append([]string{u.Path}, u.ExtraPaths...))
+		return objs, inputs, err
+	}
+	inputs := rec.inputs()
+	if len(u.ExtraPaths) > 0 {
+		extra, err := walkInputs(rev.Tree, u.ExtraPaths)
+		if err != nil {
+			return nil, nil, err
+		}
+		inputs = append(inputs, extra...)
+	}
+	return objs, inputs, nil
+}
+
+func cleanDir(p string) string {
+	if p == "" {
+		return "."
+	}
+	return path.Clean(p)
+}
+
+// ConflictError reports one object identity written by two units to the same
+// target.
+type ConflictError struct {
+	Target string
+	ID     ObjectID
+	Units  [2]string
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%s is written by units %s and %s to target %s", e.ID, e.Units[0], e.Units[1], e.Target)
+}
+
+// Conflicts reports every object identity that two units write to the same
+// target.
+func Conflicts(rendered []Rendered) error {
+	type key struct {
+		target string
+		id     ObjectID
+	}
+	owner := map[key]string{}
+	var errs Errors
+	for _, r := range rendered {
+		for _, o := range r.Objects {
+			k := key{r.Unit.Target, IDOf(o)}
+			if first, ok := owner[k]; ok && first != r.Unit.Name {
+				errs = append(errs, &ConflictError{Target: k.target, ID: k.id, Units: [2]string{first, r.Unit.Name}})
+				continue
+			}
+			owner[k] = r.Unit.Name
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
