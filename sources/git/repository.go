@@ -1,0 +1,110 @@
+package git
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/stewardhq/steward/reconcile"
+)
+
+// ErrRevisionNotFound is returned when a revision names no commit.
+var ErrRevisionNotFound = errors.New("unknown revision")
+
+// Repository is a git repository on disk (with a worktree or bare), read
+// through its object store.
+type Repository struct {
+	repo *gogit.Repository
+	dir  string
+	mu   sync.Mutex // go-git's object storage is not safe for concurrent use
+}
+
+// Open opens the repository at dir or in one of its parents (a worktree, a
+// bare repository, or a linked worktree).
+func Open(ctx context.Context, dir string) (*Repository, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// A bare repository or a worktree root first; then a worktree's
+	// subdirectory (DetectDotGit does not recognise bare repositories).
+	r, err := gogit.PlainOpenWithOptions(dir, &gogit.PlainOpenOptions{EnableDotGitCommonDir: true})
+	if errors.Is(err, gogit.ErrRepositoryNotExists) {
+		r, err = gogit.PlainOpenWithOptions(dir, &gogit.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	}
+	if err != nil {
+		if errors.Is(err, gogit.ErrRepositoryNotExists) {
+			return nil, fmt.Errorf("open repository %s: not a git repository", dir)
+		}
+		return nil, fmt.Errorf("open repository %s: %w", dir, err)
+	}
+	return &Repository{repo: r, dir: dir}, nil
+}
+
+// Resolve returns the commit id rev names: a full or short SHA, a branch,
+// a tag (annotated tags are peeled), HEAD, HEAD~1, HEAD^2, origin/main.
+func (r *Repository) Resolve(ctx context.Context, rev string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h, err := r.resolve(rev)
+	if err != nil {
+		return "", err
+	}
+	return h.String(), nil
+}
+
+func (r *Repository) resolve(rev string) (plumbing.Hash, error) {
+	if strings.TrimSpace(rev) == "" {
+		return plumbing.ZeroHash, fmt.Errorf("resolve revision: empty revision")
+	}
+	h, err := r.repo.ResolveRevision(plumbing.Revision(rev))
+	if err != nil {
+		if errors.Is(err, plumbing.ErrReferenceNotFound) || errors.Is(err, plumbing.ErrObjectNotFound) {
+			return plumbing.ZeroHash, fmt.Errorf("resolve revision %q: %w", rev, ErrRevisionNotFound)
+		}
+		return plumbing.ZeroHash, fmt.Errorf("resolve revision %q: %w", rev, err)
+	}
+	return *h, nil
+}
+
+// Tree returns the commit rev names with its tree read straight from the
+// object store. Revision.Tree is a *TreeFS; Revision.Dir is "".
+func (r *Repository) Tree(ctx context.Context, rev string) (*reconcile.Revision, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h, err := r.resolve(rev)
+	if err != nil {
+		return nil, err
+	}
+	return r.revision(h)
+}
+
+// revision builds the Revision of commit h; r.mu is held.
+func (r *Repository) revision(h plumbing.Hash) (*reconcile.Revision, error) {
+	c, err := r.repo.CommitObject(h)
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", h, err)
+	}
+	return revisionOf(c, newTreeFS(r.repo.Storer, &r.mu, c.TreeHash, c.Committer.When)), nil
+}
+
+func revisionOf(c *object.Commit, tree *TreeFS) *reconcile.Revision {
+	subject, _, _ := strings.Cut(strings.TrimLeft(c.Message, "\n"), "\n")
+	return &reconcile.Revision{
+		ID:      c.Hash.String(),
+		Tree:    tree,
+		Time:    c.Committer.When,
+		Subject: strings.TrimSpace(subject),
+	}
+}
