@@ -213,10 +213,10 @@ func execSteps(ctx context.Context, h *host, steps []*step, inv *Inventory, chan
 				for j := i + 1; j < len(steps); j++ {
 					if len(steps[j].ops) > 0 {
 						changes[j].Action = reconcile.Skipped
-						changes[j].Message = fmt.Sprintf("not applied: %s failed", s.id)
+						changes[j].Message = fmt.Sprintf("not applied: %s failed", objName(s.id))
 					}
 				}
-				return fmt.Errorf("%s: %w", s.id, err)
+				return fmt.Errorf("%s: %w", objName(s.id), err)
 			}
 			if o.pending != "" {
 				inv.Pending = slices.DeleteFunc(inv.Pending, func(p string) bool { return p == o.pending })

@@ -27,7 +27,7 @@ func orderResources(res []resource) ([]resource, error) {
 		key := r.ID().Kind + ":" + r.ident()
 		if r.ID().Kind != KindCommand {
 			if other, dup := owners[key]; dup {
-				return nil, &SpecError{Object: r.ID(), Msg: fmt.Sprintf("manages %s like %s", r.ident(), other)}
+				return nil, &SpecError{Object: r.ID(), Msg: fmt.Sprintf("manages %s like %s", r.ident(), objName(other))}
 			}
 			owners[key] = r.ID()
 		}
@@ -49,11 +49,11 @@ func orderResources(res []resource) ([]resource, error) {
 		case 2:
 			return nil
 		case 1:
-			return &SpecError{Object: res[i].ID(), Field: "spec.watches", Msg: "watch cycle: " + strings.Join(append(path, res[i].ID().String()), " -> ")}
+			return &SpecError{Object: res[i].ID(), Field: "spec.watches", Msg: "watch cycle: " + strings.Join(append(path, objName(res[i].ID())), " -> ")}
 		}
 		state[i] = 1
 		for _, w := range res[i].watchList() {
-			if err := visit(byName[w], append(path, res[i].ID().String())); err != nil {
+			if err := visit(byName[w], append(path, objName(res[i].ID()))); err != nil {
 				return err
 			}
 		}

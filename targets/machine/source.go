@@ -41,7 +41,7 @@ func ResolveSources(objs []*reconcile.Object, tree fs.FS, unitDir string) error 
 		if _, has := spec["contentBase64"]; has {
 			return &SpecError{Object: id, Field: "spec.contentBase64", Msg: "contentBase64 and source are exclusive"}
 		}
-		if !fsValidRel(src) {
+		if path.IsAbs(src) {
 			return &SpecError{Object: id, Field: "spec.source", Msg: fmt.Sprintf("%q: want a path relative to the unit directory", src)}
 		}
 		p := path.Join(unitDir, src)

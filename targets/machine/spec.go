@@ -116,10 +116,13 @@ type SpecError struct {
 
 func (e *SpecError) Error() string {
 	if e.Field == "" {
-		return fmt.Sprintf("%s: %s", e.Object, e.Msg)
+		return fmt.Sprintf("%s: %s", objName(e.Object), e.Msg)
 	}
-	return fmt.Sprintf("%s: %s: %s", e.Object, e.Field, e.Msg)
+	return fmt.Sprintf("%s: %s: %s", objName(e.Object), e.Field, e.Msg)
 }
+
+// objName renders a machine object as Kind/name, the form watches use.
+func objName(id reconcile.ObjectID) string { return id.Kind + "/" + id.Name }
 
 // Validate decodes o strictly and checks its fields: an unknown field, a
 // wrong type or a bad value is a *SpecError naming Kind/name and the field.
@@ -349,8 +352,8 @@ func newFile(id reconcile.ObjectID, s FileSpec) (*fileRes, error) {
 		return nil, &SpecError{Object: id, Field: "spec.content", Msg: "content, contentBase64 and source are exclusive"}
 	}
 	if s.Source != "" {
-		if !fsValidRel(s.Source) {
-			return nil, &SpecError{Object: id, Field: "spec.source", Msg: fmt.Sprintf("%q: want a path relative to the unit directory, inside the repository", s.Source)}
+		if path.IsAbs(s.Source) || strings.ContainsRune(s.Source, 0) {
+			return nil, &SpecError{Object: id, Field: "spec.source", Msg: fmt.Sprintf("%q: want a path relative to the unit directory", s.Source)}
 		}
 	}
 	var bin []byte
@@ -485,14 +488,4 @@ func newUser(id reconcile.ObjectID, s UserSpec) (*userRes, error) {
 		return nil, err
 	}
 	return &userRes{id: id, spec: s}, nil
-}
-
-// fsValidRel reports whether p is a relative slash path that stays inside
-// its base ("a/b", not "/a", "../a" or "a/../../b").
-func fsValidRel(p string) bool {
-	if p == "" || path.IsAbs(p) || strings.ContainsRune(p, 0) {
-		return false
-	}
-	c := path.Clean(p)
-	return c != ".." && !strings.HasPrefix(c, "../")
 }

@@ -219,7 +219,7 @@ func entryFor(pc *planCtx, r resource, absent bool) *Entry {
 }
 
 func pendingKey(id reconcile.ObjectID, action string) string {
-	return id.String() + " " + action
+	return objName(id) + " " + action
 }
 
 // triggeredBy lists the watched objects that changed, and whether a pending

@@ -219,7 +219,11 @@ func planHost(ctx context.Context, h *host, inv *Inventory, res []resource, prun
 	for _, r := range res {
 		st, err := r.plan(ctx, h, pc)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", r.ID(), err)
+			var se *SpecError
+			if errors.As(err, &se) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%s: %w", objName(r.ID()), err)
 		}
 		st.key = r.ID().Kind + ":" + r.ident()
 		declared[st.key] = true
@@ -246,7 +250,7 @@ func planHost(ctx context.Context, h *host, inv *Inventory, res []resource, prun
 	for _, e := range orphans {
 		st, err := planPrune(ctx, h, e)
 		if err != nil {
-			return nil, fmt.Errorf("prune %s: %w", e.id(), err)
+			return nil, fmt.Errorf("prune %s: %w", objName(e.id()), err)
 		}
 		hp.steps = append(hp.steps, st)
 	}
