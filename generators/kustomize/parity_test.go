@@ -1,0 +1,44 @@
+package kustomize
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stewardhq/steward/deploy/testenv"
+	"github.com/stewardhq/steward/reconcile"
+)
+
+// TestParityWithKubectl builds the golden fixtures with `kubectl kustomize`
+// (load restrictions off, as steward builds) and expects the same objects.
+func TestParityWithKubectl(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		testenv.Missing(t, "kubectl not on PATH")
+	}
+	for name, dir := range map[string]string{"overlay": "apps/overlays/prod", "generators": "unit"} {
+		t.Run(name, func(t *testing.T) {
+			repo := filepath.Join("testdata", name, "repo")
+			cmd := exec.CommandContext(t.Context(), kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone", filepath.Join(repo, dir))
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("kubectl kustomize: %v\n%s", err, stderr.Bytes())
+			}
+			want, err := reconcile.DecodeObjects(out, "kubectl kustomize")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := New(nil).Generate(t.Context(), reconcile.GenerateRequest{Tree: os.DirFS(repo), Dir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g, w := render(t, got), render(t, want); !bytes.Equal(g, w) {
+				t.Errorf("steward:\n%s\nkubectl kustomize:\n%s", g, w)
+			}
+		})
+	}
+}
