@@ -88,7 +88,8 @@ func (b *builtinSet) lookup(apiVersion, kind string) (s *schema, known bool, err
 	}
 	def, ok := b.kinds[apiVersion+" "+kind]
 	if !ok {
-		return nil, b.groups[groupOf(apiVersion)], nil
+		g := groupOf(apiVersion)
+		return nil, b.groups[g] || removedGroups[g], nil
 	}
 	s, err = b.definition(def)
 	return s, true, err

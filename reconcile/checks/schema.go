@@ -166,7 +166,7 @@ func (c *compiler) compile(v any, at string) (*schema, error) {
 		}
 		s.props = make(map[string]*schema, len(pm))
 		for name, ps := range pm {
-			if s.props[name], err = c.compile(ps, kw("properties."+name)); err != nil {
+			if s.props[name], err = c.compile(ps, at+".properties["+name+"]"); err != nil {
 				return nil, err
 			}
 		}

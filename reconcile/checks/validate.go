@@ -30,26 +30,26 @@ type fieldError struct {
 	Msg   string
 }
 
-// path is a field path built on the stack while walking; it is rendered
+// fieldPath is a field path built on the stack while walking; it is rendered
 // only when a problem is found.
-type path struct {
-	parent *path
+type fieldPath struct {
+	parent *fieldPath
 	name   string // field name, or map key when key is set
 	index  int    // list index when name == "" and !key
 	key    bool
 }
 
-func (p *path) field(name string) *path { return &path{parent: p, name: name, index: -1} }
-func (p *path) elem(i int) *path        { return &path{parent: p, index: i} }
-func (p *path) mapKey(k string) *path   { return &path{parent: p, name: k, key: true} }
+func (p *fieldPath) field(name string) *fieldPath { return &fieldPath{parent: p, name: name, index: -1} }
+func (p *fieldPath) elem(i int) *fieldPath        { return &fieldPath{parent: p, index: i} }
+func (p *fieldPath) mapKey(k string) *fieldPath   { return &fieldPath{parent: p, name: k, key: true} }
 
 // String renders the path the way the API server does:
 // spec.template.spec.containers[0].image, metadata.labels[app.kubernetes.io/name].
-func (p *path) String() string {
+func (p *fieldPath) String() string {
 	if p == nil {
 		return ""
 	}
-	var segs []*path
+	var segs []*fieldPath
 	for q := p; q != nil; q = q.parent {
 		segs = append(segs, q)
 	}
@@ -83,7 +83,7 @@ type validator struct {
 	meta *schema
 }
 
-func (v *validator) fail(p *path, format string, args ...any) {
+func (v *validator) fail(p *fieldPath, format string, args ...any) {
 	if len(v.errs) < collectFieldErrors {
 		v.errs = append(v.errs, fieldError{Field: p.String(), Msg: fmt.Sprintf(format, args...)})
 	}
@@ -122,7 +122,7 @@ func (v *validator) quote(x any) string {
 	return strconv.Quote(s)
 }
 
-func (v *validator) validate(s *schema, x any, p *path) {
+func (v *validator) validate(s *schema, x any, p *fieldPath) {
 	if x == nil || s == anySchema {
 		// null is the zero value of a built-in field and is pruned from
 		// custom resources.
@@ -190,7 +190,7 @@ func (v *validator) matching(branches []*schema, x any, limit int) int {
 	return n
 }
 
-func (v *validator) validateObject(s *schema, m map[string]any, p *path) {
+func (v *validator) validateObject(s *schema, m map[string]any, p *fieldPath) {
 	for _, name := range s.required {
 		if _, ok := m[name]; !ok {
 			v.fail(p.field(name), "required field is missing")
@@ -223,7 +223,7 @@ func (v *validator) validateObject(s *schema, m map[string]any, p *path) {
 	}
 }
 
-func (v *validator) validateArray(s *schema, l []any, p *path) {
+func (v *validator) validateArray(s *schema, l []any, p *fieldPath) {
 	if s.minItems >= 0 && int64(len(l)) < s.minItems {
 		v.fail(p, "must have at least %d items", s.minItems)
 	}
@@ -247,7 +247,7 @@ func (v *validator) validateArray(s *schema, l []any, p *path) {
 	}
 }
 
-func (v *validator) validateString(s *schema, str string, p *path) {
+func (v *validator) validateString(s *schema, str string, p *fieldPath) {
 	if s.minLength >= 0 || s.maxLength >= 0 {
 		n := int64(utf8.RuneCountInString(str))
 		if s.minLength >= 0 && n < s.minLength {
@@ -273,7 +273,7 @@ func (v *validator) validateString(s *schema, str string, p *path) {
 	}
 }
 
-func (v *validator) validateNumber(s *schema, x any, p *path) {
+func (v *validator) validateNumber(s *schema, x any, p *fieldPath) {
 	f, isInt, _ := number(x)
 	switch s.format {
 	case "int32":
@@ -303,7 +303,7 @@ func orEqual(b bool) string {
 
 // validateQuantity accepts what resource.Quantity unmarshals: a number or a
 // quantity string such as "500m" or "1Gi".
-func (v *validator) validateQuantity(x any, p *path) {
+func (v *validator) validateQuantity(x any, p *fieldPath) {
 	switch t := x.(type) {
 	case string:
 		if _, err := resource.ParseQuantity(t); err != nil {
