@@ -1,12 +1,22 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+
 	"github.com/spf13/cobra"
+
+	"github.com/stewardhq/steward/reconcile"
 )
 
 // globalFlags are the flags every verb shares.
 type globalFlags struct {
-	dir string // -C: the repository to work on
+	dir       string // -C: the repository to work on
+	cacheDir  string
+	noCache   bool
+	logFormat string
+	logLevel  string
 }
 
 func newRootCommand() *cobra.Command {
@@ -17,10 +27,61 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().StringVarP(&g.dir, "directory", "C", ".", "the git repository to work on")
+	f := root.PersistentFlags()
+	f.StringVarP(&g.dir, "directory", "C", ".", "the git repository to work on")
+	f.StringVar(&g.cacheDir, "cache-dir", defaultCacheDir(), "where generated output is cached between runs")
+	f.BoolVar(&g.noCache, "no-cache", false, "generate every unit, ignoring and not writing the cache")
+	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
 	root.AddCommand(
 		newVersionCommand(),
+		newBuildCommand(g),
+		newVerifyCommand(g),
+		newDiffCommand(g),
 	)
 	return root
+}
+
+func defaultCacheDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "steward")
+	}
+	return ""
+}
+
+// workspace opens the repository the flags name.
+func (g *globalFlags) workspace() (*workspace, error) {
+	logger, err := newLogger(g.logFormat, g.logLevel)
+	if err != nil {
+		return nil, err
+	}
+	root, err := findRoot(g.dir)
+	if err != nil {
+		return nil, err
+	}
+	w := &workspace{root: root, logger: logger}
+	if !g.noCache {
+		dir := ""
+		if g.cacheDir != "" {
+			dir = filepath.Join(g.cacheDir, "generate")
+		}
+		w.cache = reconcile.NewCache(dir, cacheVersion())
+	}
+	return w, nil
+}
+
+// cacheVersion separates cache entries of different steward builds. A
+// development build has no version, so its executable's size and time stand
+// in for one.
+func cacheVersion() string {
+	v := version + "+" + commit + "+" + vcsRevision()
+	if version == "dev" {
+		if exe, err := os.Executable(); err == nil {
+			if fi, err := os.Stat(exe); err == nil {
+				v += fmt.Sprintf("+%d+%d", fi.Size(), fi.ModTime().UnixNano())
+			}
+		}
+	}
+	return v
 }

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/stewardhq/steward/reconcile"
+)
+
+// workspace is the repository a verb works on and the shared machinery to
+// render it.
+type workspace struct {
+	root   string // repository root on disk
+	cache  *reconcile.Cache
+	logger *slog.Logger
+}
+
+// findRoot returns the stack's root: the nearest directory from dir upwards
+// holding steward.yaml, not looking past the git repository's top (.git).
+// Without a steward.yaml, the repository top (or dir) is returned and
+// loading the stack says what is missing.
+func findRoot(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return "", fmt.Errorf("repository directory: %w", err)
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, reconcile.StackFile)); err == nil {
+			return d, nil
+		}
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return abs, nil
+		}
+	}
+}
+
+// workTree returns the working tree as a revision: the files as they are on
+// disk (uncommitted changes included), confined to the repository root.
+func (w *workspace) workTree() (*reconcile.Revision, io.Closer, error) {
+	root, err := os.OpenRoot(w.root)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open repository: %w", err)
+	}
+	return &reconcile.Revision{Tree: root.FS(), Dir: w.root}, root, nil
+}
+
+// renderer returns a Renderer wired with steward's generators.
+func (w *workspace) renderer() *reconcile.Renderer {
+	opts := reconcile.DefaultRenderOptions(generatorFor)
+	opts.PostProcess = postProcess
+	opts.Cache = w.cache
+	opts.Logger = w.logger
+	return reconcile.NewRenderer(opts)
+}
+
+// newLogger returns the slog logger the flags ask for, writing to stderr.
+func newLogger(format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError("--log-level: %v", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, usageError("--log-format: want text or json, found %q", format)
+}

@@ -1,0 +1,7 @@
+{
+  rule(name, expr, severity='warning'):: {
+    alert: name,
+    expr: expr,
+    labels: { severity: severity },
+  },
+}
