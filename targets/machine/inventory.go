@@ -64,7 +64,12 @@ type Entry struct {
 
 func (e *Entry) key() string { return e.Kind + ":" + e.Ident }
 
-func (e *Entry) id() reconcile.ObjectID { return reconcile.ObjectID{Kind: e.Kind, Name: e.Name} }
+func (e *Entry) id() reconcile.ObjectID {
+	return reconcile.ObjectID{Group: machineGroup, Kind: e.Kind, Name: e.Name}
+}
+
+// machineGroup is the API group of the machine kinds.
+const machineGroup = "machine.steward.dev"
 
 var unitFileName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 

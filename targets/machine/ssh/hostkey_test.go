@@ -33,18 +33,15 @@ func TestHostKeyVerification(t *testing.T) {
 	empty := write("empty", "")
 	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
 	strangerSigner, _ := gossh.NewSignerFromKey(stranger)
-	wrongKey := filepath.Join(dir, "wrong_key")
-	if b, err := os.ReadFile(other.ClientKeyPath); err != nil {
-		t.Fatal(err)
-	} else {
-		_ = b
-	}
+	missingKey := filepath.Join(dir, "missing_key")
+	isAuth := func(err error) bool { var a *AuthError; return errors.As(err, &a) }
 
 	tests := []struct {
 		name    string
 		edit    func(*Config)
 		want    error  // sentinel, nil for success
 		inError string // text the error must hold
+		as      func(error) bool
 	}{
 		{name: "known", edit: nil},
 		{name: "pinned and known", edit: func(c *Config) { c.PinnedFingerprints = []string{"SHA256:other", h.HostKeyFingerprint} }},
@@ -61,9 +58,9 @@ func TestHostKeyVerification(t *testing.T) {
 		{name: "no host key check", edit: func(c *Config) { c.KnownHostsFile = "" }, want: ErrNoHostKeyCheck},
 		{name: "missing known_hosts file", edit: func(c *Config) { c.KnownHostsFile = filepath.Join(dir, "nope") }, want: os.ErrNotExist},
 		{name: "malformed pin", edit: func(c *Config) { c.PinnedFingerprints = []string{"MD5:aa:bb"} }, inError: "pinned fingerprint"},
-		{name: "wrong client key", edit: func(c *Config) { c.KeyFile = ""; c.Signers = []gossh.Signer{strangerSigner} }, inError: "authentication"},
+		{name: "wrong client key", edit: func(c *Config) { c.KeyFile = ""; c.Signers = []gossh.Signer{strangerSigner} }, inError: "authentication", as: isAuth},
 		{name: "garbage key file", edit: func(c *Config) { c.KeyFile = write("garbage", "-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0\n") }, inError: "not a usable private key"},
-		{name: "missing key file", edit: func(c *Config) { c.KeyFile = wrongKey }, want: os.ErrNotExist},
+		{name: "missing key file", edit: func(c *Config) { c.KeyFile = missingKey }, want: os.ErrNotExist},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,6 +78,9 @@ func TestHostKeyVerification(t *testing.T) {
 			}
 			if tt.want != nil && !errors.Is(err, tt.want) {
 				t.Errorf("err = %v, want %v", err, tt.want)
+			}
+			if tt.as != nil && !tt.as(err) {
+				t.Errorf("err = %#v has the wrong type", err)
 			}
 			if !strings.Contains(err.Error(), tt.inError) {
 				t.Errorf("err = %q, want it to hold %q", err, tt.inError)
