@@ -1,0 +1,93 @@
+package machine
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stewardhq/steward/reconcile"
+)
+
+// planScene sets up a host with drift and returns the objects to plan.
+func planScene(t *testing.T, r *rig) []*reconcile.Object {
+	t.Helper()
+	base := []*reconcile.Object{
+		fileObj(t, "motd", "/etc/motd", "welcome\nto\nthe host\n", "0644"),
+		fileObj(t, "old", "/etc/old.conf", "old\n", ""),
+		obj(t, hdr+"kind: Directory\nmetadata: {name: data}\nspec: {path: /srv/data, mode: \"0755\"}"),
+		obj(t, hdr+"kind: Unit\nmetadata: {name: web}\nspec: {content: \"[Service]\\nExecStart=/bin/web\\n\", enabled: true, state: running, watches: [File/motd]}"),
+		obj(t, hdr+"kind: Package\nmetadata: {name: nginx}"),
+	}
+	r.sync(request("u", "r1", true, base...))
+	r.shims.calls(t, true)
+	return []*reconcile.Object{
+		fileObj(t, "motd", "/etc/motd", "welcome\nto\nthis host\n", "0600"),
+		obj(t, hdr+"kind: File\nmetadata: {name: secret}\nspec: {path: /etc/secret, content: \"hunter2\\n\", sensitive: true}"),
+		obj(t, hdr+"kind: Directory\nmetadata: {name: data}\nspec: {path: /srv/data, mode: \"0700\"}"),
+		obj(t, hdr+"kind: Unit\nmetadata: {name: web}\nspec: {content: \"[Service]\\nExecStart=/bin/web\\n\", enabled: true, state: running, watches: [File/motd]}"),
+		obj(t, hdr+"kind: Package\nmetadata: {name: nginx}"),
+		obj(t, hdr+"kind: Package\nmetadata: {name: jq}"),
+		obj(t, hdr+"kind: Command\nmetadata: {name: init}\nspec: {run: [sh, -c, 'mkdir -p \"$R/var/lib/db\" && touch \"$R/var/lib/db/.initialised\"'], env: {R: "+quote(r.root(h1))+"}, creates: /var/lib/db/.initialised}"),
+	}
+}
+
+// TestPlanIsHarmless checks that planning changes nothing: the whole root
+// tree (paths, modes, owners, sizes, times, contents) has the same checksum
+// before and after, and the shims saw only queries.
+func TestPlanIsHarmless(t *testing.T) {
+	r := newRig(t)
+	objs := planScene(t, r)
+	r.write(h1, "etc/motd", "drifted\n", 0o666)
+	before := treeSum(t, r.root(h1))
+	shimBefore := treeSum(t, r.shims.state)
+	p := r.plan(request("u", "r2", true, objs...))
+	if !p.HasChanges() {
+		t.Fatal("plan has no changes; the test proves nothing")
+	}
+	if after := treeSum(t, r.root(h1)); after != before {
+		t.Fatal("plan changed the host tree")
+	}
+	if after := treeSum(t, r.shims.state); after != shimBefore {
+		t.Fatal("plan changed systemd/package state")
+	}
+	for _, c := range r.shims.calls(t, true) {
+		verb := strings.Fields(c)
+		if !(verb[0] == "dpkg-query" || verb[0] == "getent" || verb[0] == "id" ||
+			verb[0] == "systemctl" && strings.HasPrefix(verb[1], "is-") || verb[1] == "--version") {
+			t.Errorf("plan ran a changing command: %s", c)
+		}
+	}
+}
+
+// TestPlanDiffGolden renders a plan the way `steward diff --live` shows
+// it: per host, per object, with unified diffs, mode changes, restarts and
+// installs. Secrets marked sensitive stay hidden.
+func TestPlanDiffGolden(t *testing.T) {
+	r := newRig(t)
+	objs := planScene(t, r)
+	p := r.plan(request("u", "r2", true, objs...))
+	var b strings.Builder
+	for _, c := range p.Changes {
+		fmt.Fprintf(&b, "== %s %s %s", c.Host, objName(c.Object), c.Action)
+		if c.Message != "" {
+			fmt.Fprintf(&b, " (%s)", c.Message)
+		}
+		b.WriteString("\n" + c.Diff)
+	}
+	out := b.String()
+	if strings.Contains(out, "hunter2") {
+		t.Fatal("sensitive content in the diff")
+	}
+	golden(t, "plan_diff.golden", out)
+	// Apply executes exactly the plan; a second plan is empty.
+	cs, err := r.target.Apply(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs.Failed()) > 0 {
+		t.Fatalf("apply failed: %+v", cs.Failed())
+	}
+	if p2 := r.plan(request("u", "r2", true, objs...)); p2.HasChanges() {
+		t.Fatalf("second plan not empty: %+v", p2.Changes)
+	}
+}
