@@ -19,7 +19,8 @@ import (
 // connection. The command line is built for a POSIX shell with every
 // argument single-quoted (see BuildCommand). A non-zero exit is reported in
 // the result; stdout and stderr keep at most Config.MaxOutput bytes each.
-// Cancelling ctx sends SIGKILL to the command and closes the session.
+// Cancelling ctx sends SIGKILL to the command and closes the session
+// without waiting for it.
 func (t *Transport) Run(ctx context.Context, cmd machine.Cmd) (*machine.CmdResult, error) {
 	line, err := BuildCommand(cmd, t.cfg.Sudo)
 	if err != nil {
@@ -51,9 +52,11 @@ func (t *Transport) Run(ctx context.Context, cmd machine.Cmd) (*machine.CmdResul
 	select {
 	case err = <-done:
 	case <-ctx.Done():
+		// sshd delivers the signal for sessions of non-root users; it
+		// refuses it for root logins, where closing the channel is all a
+		// client can do (the command then runs to its end).
 		sess.Signal(gossh.SIGKILL)
 		sess.Close()
-		<-done
 		return nil, fmt.Errorf("ssh %s: %s: %w", t.cfg.Name, cmd.Argv[0], ctx.Err())
 	}
 	res := &machine.CmdResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
