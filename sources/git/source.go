@@ -16,8 +16,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
-	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 
@@ -309,7 +309,9 @@ func (s *Source) pickHead(adv *packp.AdvRefs) (string, plumbing.Hash, error) {
 				names = append(names, name)
 			}
 		}
-		sort.Slice(names, func(i, j int) bool { return rank(names[i]) < rank(names[j]) || (rank(names[i]) == rank(names[j]) && names[i] < names[j]) })
+		sort.Slice(names, func(i, j int) bool {
+			return rank(names[i]) < rank(names[j]) || (rank(names[i]) == rank(names[j]) && names[i] < names[j])
+		})
 		if len(names) > 0 {
 			return names[0], *adv.Head, nil
 		}
