@@ -47,9 +47,9 @@ func TestSudo(t *testing.T) {
 		t.Fatalf("read back: %q, %v", b, err)
 	}
 	// The sftp-server runs under sudo: its parent is a sudo process.
-	res, err = tr.Run(ctx, machine.Cmd{Argv: []string{"sh", "-c", "ps -o comm= -p $(ps -o ppid= -p $(pgrep -n -f sftp-server))"}})
-	if err == nil && res.ExitCode == 0 && !strings.Contains(string(res.Stdout), "sudo") {
-		t.Errorf("sftp-server parent is %q, want sudo", res.Stdout)
+	res, err = tr.Run(ctx, machine.Cmd{Argv: []string{"sh", "-c", "for p in $(pgrep -x sftp-server); do ps -o comm= -p $(ps -o ppid= -p $p); done"}})
+	if err != nil || !strings.Contains(string(res.Stdout), "sudo") {
+		t.Errorf("sftp-server parents are %q, %v: want sudo", res.Stdout, err)
 	}
 }
 
