@@ -143,6 +143,7 @@ func (t *LocalTransport) WriteFile(ctx context.Context, p string, content io.Rea
 		return err
 	}
 	dir, base := path.Split(rp)
+	started := time.Now()
 	var buf [8]byte
 	_, _ = rand.Read(buf[:])
 	tmp := path.Join(dir, "."+base+".steward-"+hex.EncodeToString(buf[:]))
@@ -183,7 +184,35 @@ func (t *LocalTransport) WriteFile(ctx context.Context, p string, content io.Rea
 	if err = r.Rename(tmp, rp); err != nil {
 		return err
 	}
+	clearAbandoned(r, dir, base, started)
 	return syncDir(r, dir)
+}
+
+// clearAbandoned removes temporary files of base that a writer started
+// before started and never renamed (it was killed).
+func clearAbandoned(r *os.Root, dir, base string, started time.Time) {
+	d := dir
+	if d == "" {
+		d = "."
+	}
+	f, err := r.Open(d)
+	if err != nil {
+		return
+	}
+	ents, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil {
+		return
+	}
+	prefix := "." + base + ".steward-"
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(started) {
+			_ = r.Remove(path.Join(dir, e.Name()))
+		}
+	}
 }
 
 func syncDir(r *os.Root, dir string) error {

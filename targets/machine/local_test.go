@@ -1,0 +1,173 @@
+package machine
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// stallReader yields one chunk, then calls onStall and blocks until ctx is
+// done: a transfer interrupted half-way.
+type stallReader struct {
+	ctx     context.Context
+	sent    bool
+	onStall func()
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	if !s.sent {
+		s.sent = true
+		return copy(p, bytes.Repeat([]byte("N"), len(p))), nil
+	}
+	if s.onStall != nil {
+		s.onStall()
+	}
+	<-s.ctx.Done()
+	return 0, s.ctx.Err()
+}
+
+func leftovers(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".steward-") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+func TestLocalWriteCancelledMidway(t *testing.T) {
+	root := t.TempDir()
+	tr, err := NewLocalTransport("h", root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	ctx := t.Context()
+	if err := tr.Mkdir(ctx, "/etc", FileAttrs{UID: -1, GID: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.WriteFile(ctx, "/etc/app.conf", strings.NewReader("old\n"), FileAttrs{Mode: 0o640, UID: -1, GID: -1}); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	err = tr.WriteFile(cctx, "/etc/app.conf", &stallReader{ctx: cctx, onStall: cancel}, FileAttrs{UID: -1, GID: -1})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(root, "etc/app.conf")); string(got) != "old\n" {
+		t.Fatalf("content %q after a cancelled write, want the old content", got)
+	}
+	if l := leftovers(t, filepath.Join(root, "etc")); len(l) > 0 {
+		t.Fatalf("temporary files left: %v", l)
+	}
+}
+
+// TestLocalWriteKilledMidway kills a process (this test binary, re-run as
+// a writer) in the middle of a WriteFile: the file is wholly old, and the
+// next write replaces it and clears the abandoned temporary file.
+func TestLocalWriteKilledMidway(t *testing.T) {
+	if os.Getenv("MACHINE_TEST_WRITER") != "" {
+		writerProcess()
+		return
+	}
+	root := t.TempDir()
+	target := filepath.Join(root, "etc/app.conf")
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(target, []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestLocalWriteKilledMidway$")
+	cmd.Env = append(os.Environ(), "MACHINE_TEST_WRITER="+root)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() && sc.Text() != "writing" {
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if got, _ := os.ReadFile(target); string(got) != "old\n" {
+		t.Fatalf("content %q after the writer was killed, want the old content", got)
+	}
+	if l := leftovers(t, filepath.Dir(target)); len(l) != 1 {
+		t.Fatalf("want the killed writer's temporary file, found %v", l)
+	}
+	tr, err := NewLocalTransport("h", root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if err := tr.WriteFile(t.Context(), "/etc/app.conf", strings.NewReader("new\n"), FileAttrs{UID: -1, GID: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(target); string(got) != "new\n" {
+		t.Fatalf("content %q, want new", got)
+	}
+	if l := leftovers(t, filepath.Dir(target)); len(l) > 0 {
+		t.Fatalf("abandoned temporary files not cleared: %v", l)
+	}
+}
+
+func writerProcess() {
+	tr, err := NewLocalTransport("h", os.Getenv("MACHINE_TEST_WRITER"), nil)
+	if err != nil {
+		panic(err)
+	}
+	r := &stallReader{ctx: context.Background(), onStall: func() { fmt.Println("writing") }}
+	_ = tr.WriteFile(context.Background(), "/etc/app.conf", r, FileAttrs{UID: -1, GID: -1})
+	os.Exit(0)
+}
+
+func TestLocalConfinedToRoot(t *testing.T) {
+	root, outside := t.TempDir(), t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(root, "etc")); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewLocalTransport("h", root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	ctx := t.Context()
+	if err := tr.WriteFile(ctx, "/etc/passwd", strings.NewReader("x"), FileAttrs{UID: -1, GID: -1}); err == nil {
+		t.Fatal("write through a symlink out of the root succeeded")
+	}
+	if err := tr.WriteFile(ctx, "/../../x", strings.NewReader("x"), FileAttrs{UID: -1, GID: -1}); err != nil {
+		t.Fatalf("/../../x is /x under the root: %v", err)
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) > 0 {
+		t.Fatalf("wrote outside the root: %v", ents)
+	}
+	if _, err := tr.Stat(ctx, "/nope"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("stat of a missing path: %v, want fs.ErrNotExist", err)
+	}
+	res, err := tr.Run(ctx, Cmd{Argv: []string{"sh", "-c", "echo $X; exit 4"}, Env: map[string]string{"X": "y"}})
+	if err != nil || res.ExitCode != 4 || string(res.Stdout) != "y\n" {
+		t.Fatalf("run: %v %+v", err, res)
+	}
+	if _, err := tr.Run(ctx, Cmd{Argv: []string{"no-such-program-here"}}); err == nil {
+		t.Fatal("running a missing program is not an error")
+	}
+}
