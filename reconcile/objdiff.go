@@ -18,7 +18,9 @@ func MarshalObject(o *Object) ([]byte, error) {
 }
 
 // IsSecret reports whether o is a core/v1 Secret.
-func IsSecret(o *Object) bool { return o != nil && o.GetKind() == "Secret" && o.GetAPIVersion() == "v1" }
+func IsSecret(o *Object) bool {
+	return o != nil && o.GetKind() == "Secret" && o.GetAPIVersion() == "v1"
+}
 
 const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 

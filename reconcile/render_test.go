@@ -125,7 +125,7 @@ func TestRenderCache(t *testing.T) {
 
 func TestRenderNonHermeticCommandNotCached(t *testing.T) {
 	tree := fstest.MapFS{
-		"steward.yaml": {Data: []byte(strings.Replace(twoUnits, "generator: {yaml: {}}, target: t}\n  - {name: b", "generator: {command: {run: [gen]}}, target: t}\n  - {name: b", 1))},
+		"steward.yaml":  {Data: []byte(strings.Replace(twoUnits, "generator: {yaml: {}}, target: t}\n  - {name: b", "generator: {command: {run: [gen]}}, target: t}\n  - {name: b", 1))},
 		"apps/a/x.yaml": {Data: []byte(cm("a", "1"))},
 		"apps/b/y.yaml": {Data: []byte(cm("b", "1"))},
 	}

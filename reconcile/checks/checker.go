@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -154,13 +155,26 @@ func (c *Checker) checkMachine(o *reconcile.Object, fail func(rule, field, msg s
 	if err == nil {
 		return
 	}
+	errs := []error{err}
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range joined.Unwrap() {
-			fail(RuleMachine, "", e.Error())
-		}
-		return
+		errs = joined.Unwrap()
 	}
-	fail(RuleMachine, "", err.Error())
+	for _, e := range errs {
+		var fe FieldMessager
+		if errors.As(e, &fe) {
+			field, msg := fe.FieldMessage()
+			fail(RuleMachine, field, msg)
+			continue
+		}
+		fail(RuleMachine, "", e.Error())
+	}
+}
+
+// FieldMessager is implemented by validation errors that can give the field
+// they concern apart from the message (without the object, which a Failure
+// names already). Options.ValidateMachine errors may implement it.
+type FieldMessager interface {
+	FieldMessage() (field, msg string)
 }
 
 // checkSchema validates a Kubernetes object against its built-in or CRD

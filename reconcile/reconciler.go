@@ -1,0 +1,457 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Checker is the checks stage as the reconciler consumes it: an error
+// refuses the revision.
+type Checker interface {
+	Check(ctx context.Context, stack *Stack, rendered []Rendered) error
+}
+
+// TargetResolver returns the implementation of a stack's logical target;
+// cmd wires it with the credentials the running steward holds.
+type TargetResolver func(ctx context.Context, name string, spec TargetSpec) (Target, error)
+
+// Observer receives what the reconciler does; status, metrics and
+// notifications are all derived from these events.
+type Observer interface {
+	SourceChecked(SourceEvent)
+	UnitReconciled(UnitEvent)
+	PassCompleted(PassEvent)
+}
+
+// SourceEvent reports one poll of the source.
+type SourceEvent struct {
+	Revision *Revision // nil when the poll failed
+	Err      error     // the poll failed
+	Refused  error     // the revision was refused: invalid stack, generation or check failure
+	Duration time.Duration
+}
+
+// UnitState is where a unit stands.
+type UnitState string
+
+// The unit states.
+const (
+	StateReady       UnitState = "ready"
+	StateFailed      UnitState = "failed"
+	StateBlocked     UnitState = "blocked"
+	StateSuspended   UnitState = "suspended"
+	StateProgressing UnitState = "progressing"
+)
+
+// UnitEvent reports one unit's reconciliation (or why it did not happen).
+type UnitEvent struct {
+	Unit      *Unit
+	Revision  string // the revision attempted
+	State     UnitState
+	ChangeSet *ChangeSet // nil unless the target was reached
+	Err       error
+	Reason    string // why blocked or suspended
+	Drift     int    // objects corrected while the revision stayed the same
+	Duration  time.Duration
+	NextRun   time.Time
+}
+
+// PassEvent reports the end of one pass over the units.
+type PassEvent struct {
+	Revision string
+	Units    int // units reconciled in the pass
+	Failed   int
+}
+
+// ReconcilerOptions configure a Reconciler.
+type ReconcilerOptions struct {
+	Source   Source
+	Renderer *Renderer
+	Checker  Checker // optional
+	Targets  TargetResolver
+	Observer Observer // optional
+	// PollInterval is how often the source is polled without a trigger.
+	PollInterval time.Duration
+	// Interval re-applies every unit this often to correct drift (a
+	// unit's own interval wins).
+	Interval time.Duration
+	// Concurrency bounds how many units apply at once.
+	Concurrency int
+	// RetryMin and RetryMax bound the exponential backoff of a failing unit.
+	RetryMin, RetryMax time.Duration
+	Logger             *slog.Logger
+	Now                func() time.Time
+}
+
+// DefaultReconcilerOptions returns options with a one-minute poll, a ten-minute drift
+// interval, four units at once and retries from 5s to 5m.
+func DefaultReconcilerOptions() ReconcilerOptions {
+	return ReconcilerOptions{PollInterval: time.Minute, Interval: 10 * time.Minute, Concurrency: 4,
+		RetryMin: 5 * time.Second, RetryMax: 5 * time.Minute, Now: time.Now}
+}
+
+// Reconciler keeps units the way the source says: it polls, generates,
+// checks and applies in dependency order across all targets.
+type Reconciler struct {
+	opts    ReconcilerOptions
+	trigger chan struct{}
+
+	mu        sync.Mutex
+	units     map[string]*unitState
+	suspended map[string]bool
+	current   *generation      // the last good revision, generated and checked
+	refused   map[string]error // revisions refused, by ID
+	targets   map[string]cachedTarget
+	passMu    sync.Mutex // one pass at a time
+}
+
+type unitState struct {
+	appliedRevision string
+	appliedHash     string
+	ready           bool
+	failures        int
+	nextRetry       time.Time
+	lastApply       time.Time
+	state           UnitState
+}
+
+type generation struct {
+	rev     *Revision
+	stack   *Stack
+	objects map[string][]*Object
+	hashes  map[string]string
+	windows *Windows
+}
+
+type cachedTarget struct {
+	spec   string
+	target Target
+}
+
+// NewReconciler returns a Reconciler; zero options take their defaults.
+func NewReconciler(opts ReconcilerOptions) *Reconciler {
+	def := DefaultReconcilerOptions()
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = def.PollInterval
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = def.Interval
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = def.Concurrency
+	}
+	if opts.RetryMin <= 0 {
+		opts.RetryMin = def.RetryMin
+	}
+	if opts.RetryMax <= 0 {
+		opts.RetryMax = def.RetryMax
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Observer == nil {
+		opts.Observer = nopObserver{}
+	}
+	return &Reconciler{
+		opts: opts, trigger: make(chan struct{}, 1),
+		units: map[string]*unitState{}, suspended: map[string]bool{},
+		refused: map[string]error{}, targets: map[string]cachedTarget{},
+	}
+}
+
+// Trigger asks for a poll now (a webhook); it never blocks.
+func (r *Reconciler) Trigger() {
+	select {
+	case r.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Suspend stops applying a unit until Resume; Resume undoes it.
+func (r *Reconciler) Suspend(unit string) { r.setSuspended(unit, true) }
+
+// Resume undoes Suspend.
+func (r *Reconciler) Resume(unit string) { r.setSuspended(unit, false) }
+
+func (r *Reconciler) setSuspended(unit string, v bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if v {
+		r.suspended[unit] = true
+	} else {
+		delete(r.suspended, unit)
+	}
+}
+
+// Run polls and reconciles until ctx is done. Cancelling ctx stops
+// scheduling; units already applying finish first. It returns nil on a
+// clean stop.
+func (r *Reconciler) Run(ctx context.Context) error {
+	for {
+		r.Pass(ctx, PassRequest{})
+		wait := r.nextWake()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.trigger:
+		case <-time.After(wait):
+		}
+	}
+}
+
+// PassRequest narrows a pass.
+type PassRequest struct {
+	// Units limits the pass to these units and what they depend on; empty
+	// means every due unit.
+	Units []string
+	// Manual marks a pass a person asked for: the named units apply even if
+	// not due, and windows with manualSync let it through.
+	Manual bool
+}
+
+// PassResult is what one pass did.
+type PassResult struct {
+	Revision string
+	Refused  error // the polled revision was refused; the last good one was used
+	Events   []UnitEvent
+}
+
+// Failed reports whether any unit failed in the pass.
+func (p *PassResult) Failed() bool {
+	return slices.ContainsFunc(p.Events, func(e UnitEvent) bool { return e.State == StateFailed })
+}
+
+// ErrNoRevision is returned when no good revision is known yet.
+var ErrNoRevision = errors.New("no good revision yet")
+
+// Pass polls the source once and reconciles the units that are due.
+func (r *Reconciler) Pass(ctx context.Context, req PassRequest) (*PassResult, error) {
+	r.passMu.Lock()
+	defer r.passMu.Unlock()
+	res := &PassResult{}
+	if err := r.poll(ctx, res); err != nil && r.current == nil {
+		return res, err
+	}
+	gen := r.current
+	if gen == nil {
+		return res, ErrNoRevision
+	}
+	res.Revision = gen.rev.ID
+	selected, err := r.selectUnits(gen, req)
+	if err != nil {
+		return res, err
+	}
+	res.Events = r.applyAll(ctx, gen, selected, req)
+	failed := 0
+	for _, e := range res.Events {
+		if e.State == StateFailed {
+			failed++
+		}
+	}
+	r.opts.Observer.PassCompleted(PassEvent{Revision: gen.rev.ID, Units: len(res.Events), Failed: failed})
+	return res, nil
+}
+
+// poll fetches the newest revision and, when it is new, generates and checks
+// it. A refused revision leaves the last good one current.
+func (r *Reconciler) poll(ctx context.Context, res *PassResult) error {
+	start := r.opts.Now()
+	rev, err := r.opts.Source.Poll(ctx)
+	ev := SourceEvent{Revision: rev, Err: err, Duration: r.opts.Now().Sub(start)}
+	if err != nil {
+		r.opts.Logger.Warn("poll failed", "error", err)
+		r.opts.Observer.SourceChecked(ev)
+		return err
+	}
+	if r.current != nil && r.current.rev.ID == rev.ID {
+		r.opts.Observer.SourceChecked(ev)
+		return nil
+	}
+	if refused, ok := r.refused[rev.ID]; ok {
+		ev.Refused, res.Refused = refused, refused
+		r.opts.Observer.SourceChecked(ev)
+		return nil
+	}
+	gen, err := r.generate(ctx, rev)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.refused[rev.ID] = err
+		ev.Refused, res.Refused = err, err
+		r.opts.Logger.Error("revision refused", "revision", rev.ID, "error", err)
+		r.opts.Observer.SourceChecked(ev)
+		return nil
+	}
+	r.mu.Lock()
+	r.current = gen
+	r.mu.Unlock()
+	r.opts.Logger.Info("new revision", "revision", rev.ID, "units", len(gen.stack.Units))
+	r.opts.Observer.SourceChecked(ev)
+	return nil
+}
+
+func (r *Reconciler) generate(ctx context.Context, rev *Revision) (*generation, error) {
+	stack, err := LoadStack(rev.Tree)
+	if err != nil {
+		return nil, err
+	}
+	windows, err := CompileWindows(stack.Windows)
+	if err != nil {
+		return nil, err
+	}
+	units, _ := stack.Select(nil)
+	rendered := r.opts.Renderer.Render(ctx, rev, units)
+	var errs Errors
+	for _, ren := range rendered {
+		if ren.Err != nil {
+			errs = append(errs, ren.Err)
+		}
+	}
+	if err := Conflicts(rendered); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 && r.opts.Checker != nil {
+		if err := r.opts.Checker.Check(ctx, stack, rendered); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	gen := &generation{rev: rev, stack: stack, windows: windows,
+		objects: make(map[string][]*Object, len(rendered)), hashes: make(map[string]string, len(rendered))}
+	for _, ren := range rendered {
+		gen.objects[ren.Unit.Name] = ren.Objects
+		gen.hashes[ren.Unit.Name] = hashObjects(ren.Objects)
+	}
+	return gen, nil
+}
+
+func hashObjects(objs []*Object) string {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	for _, o := range objs {
+		_ = enc.Encode(o.Object) // maps encode with sorted keys
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// selectUnits returns the units of the pass: the named ones and everything
+// they depend on, or all units.
+func (r *Reconciler) selectUnits(gen *generation, req PassRequest) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(req.Units) == 0 {
+		for _, u := range gen.stack.Units {
+			out[u.Name] = true
+		}
+		return out, nil
+	}
+	if _, err := gen.stack.Select(req.Units); err != nil {
+		return nil, err
+	}
+	g := gen.stack.Graph()
+	var add func(string)
+	add = func(n string) {
+		if out[n] {
+			return
+		}
+		out[n] = true
+		for _, d := range g.Deps(n) {
+			add(d)
+		}
+	}
+	for _, n := range req.Units {
+		add(n)
+	}
+	return out, nil
+}
+
+// nextWake returns how long Run sleeps: until the next poll, the next
+// retry, or the next drift re-apply, whichever is first.
+func (r *Reconciler) nextWake() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.opts.Now()
+	next := now.Add(r.opts.PollInterval)
+	if r.current != nil {
+		for _, u := range r.current.stack.Units {
+			if st := r.units[u.Name]; st != nil && st.state == StateSuspended {
+				continue
+			}
+			if t := r.dueAt(&u); t.Before(next) {
+				next = t
+			}
+		}
+	}
+	return max(next.Sub(now), 100*time.Millisecond)
+}
+
+// dueAt is when unit u next needs reconciling (r.mu held): now when it was
+// never applied or its objects changed; its retry time when it failed or was
+// blocked; else its drift interval after the last apply.
+func (r *Reconciler) dueAt(u *Unit) time.Time {
+	st := r.units[u.Name]
+	switch {
+	case st == nil || r.current == nil || st.state == "":
+		return time.Time{}
+	case st.state == StateSuspended:
+		return time.Time{} // resumption is checked every pass
+	case st.failures > 0 || st.state == StateBlocked:
+		return st.nextRetry
+	case st.appliedHash != r.current.hashes[u.Name]:
+		return time.Time{}
+	}
+	return st.lastApply.Add(u.Interval.Or(r.opts.Interval))
+}
+
+// backoff returns the delay before retry n (1-based): exponential with
+// ±20% jitter, within RetryMin and RetryMax.
+func (r *Reconciler) backoff(n int) time.Duration {
+	d := r.opts.RetryMin
+	for i := 1; i < n && d < r.opts.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, r.opts.RetryMax)
+	jitter := 0.8 + 0.4*rand.Float64()
+	return time.Duration(float64(d) * jitter)
+}
+
+// target returns the resolved target for a unit, reusing it while the
+// stack's spec of it is unchanged.
+func (r *Reconciler) target(ctx context.Context, stack *Stack, name string) (Target, error) {
+	spec := stack.Targets[name]
+	key, _ := json.Marshal(spec)
+	r.mu.Lock()
+	c, ok := r.targets[name]
+	r.mu.Unlock()
+	if ok && c.spec == string(key) {
+		return c.target, nil
+	}
+	t, err := r.opts.Targets(ctx, name, spec)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %w", name, err)
+	}
+	r.mu.Lock()
+	r.targets[name] = cachedTarget{spec: string(key), target: t}
+	r.mu.Unlock()
+	return t, nil
+}
+
+type nopObserver struct{}
+
+func (nopObserver) SourceChecked(SourceEvent) {}
+func (nopObserver) UnitReconciled(UnitEvent)  {}
+func (nopObserver) PassCompleted(PassEvent)   {}

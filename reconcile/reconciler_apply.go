@@ -1,0 +1,205 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// applyAll reconciles the selected units of gen in dependency order: a unit
+// starts when everything it depends on has finished in this pass and is
+// ready at this revision; independent units run concurrently, bounded.
+// Cancelling ctx stops starting units; those applying finish.
+func (r *Reconciler) applyAll(ctx context.Context, gen *generation, selected map[string]bool, req PassRequest) []UnitEvent {
+	units := gen.stack.Units
+	forced := map[string]bool{}
+	if req.Manual {
+		for _, n := range req.Units {
+			forced[n] = true
+		}
+		if len(req.Units) == 0 {
+			for n := range selected {
+				forced[n] = true
+			}
+		}
+	}
+	done := make(map[string]chan struct{}, len(units))
+	for _, u := range units {
+		if selected[u.Name] {
+			done[u.Name] = make(chan struct{})
+		}
+	}
+	events := make([]*UnitEvent, len(units))
+	sem := make(chan struct{}, r.opts.Concurrency)
+	var wg sync.WaitGroup
+	for i := range units {
+		u := &units[i]
+		if !selected[u.Name] {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[u.Name])
+			for _, d := range u.DependsOn {
+				if ch, ok := done[d]; ok {
+					<-ch
+				}
+			}
+			if ev := r.reconcileUnit(ctx, gen, u, forced[u.Name], req.Manual, sem); ev != nil {
+				events[i] = ev
+				r.opts.Observer.UnitReconciled(*ev)
+			}
+		}()
+	}
+	wg.Wait()
+	var out []UnitEvent
+	for _, e := range events {
+		if e != nil {
+			out = append(out, *e)
+		}
+	}
+	return out
+}
+
+// reconcileUnit applies one unit if it is due and may be applied; it
+// returns nil when there was nothing to do.
+func (r *Reconciler) reconcileUnit(ctx context.Context, gen *generation, u *Unit, forced, manual bool, sem chan struct{}) *UnitEvent {
+	now := r.opts.Now()
+	r.mu.Lock()
+	st := r.units[u.Name]
+	if st == nil {
+		st = &unitState{}
+		r.units[u.Name] = st
+	}
+	suspended := u.Suspend || r.suspended[u.Name]
+	due := forced || !now.Before(r.dueAt(u))
+	blockedBy := r.unreadyDependency(gen, u)
+	r.mu.Unlock()
+
+	ev := &UnitEvent{Unit: u, Revision: gen.rev.ID}
+	switch {
+	case suspended:
+		return r.settle(ev, st, StateSuspended, "suspended", time.Time{})
+	case !due && st.ready && st.appliedRevision != gen.rev.ID:
+		// Unchanged at a new revision: already what it asks for.
+		r.mu.Lock()
+		st.appliedRevision = gen.rev.ID
+		r.mu.Unlock()
+		ev.State, ev.Reason, ev.NextRun = StateReady, "unchanged at this revision", r.nextRun(u)
+		return ev
+	case !due:
+		return nil
+	case blockedBy != "":
+		return r.settle(ev, st, StateBlocked, blockedBy, now.Add(r.opts.RetryMin))
+	}
+	if ok, why := gen.windows.Allowed(u.Name, now, manual && forced); !ok {
+		return r.settle(ev, st, StateBlocked, why, now.Add(time.Minute))
+	}
+	select {
+	case sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil // shutting down: not started, state unchanged
+	}
+	defer func() { <-sem }()
+	// The apply runs to its end even when ctx is cancelled (graceful stop).
+	cs, err := r.apply(context.WithoutCancel(ctx), gen, u)
+	r.record(ev, st, gen, u, cs, err, now)
+	return ev
+}
+
+// unreadyDependency names the first dependency of u not ready at gen's
+// revision, or "" (r.mu held).
+func (r *Reconciler) unreadyDependency(gen *generation, u *Unit) string {
+	for _, d := range u.DependsOn {
+		st := r.units[d]
+		if st == nil || !st.ready || st.appliedHash != gen.hashes[d] {
+			state := "not applied"
+			if st != nil && st.state != "" {
+				state = string(st.state)
+			}
+			return fmt.Sprintf("waiting for dependency %s (%s) at revision %s", d, state, shortID(gen.rev.ID))
+		}
+	}
+	return ""
+}
+
+func (r *Reconciler) settle(ev *UnitEvent, st *unitState, state UnitState, reason string, retry time.Time) *UnitEvent {
+	r.mu.Lock()
+	st.state = state
+	if !retry.IsZero() {
+		st.nextRetry = retry
+	}
+	r.mu.Unlock()
+	ev.State, ev.Reason, ev.NextRun = state, reason, retry
+	return ev
+}
+
+func (r *Reconciler) apply(ctx context.Context, gen *generation, u *Unit) (*ChangeSet, error) {
+	t, err := r.target(ctx, gen.stack, u.Target)
+	if err != nil {
+		return nil, err
+	}
+	src := gen.objects[u.Name]
+	objs := make([]*Object, len(src))
+	for i, o := range src {
+		objs[i] = o.DeepCopy() // targets may default fields in place
+	}
+	plan, err := t.Plan(ctx, ApplyRequest{Unit: u, Revision: gen.rev.ID, Objects: objs})
+	if err != nil {
+		return nil, fmt.Errorf("plan: %w", err)
+	}
+	cs, err := t.Apply(ctx, plan)
+	if err != nil {
+		return cs, fmt.Errorf("apply: %w", err)
+	}
+	return cs, nil
+}
+
+// record updates the unit's state from an apply and fills ev.
+func (r *Reconciler) record(ev *UnitEvent, st *unitState, gen *generation, u *Unit, cs *ChangeSet, err error, start time.Time) {
+	now := r.opts.Now()
+	ev.ChangeSet, ev.Duration = cs, now.Sub(start)
+	if err == nil && cs != nil {
+		if failed := cs.Failed(); len(failed) > 0 {
+			err = fmt.Errorf("%d of %d objects failed; first: %s", len(failed), len(cs.Changes), failed[0])
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	hash := gen.hashes[u.Name]
+	if err != nil {
+		st.failures++
+		st.ready = false
+		st.state = StateFailed
+		st.nextRetry = now.Add(r.backoff(st.failures))
+		ev.State, ev.Err, ev.NextRun = StateFailed, err, st.nextRetry
+		return
+	}
+	if st.appliedHash == hash && st.appliedRevision != "" && cs != nil {
+		for _, c := range cs.Changes {
+			switch c.Action {
+			case Created, Configured, Deleted:
+				ev.Drift++
+			}
+		}
+	}
+	st.appliedRevision, st.appliedHash = gen.rev.ID, hash
+	st.ready, st.failures, st.lastApply, st.state = true, 0, now, StateReady
+	ev.State = StateReady
+	ev.NextRun = r.dueAt(u)
+}
+
+func (r *Reconciler) nextRun(u *Unit) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.dueAt(u)
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
