@@ -455,3 +455,13 @@ type nopObserver struct{}
 func (nopObserver) SourceChecked(SourceEvent) {}
 func (nopObserver) UnitReconciled(UnitEvent)  {}
 func (nopObserver) PassCompleted(PassEvent)   {}
+
+// Current returns the last good revision and its stack, or nils before one.
+func (r *Reconciler) Current() (*Revision, *Stack) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.current == nil {
+		return nil, nil
+	}
+	return r.current.rev, r.current.stack
+}
