@@ -106,7 +106,26 @@ func (r *Reconciler) reconcileUnit(ctx context.Context, gen *generation, u *Unit
 	// The apply runs to its end even when ctx is cancelled (graceful stop).
 	cs, err := r.apply(context.WithoutCancel(ctx), gen, u)
 	r.record(ev, st, gen, u, cs, err, now)
+	r.log(ev)
 	return ev
+}
+
+// log writes one line per applied unit: what changed, drift, or the error.
+func (r *Reconciler) log(ev *UnitEvent) {
+	attrs := []any{"unit", ev.Unit.Name, "target", ev.Unit.Target, "revision", ev.Revision, "duration", ev.Duration.Round(time.Millisecond)}
+	if cs := ev.ChangeSet; cs != nil {
+		attrs = append(attrs, "created", cs.Count(Created), "configured", cs.Count(Configured), "deleted", cs.Count(Deleted), "unchanged", cs.Count(Unchanged))
+	}
+	switch {
+	case ev.Err != nil:
+		r.opts.Logger.Error("unit failed", append(attrs, "error", ev.Err, "retry", ev.NextRun)...)
+	case ev.Drift > 0:
+		r.opts.Logger.Warn("drift corrected", append(attrs, "drift", ev.Drift)...)
+	case ev.ChangeSet != nil && ev.ChangeSet.HasChanges():
+		r.opts.Logger.Info("unit applied", attrs...)
+	default:
+		r.opts.Logger.Debug("unit in sync", attrs...)
+	}
 }
 
 // unreadyDependency names the first dependency of u not ready at gen's

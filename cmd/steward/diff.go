@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -22,19 +20,30 @@ const maxMarkdownDiffLines = 300
 type diffFlags struct {
 	base, head string
 	format     string
+	live       bool
+	targets    targetFlags
 }
 
 func newDiffCommand(g *globalFlags) *cobra.Command {
 	f := &diffFlags{}
 	cmd := &cobra.Command{
-		Use:   "diff --base REV [--head REV] [UNIT...]",
-		Short: "Compare the rendered objects of two revisions, per unit",
-		Long: `Generate two revisions straight from git's object store (no checkout) and print, per unit, the
-objects created, changed and deleted, with unified YAML diffs (Secret values masked). --format markdown
-prints a pull-request comment. --head defaults to HEAD. Exit 0 no change, 1 changes (or a failure), 2 usage.`,
+		Use:   "diff (--base REV [--head REV] | --live) [UNIT...]",
+		Short: "Compare the rendered objects of two revisions, or the working tree with the live targets",
+		Long: `With --base: generate two revisions straight from git's object store (no checkout) and print, per
+unit, the objects created, changed and deleted, with unified YAML diffs (Secret values masked). --format
+markdown prints a pull-request comment. --head defaults to HEAD. Exit 0 no change, 1 changes, 2 usage.
+
+With --live: plan the working tree's units against the live targets (a server-side dry-run for Kubernetes,
+a read of each host for machines) and print what would change; nothing is changed. Exit 0 in sync, 1 drift.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.live {
+				if f.base != "" {
+					return usageError("--live and --base exclude each other")
+				}
+				return runLiveDiff(cmd.Context(), g, &f.targets, args, cmd.OutOrStdout())
+			}
 			if f.base == "" {
-				return usageError("diff needs --base REV")
+				return usageError("diff needs --base REV or --live")
 			}
 			if f.format != "text" && f.format != "markdown" {
 				return usageError("--format: want text or markdown, found %q", f.format)
@@ -45,6 +54,8 @@ prints a pull-request comment. --head defaults to HEAD. Exit 0 no change, 1 chan
 	cmd.Flags().StringVar(&f.base, "base", "", "base revision (branch, tag, SHA, HEAD~1...)")
 	cmd.Flags().StringVar(&f.head, "head", "HEAD", "head revision")
 	cmd.Flags().StringVar(&f.format, "format", "text", "output format: text or markdown")
+	cmd.Flags().BoolVar(&f.live, "live", false, "compare with the live targets instead of another revision")
+	f.targets.register(cmd.Flags())
 	return cmd
 }
 
@@ -74,7 +85,7 @@ func runRevisionDiff(ctx context.Context, g *globalFlags, f *diffFlags, names []
 	if err != nil {
 		return err
 	}
-	sub, err := stackDir(w.root)
+	_, sub, err := gitTop(w.root)
 	if err != nil {
 		return err
 	}
@@ -118,23 +129,6 @@ func runRevisionDiff(ctx context.Context, g *globalFlags, f *diffFlags, names []
 		}
 	}
 	return nil
-}
-
-// stackDir returns where the stack root lies inside its git worktree
-// (slash-separated, "." for the top or a bare repository).
-func stackDir(root string) (string, error) {
-	for d := root; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
-			rel, err := filepath.Rel(d, root)
-			if err != nil {
-				return "", err
-			}
-			return filepath.ToSlash(rel), nil
-		}
-		if filepath.Dir(d) == d {
-			return ".", nil
-		}
-	}
 }
 
 // selectPresent returns the named units that exist in stack (all when names

@@ -11,6 +11,7 @@ type generated struct {
 	stack    *reconcile.Stack
 	rendered []reconcile.Rendered
 	problems reconcile.Errors // generator, conflict and check failures, all of them
+	notes    []string         // objects no schema covers
 }
 
 // generate loads the stack of rev, generates the named units (all when
@@ -34,7 +35,9 @@ func (w *workspace) generate(ctx context.Context, rev *reconcile.Revision, names
 	if err := reconcile.Conflicts(out.rendered); err != nil {
 		out.problems = append(out.problems, err.(reconcile.Errors)...)
 	}
-	out.problems = append(out.problems, runChecks(ctx, stack, out.rendered)...)
+	failures, notes := runChecks(ctx, stack, out.rendered)
+	out.problems = append(out.problems, failures...)
+	out.notes = notes
 	return out, nil
 }
 

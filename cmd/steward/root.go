@@ -39,6 +39,10 @@ func newRootCommand() *cobra.Command {
 		newBuildCommand(g),
 		newVerifyCommand(g),
 		newDiffCommand(g),
+		newSyncCommand(g),
+		newRunCommand(g),
+		newUnitActionCommand("suspend", "Stop applying a unit"),
+		newUnitActionCommand("resume", "Apply a suspended unit again"),
 	)
 	return root
 }

@@ -51,6 +51,9 @@ printed, not just the first. Needs no network and no cluster. Exit 0 clean, 1 wi
 				}
 			}
 			out := cmd.OutOrStdout()
+			for _, n := range res.notes {
+				fmt.Fprintln(out, "unchecked:", n)
+			}
 			if len(problems) > 0 {
 				printProblems(out, problems)
 				return silentExit(1)

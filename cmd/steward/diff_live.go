@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/stewardhq/steward/reconcile"
+)
+
+// runLiveDiff plans the working tree's units against the live targets and
+// prints what would change. Planning changes nothing.
+func runLiveDiff(ctx context.Context, g *globalFlags, tf *targetFlags, names []string, out io.Writer) error {
+	w, err := g.workspace()
+	if err != nil {
+		return err
+	}
+	rev, closer, err := w.workTree()
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	res, err := w.generate(ctx, rev, names)
+	if err != nil {
+		return err
+	}
+	if len(res.problems) > 0 {
+		printProblems(out, res.problems)
+		return silentExit(1)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	resolve := tf.resolver(wd)
+	drift, failed := false, false
+	for _, r := range res.rendered {
+		t, err := resolve(ctx, r.Unit.Target, res.stack.Targets[r.Unit.Target])
+		if err == nil {
+			var plan *reconcile.Plan
+			if plan, err = t.Plan(ctx, reconcile.ApplyRequest{Unit: r.Unit, Objects: r.Objects}); err == nil {
+				drift = printPlan(out, r.Unit, plan) || drift
+				continue
+			}
+		}
+		fmt.Fprintf(out, "unit %s (target %s): plan failed: %v\n", r.Unit.Name, r.Unit.Target, err)
+		failed = true
+	}
+	if !drift && !failed {
+		fmt.Fprintln(out, "in sync")
+	}
+	if drift || failed {
+		return silentExit(1)
+	}
+	return nil
+}
+
+// printPlan prints a unit's planned changes with their diffs and reports
+// whether anything would change.
+func printPlan(out io.Writer, u *reconcile.Unit, plan *reconcile.Plan) bool {
+	changed := plan.HasChanges()
+	failed := false
+	for _, c := range plan.Changes {
+		failed = failed || c.Action == reconcile.Failed
+	}
+	if !changed && !failed {
+		return false
+	}
+	fmt.Fprintf(out, "unit %s (target %s): %s\n", u.Name, u.Target, countSummary(plan.Changes))
+	for _, c := range plan.Changes {
+		if c.Action == reconcile.Unchanged {
+			continue
+		}
+		fmt.Fprintf(out, "  %s\n", c)
+		if c.Diff != "" {
+			fmt.Fprint(out, c.Diff)
+		}
+	}
+	return true
+}

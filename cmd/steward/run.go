@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/stewardhq/steward/reconcile"
+	"github.com/stewardhq/steward/reconcile/metrics"
+	"github.com/stewardhq/steward/reconcile/notify"
+	"github.com/stewardhq/steward/reconcile/status"
+	"github.com/stewardhq/steward/sources/webhook"
+)
+
+type runFlags struct {
+	listen        string
+	pollInterval  time.Duration
+	interval      time.Duration
+	concurrency   int
+	notifyURL     string
+	shutdownGrace time.Duration
+}
+
+func newRunCommand(g *globalFlags) *cobra.Command {
+	f, tf, sf := &runFlags{}, &targetFlags{}, &sourceFlags{}
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "The daemon: poll and webhooks, apply in dependency order, correct drift, serve status",
+		Long: `Follow the repository and keep every unit applied. One HTTP port serves /metrics, /healthz,
+/readyz, /api/status, a status page at /, webhook receivers at /hooks/{github,gitlab,gitea,generic}, and
+POST /api/units/UNIT/{suspend,resume,sync}.
+
+Secrets come from the environment, never flags: STEWARD_WEBHOOK_SECRET (webhooks), STEWARD_API_TOKEN
+(the POST API; without it only loopback clients may use it), STEWARD_NOTIFY_SECRET (signs notifications),
+STEWARD_GIT_TOKEN or STEWARD_GIT_USERNAME/STEWARD_GIT_PASSWORD (HTTPS repositories).
+SIGTERM stops scheduling, lets units being applied finish, and exits 0.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDaemon(cmd, g, f, tf, sf)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address of the HTTP port")
+	fl.DurationVar(&f.pollInterval, "poll-interval", time.Minute, "how often the repository is polled without a webhook")
+	fl.DurationVar(&f.interval, "interval", 10*time.Minute, "re-apply every unit this often to correct drift (a unit's interval: wins)")
+	fl.IntVar(&f.concurrency, "concurrency", 4, "units applied at once")
+	fl.StringVar(&f.notifyURL, "notify-webhook", "", "URL that receives a JSON POST for every unit applied, failed or drift-corrected")
+	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", 2*time.Minute, "after SIGTERM, how long units being applied may take")
+	tf.register(fl)
+	sf.register(fl)
+	return cmd
+}
+
+func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags, sf *sourceFlags) error {
+	w, err := g.workspace()
+	if err != nil {
+		return err
+	}
+	src, err := sf.source(w, g.cacheDir)
+	if err != nil {
+		return err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	rec, registry, err := metrics.NewRegistry()
+	if err != nil {
+		return err
+	}
+	store := status.NewStore()
+	var dispatcher *notify.Dispatcher
+	if f.notifyURL != "" {
+		wo := notify.DefaultWebhookOptions()
+		wo.URL, wo.Secret = f.notifyURL, []byte(os.Getenv("STEWARD_NOTIFY_SECRET"))
+		hook, err := notify.NewWebhook(wo)
+		if err != nil {
+			return usageError("--notify-webhook: %v", err)
+		}
+		do := notify.DefaultDispatcherOptions()
+		do.Logger = w.logger
+		dispatcher = notify.NewDispatcher(do, hook)
+	}
+	var r *reconcile.Reconciler
+	obs := &daemonObserver{source: sourceName(sf, w.root), store: store, metrics: rec, notifier: dispatcher,
+		stack: func() *reconcile.Stack { _, s := r.Current(); return s }}
+	opts := reconcile.DefaultReconcilerOptions()
+	opts.Source, opts.Renderer, opts.Checker, opts.Targets = src, w.renderer(), stackChecker{}, tf.resolver(wd)
+	opts.Observer, opts.Logger = obs, w.logger
+	opts.PollInterval, opts.Interval, opts.Concurrency = f.pollInterval, f.interval, f.concurrency
+	r = reconcile.NewReconciler(opts)
+
+	mux := http.NewServeMux()
+	mux.Handle("/", status.Handler(store))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
+	wh := webhook.DefaultOptions()
+	wh.Secret = []byte(os.Getenv("STEWARD_WEBHOOK_SECRET"))
+	wh.Logger = w.logger
+	wh.OnPush = func(context.Context, webhook.Push) { r.Trigger() }
+	mux.Handle("/hooks/", webhook.New(wh))
+	mux.Handle("POST /api/units/{unit}/{action}", unitAPI(r, os.Getenv("STEWARD_API_TOKEN")))
+
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	w.logger.Info("steward running", "listen", ln.Addr().String(), "source", obs.source)
+	fmt.Fprintf(cmd.ErrOrStderr(), "steward: serving http://%s/ (status), /metrics, /hooks/\n", ln.Addr())
+
+	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	var runErr error
+	select {
+	case runErr = <-done:
+	case <-ctx.Done():
+		store.MarkDraining()
+		w.logger.Info("stopping: letting units being applied finish", "grace", f.shutdownGrace)
+		select {
+		case runErr = <-done:
+		case <-time.After(f.shutdownGrace):
+			runErr = errors.New("shutdown grace period over with units still applying")
+		}
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	if dispatcher != nil {
+		_ = dispatcher.Close(shutdownCtx)
+	}
+	return runErr
+}
+
+func sourceName(sf *sourceFlags, root string) string {
+	if sf.repo != "" {
+		return status.RedactURL(sf.repo)
+	}
+	return root
+}
+
+// unitAPI serves POST /api/units/{unit}/{suspend|resume|sync}. With a token
+// configured it requires "Authorization: Bearer TOKEN"; without one only
+// loopback clients are served.
+func unitAPI(r *reconcile.Reconciler, token string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !apiAllowed(req, token) {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		unit := req.PathValue("unit")
+		if _, stack := r.Current(); stack == nil || stack.Unit(unit) == nil {
+			http.Error(w, fmt.Sprintf("no unit %q", unit), http.StatusNotFound)
+			return
+		}
+		switch req.PathValue("action") {
+		case "suspend":
+			r.Suspend(unit)
+		case "resume":
+			r.Resume(unit)
+			r.Trigger()
+		case "sync":
+			go func() {
+				_, _ = r.Pass(context.WithoutCancel(req.Context()), reconcile.PassRequest{Units: []string{unit}, Manual: true})
+			}()
+		default:
+			http.Error(w, "unknown action (want suspend, resume or sync)", http.StatusNotFound)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprintf(w, "%s %s\n", req.PathValue("action"), unit)
+	})
+}
+
+func apiAllowed(req *http.Request, token string) bool {
+	if token != "" {
+		got, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+		return ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+	}
+	host, _, err := net.SplitHostPort(req.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

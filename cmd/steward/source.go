@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/pflag"
+
+	"github.com/stewardhq/steward/reconcile"
+	"github.com/stewardhq/steward/sources/git"
+)
+
+// sourceFlags say which repository sync and run follow: --repo, or the
+// repository steward runs in.
+type sourceFlags struct {
+	repo           string
+	branch         string
+	depth          int
+	sshKey         string
+	gitKnownHosts  string
+	verifyKeyring  string
+	allowedSigners string
+}
+
+func (f *sourceFlags) register(fs *pflag.FlagSet) {
+	home, _ := os.UserHomeDir()
+	fs.StringVar(&f.repo, "repo", "", "repository URL to follow (file://, https://, ssh://); default: the repository of -C, through its own clone")
+	fs.StringVar(&f.branch, "branch", "", "branch to follow (default: the remote HEAD)")
+	fs.IntVar(&f.depth, "depth", 1, "fetch depth (0: full history)")
+	fs.StringVar(&f.sshKey, "git-ssh-key", "", "private key for ssh:// repositories")
+	fs.StringVar(&f.gitKnownHosts, "git-known-hosts", filepath.Join(home, ".ssh", "known_hosts"), "known_hosts for ssh:// repositories")
+	fs.StringVar(&f.verifyKeyring, "verify-openpgp", "", "armored OpenPGP keyring: refuse commits not signed by one of its keys")
+	fs.StringVar(&f.allowedSigners, "verify-ssh", "", "SSH allowed_signers file: refuse commits not signed by one of its keys")
+}
+
+// source returns the Source the flags describe. HTTPS credentials come from
+// STEWARD_GIT_TOKEN or STEWARD_GIT_USERNAME/STEWARD_GIT_PASSWORD, never flags.
+func (f *sourceFlags) source(w *workspace, cacheDir string) (reconcile.Source, error) {
+	url, sub := f.repo, "."
+	if url == "" {
+		top, rel, err := gitTop(w.root)
+		if err != nil {
+			return nil, err
+		}
+		url, sub = "file://"+top, rel
+	}
+	opts := git.DefaultSourceOptions()
+	opts.URL, opts.Branch, opts.Depth, opts.Logger = url, f.branch, f.depth, w.logger
+	sum := sha256.Sum256([]byte(url + "\x00" + f.branch))
+	opts.CacheDir = filepath.Join(cacheDir, "sources", hex.EncodeToString(sum[:8]))
+	opts.Auth = git.Auth{
+		Token:          os.Getenv("STEWARD_GIT_TOKEN"),
+		Username:       os.Getenv("STEWARD_GIT_USERNAME"),
+		Password:       os.Getenv("STEWARD_GIT_PASSWORD"),
+		SSHKeyFile:     f.sshKey,
+		KnownHostsFile: f.gitKnownHosts,
+	}
+	if f.verifyKeyring != "" || f.allowedSigners != "" {
+		v := &git.VerifyOptions{}
+		for _, p := range []struct {
+			file string
+			into *string
+		}{{f.verifyKeyring, &v.OpenPGPKeyRing}, {f.allowedSigners, &v.AllowedSigners}} {
+			if p.file == "" {
+				continue
+			}
+			b, err := os.ReadFile(p.file)
+			if err != nil {
+				return nil, usageError("signature keys: %v", err)
+			}
+			*p.into = string(b)
+		}
+		opts.Verify = v
+	}
+	src, err := git.NewSource(opts)
+	if err != nil {
+		return nil, err
+	}
+	if sub == "." {
+		return src, nil
+	}
+	return &subSource{src: src, dir: sub}, nil
+}
+
+// gitTop returns the top of the git worktree holding dir and dir's place in
+// it.
+func gitTop(dir string) (top, rel string, err error) {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			rel, err := filepath.Rel(d, dir)
+			return d, filepath.ToSlash(rel), err
+		}
+		if filepath.Dir(d) == d {
+			return "", "", fmt.Errorf("%s is not in a git repository (use --repo URL)", dir)
+		}
+	}
+}
+
+// subSource serves a stack that lives in a subdirectory of its repository.
+type subSource struct {
+	src reconcile.Source
+	dir string
+}
+
+func (s *subSource) Poll(ctx context.Context) (*reconcile.Revision, error) {
+	rev, err := s.src.Poll(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sub := *rev
+	if sub.Tree, err = fs.Sub(rev.Tree, s.dir); err != nil {
+		return nil, err
+	}
+	if sub.Dir != "" {
+		sub.Dir = filepath.Join(sub.Dir, filepath.FromSlash(s.dir))
+	}
+	return &sub, nil
+}

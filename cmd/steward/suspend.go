@@ -1,0 +1,49 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// newUnitActionCommand makes `steward suspend|resume UNIT`: a POST to the
+// running daemon's API.
+func newUnitActionCommand(action, short string) *cobra.Command {
+	var server string
+	cmd := &cobra.Command{
+		Use:   action + " UNIT",
+		Short: short,
+		Long: short + ` on the running steward (steward run). The daemon's STEWARD_API_TOKEN, if it has one, is
+read from the same variable here. A unit suspended this way stays suspended until resumed or the daemon
+restarts; suspend: true in steward.yaml suspends it for good.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			url := strings.TrimSuffix(server, "/") + "/api/units/" + args[0] + "/" + action
+			req, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost, url, nil)
+			if err != nil {
+				return usageError("--server: %v", err)
+			}
+			if t := os.Getenv("STEWARD_API_TOKEN"); t != "" {
+				req.Header.Set("Authorization", "Bearer "+t)
+			}
+			resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", action, args[0], err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			if resp.StatusCode != http.StatusAccepted {
+				return fmt.Errorf("%s %s: %s: %s", action, args[0], resp.Status, strings.TrimSpace(string(body)))
+			}
+			fmt.Fprint(cmd.OutOrStdout(), string(body))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&server, "server", "http://127.0.0.1:8080", "the running steward's HTTP address")
+	return cmd
+}
