@@ -26,9 +26,17 @@ type recorder struct {
 	source []reconcile.SourceEvent
 }
 
-func (r *recorder) SourceChecked(e reconcile.SourceEvent) { r.mu.Lock(); r.source = append(r.source, e); r.mu.Unlock() }
-func (r *recorder) UnitReconciled(e reconcile.UnitEvent)  { r.mu.Lock(); r.units = append(r.units, e); r.mu.Unlock() }
-func (r *recorder) PassCompleted(reconcile.PassEvent)     {}
+func (r *recorder) SourceChecked(e reconcile.SourceEvent) {
+	r.mu.Lock()
+	r.source = append(r.source, e)
+	r.mu.Unlock()
+}
+func (r *recorder) UnitReconciled(e reconcile.UnitEvent) {
+	r.mu.Lock()
+	r.units = append(r.units, e)
+	r.mu.Unlock()
+}
+func (r *recorder) PassCompleted(reconcile.PassEvent) {}
 
 type clock struct {
 	mu  sync.Mutex
