@@ -153,6 +153,9 @@ func openCache(dir string) (*Repository, error) {
 	if errors.Is(err, gogit.ErrRepositoryNotExists) {
 		r, err = gogit.PlainInit(dir, true)
 	}
+	if err == nil {
+		r, err = keepPacksOpen(r)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cache repository %s: %w", dir, err)
 	}
@@ -161,6 +164,9 @@ func openCache(dir string) (*Repository, error) {
 
 // Repository returns the Source's bare clone, for reading other revisions.
 func (s *Source) Repository() *Repository { return s.repo }
+
+// Close releases the clone's open pack files.
+func (s *Source) Close() error { return s.repo.Close() }
 
 // Status returns what the last Poll did.
 func (s *Source) Status() PollStatus {
