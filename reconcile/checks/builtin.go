@@ -33,7 +33,7 @@ type builtinSet struct {
 	defs    map[string]json.RawMessage // reduced definitions, not yet compiled
 	groups  map[string]bool            // API groups of the built-in kinds ("" is core)
 
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	compiled map[string]*schema // by definition name
 }
 
@@ -99,6 +99,12 @@ func (b *builtinSet) lookup(apiVersion, kind string) (s *schema, known bool, err
 func (b *builtinSet) definition(name string) (*schema, error) {
 	if err := b.init(); err != nil {
 		return nil, err
+	}
+	b.mu.RLock()
+	s, ok := b.compiled[name]
+	b.mu.RUnlock()
+	if ok {
+		return s, nil
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

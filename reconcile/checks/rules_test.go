@@ -14,6 +14,7 @@ func TestRules(t *testing.T) {
 	tests := []struct {
 		name  string
 		rules []reconcile.Check
+		opts  Options
 		want  []string
 	}{
 		{name: "pass", rules: []reconcile.Check{
@@ -60,14 +61,14 @@ func TestRules(t *testing.T) {
 		}},
 		{name: "cost limit", rules: []reconcile.Check{
 			{Name: "expensive", Match: reconcile.Match{Kind: "ConfigMap"},
-				CEL: `lists.range(2000).all(i, lists.range(2000).all(j, i + j >= 0))`},
-		}, want: []string{
+				CEL: `lists.range(200).all(i, lists.range(200).all(j, i + j >= 0))`},
+		}, opts: Options{CostLimit: 10_000}, want: []string{
 			"unit rules: ConfigMap/kube-system/settings: rule expensive: evaluation error: operation cancelled: actual cost limit exceeded",
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rep := run(t, tt.rules, Options{}, "rules.yaml")
+			rep := run(t, tt.rules, tt.opts, "rules.yaml")
 			diffLines(t, "failures", failureStrings(rep), tt.want)
 		})
 	}

@@ -39,9 +39,11 @@ type fieldPath struct {
 	key    bool
 }
 
-func (p *fieldPath) field(name string) *fieldPath { return &fieldPath{parent: p, name: name, index: -1} }
-func (p *fieldPath) elem(i int) *fieldPath        { return &fieldPath{parent: p, index: i} }
-func (p *fieldPath) mapKey(k string) *fieldPath   { return &fieldPath{parent: p, name: k, key: true} }
+func (p *fieldPath) field(name string) *fieldPath {
+	return &fieldPath{parent: p, name: name, index: -1}
+}
+func (p *fieldPath) elem(i int) *fieldPath      { return &fieldPath{parent: p, index: i} }
+func (p *fieldPath) mapKey(k string) *fieldPath { return &fieldPath{parent: p, name: k, key: true} }
 
 // String renders the path the way the API server does:
 // spec.template.spec.containers[0].image, metadata.labels[app.kubernetes.io/name].
