@@ -1,0 +1,15 @@
+// Package helm renders a local Helm chart the way `helm template` does, in
+// process and client-only: it never talks to a cluster.
+//
+// The chart is read only through the revision's tree (an fs.FS rooted at the
+// repository root), so a revision read straight from git's object store
+// renders exactly like a checkout. Files and symlinks are confined to the
+// repository; .helmignore is honoured and dependencies vendored under charts/
+// are rendered with their parent. Values files are merged in order (later
+// ones win), then the unit's set values are applied with Helm's --set syntax.
+//
+// Objects come from the rendered manifests, CRDs from crds/ (unless
+// includeCRDs is false) and the chart's hooks, except test hooks. Decode
+// errors name the repository file of the template that produced the object;
+// line numbers count from the first line of that template's rendered output.
+package helm
