@@ -41,6 +41,11 @@ func TestSchema(t *testing.T) {
 			"unit secret-bad: Secret/shop/db: rule schema: data[password]: not valid base64",
 			"unit secret-bad: Secret/shop/db: rule schema: stringData[token]: expected string, got integer",
 		}},
+		{name: "int-or-string, null and unknown metadata fields", files: []string{"service-bad.yaml"}, want: []string{
+			"unit service-bad: Service/shop/web: rule schema: metadata.lables: unknown field",
+			"unit service-bad: Service/shop/web: rule schema: spec.ports[0].targetPort: expected integer or string, got boolean",
+			"unit service-bad: Service/shop/web: rule schema: spec.ports[1].port: required field is missing",
+		}},
 		{name: "custom resources valid against their CRD", files: []string{"crd-widget.yaml", "widget-valid.yaml"}},
 		{name: "custom resources invalid against their CRD", files: []string{"crd-widget.yaml", "widget-invalid.yaml"}, want: []string{
 			"unit widget-invalid: example.com/Widget/shop/bad: rule schema: metadata.labels[team]: expected string, got integer",
@@ -89,4 +94,23 @@ func TestSchemaCRDBroken(t *testing.T) {
 	diffLines(t, "unchecked", uncheckedStrings(rep), []string{
 		"unit crd-broken: example.com/Thing/t: no schema: CustomResourceDefinition things.example.com: spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[size].type: unknown type 5",
 	})
+}
+
+// TestSchemaProblemCap: an object with very many problems reports the first
+// ones in field order and a count of the rest.
+func TestSchemaProblemCap(t *testing.T) {
+	rep := run(t, nil, Options{}, "too-many.yaml")
+	if len(rep.Failures) != maxFieldErrors+1 {
+		t.Fatalf("%d failures, want %d", len(rep.Failures), maxFieldErrors+1)
+	}
+	// The summary has no field, so it sorts first.
+	if f := rep.Failures[0]; f.Field != "" || f.Message != "10 more problems not reported" {
+		t.Errorf("summary failure %s", f)
+	}
+	if f := rep.Failures[1]; f.Field != "data[k00]" {
+		t.Errorf("first failure %s, want data[k00]", f)
+	}
+	if f := rep.Failures[maxFieldErrors]; f.Field != "data[k49]" {
+		t.Errorf("last reported failure %s, want data[k49]", f)
+	}
 }
