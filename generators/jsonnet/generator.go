@@ -1,0 +1,164 @@
+package jsonnet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+
+	gojsonnet "github.com/google/go-jsonnet"
+	"github.com/google/go-jsonnet/ast"
+
+	"github.com/stewardhq/steward/reconcile"
+)
+
+// DefaultFile is evaluated when the spec names no file.
+const DefaultFile = "main.jsonnet"
+
+// Generator evaluates a unit's jsonnet file.
+type Generator struct {
+	spec reconcile.JsonnetGenerator
+}
+
+var _ reconcile.Generator = (*Generator)(nil)
+
+// New returns a Generator for spec; a nil spec means the defaults
+// (main.jsonnet, no variables).
+func New(spec *reconcile.JsonnetGenerator) *Generator {
+	g := &Generator{}
+	if spec != nil {
+		g.spec = *spec
+	}
+	if g.spec.File == "" {
+		g.spec.File = DefaultFile
+	}
+	return g
+}
+
+// Generate evaluates the file and flattens its output into objects.
+func (g *Generator) Generate(ctx context.Context, req reconcile.GenerateRequest) ([]*reconcile.Object, error) {
+	dir := req.Dir
+	if dir == "" {
+		dir = "."
+	}
+	if path.IsAbs(g.spec.File) {
+		return nil, fmt.Errorf("jsonnet file %q is absolute; it is relative to the unit path", g.spec.File)
+	}
+	entry := path.Join(dir, g.spec.File)
+	if err := reconcile.CleanRepoPath(entry); err != nil {
+		return nil, fmt.Errorf("jsonnet file %q: %w", g.spec.File, err)
+	}
+	jpath := make([]string, 0, len(g.spec.JPath)+len(defaultLibDirs))
+	for i, p := range g.spec.JPath {
+		if err := reconcile.CleanRepoPath(p); err != nil {
+			return nil, fmt.Errorf("jpath[%d]: %w", i, err)
+		}
+		jpath = append(jpath, path.Clean(p))
+	}
+	jpath = append(jpath, defaultLibDirs...)
+
+	vm := gojsonnet.MakeVM()
+	vm.Importer(&treeImporter{tree: req.Tree, jpath: jpath, cache: map[string]cached{}})
+	for k, v := range g.spec.ExtVars {
+		vm.ExtVar(k, v)
+	}
+	for k, v := range g.spec.ExtCode {
+		vm.ExtCode(k, v)
+	}
+	for k, v := range g.spec.TLAs {
+		vm.TLAVar(k, v)
+	}
+	for k, v := range g.spec.TLACode {
+		vm.TLACode(k, v)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	node, _, err := vm.ImportAST("", entry)
+	if err != nil {
+		return nil, evalError(err, entry)
+	}
+	out, err := vm.Evaluate(node)
+	if err != nil {
+		return nil, evalError(err, entry)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, &reconcile.SourceError{File: entry, Err: fmt.Errorf("decode output: %w", err)}
+	}
+	objs, err := flatten(v)
+	if err != nil {
+		return nil, &reconcile.SourceError{File: entry, Err: err}
+	}
+	if err := reconcile.CheckDuplicates(objs); err != nil {
+		return nil, err
+	}
+	return objs, nil
+}
+
+// maxFrames bounds the calling frames quoted in a runtime error.
+const maxFrames = 4
+
+// evalError places a jsonnet error at the file:line jsonnet reports: the
+// innermost frame of a runtime error (with its callers), the location of a
+// static (parse) error, the entry file otherwise.
+func evalError(err error, entry string) error {
+	var rt gojsonnet.RuntimeError
+	if errors.As(err, &rt) {
+		var where *ast.LocationRange
+		var callers []string
+		// The trace runs from the outermost call to where the error was
+		// raised.
+		for i := len(rt.StackTrace) - 1; i >= 0; i-- {
+			loc := &rt.StackTrace[i].Loc
+			if loc.FileName == "" || loc.Begin.Line == 0 {
+				continue
+			}
+			if where == nil {
+				where = loc
+				continue
+			}
+			if len(callers) < maxFrames {
+				callers = append(callers, fmt.Sprintf("%s:%d", loc.FileName, loc.Begin.Line))
+			}
+		}
+		msg := errors.New(strings.TrimPrefix(rt.Msg, "RUNTIME ERROR: "))
+		if where == nil {
+			return &reconcile.SourceError{File: entry, Err: msg}
+		}
+		if len(callers) > 0 {
+			msg = fmt.Errorf("%w (called from %s)", msg, strings.Join(callers, ", "))
+		}
+		return &reconcile.SourceError{File: where.FileName, Line: where.Begin.Line, Err: msg}
+	}
+	var located interface{ Loc() ast.LocationRange }
+	if errors.As(err, &located) {
+		loc := located.Loc()
+		if loc.FileName != "" {
+			// The message starts with the location; SourceError has it.
+			msg := strings.TrimPrefix(err.Error(), loc.String()+" ")
+			return &reconcile.SourceError{File: loc.FileName, Line: loc.Begin.Line, Err: &StaticError{Msg: msg, Err: err}}
+		}
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return &reconcile.SourceError{File: entry, Err: fs.ErrNotExist}
+	}
+	return &reconcile.SourceError{File: entry, Err: err}
+}
+
+// StaticError is a jsonnet parse or static-check error; Err is jsonnet's own.
+type StaticError struct {
+	Msg string
+	Err error
+}
+
+func (e *StaticError) Error() string { return e.Msg }
+func (e *StaticError) Unwrap() error { return e.Err }

@@ -1,0 +1,7 @@
+local cfg = { a: 1 };
+{
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'x' },
+  data: { b: cfg.b },
+}

@@ -1,0 +1,3 @@
+// nothing provides this
+local missing = import 'nowhere.libsonnet';
+missing

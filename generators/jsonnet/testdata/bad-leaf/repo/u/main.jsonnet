@@ -1,0 +1,1 @@
+{ app: { 'my-config': { name: 'not an object' } } }

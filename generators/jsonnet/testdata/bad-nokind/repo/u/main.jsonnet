@@ -1,0 +1,5 @@
+{
+  app: {
+    thing: { apiVersion: 'v1', metadata: { name: 'kindless' } },
+  },
+}

@@ -1,0 +1,1 @@
+{ namespace: 'monitoring', image: 'registry.example.com/prometheus:2.50.0' }

@@ -1,0 +1,1 @@
+{ team: 'observability', ratio: 0.25 }

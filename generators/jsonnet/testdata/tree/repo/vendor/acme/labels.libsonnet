@@ -1,0 +1,4 @@
+{
+  // vendored: standard labels
+  withLabels(labels):: { metadata+: { labels+: labels } },
+}
