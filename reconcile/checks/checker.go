@@ -198,7 +198,7 @@ func checkSchema(crds *crdIndex, o *reconcile.Object, fail func(rule, field, msg
 		case cv.err != nil:
 			return fmt.Sprintf("no schema: CustomResourceDefinition %s: %v", crd, cv.err)
 		}
-		v.validate(cv.schema, o.Object, nil)
+		v.validate(cv.schema, o.Object)
 	} else {
 		s, known, err := builtins.lookup(av, kind)
 		switch {
@@ -211,7 +211,7 @@ func checkSchema(crds *crdIndex, o *reconcile.Object, fail func(rule, field, msg
 		case s == nil:
 			return "no schema: CRD not in this revision"
 		}
-		v.validate(s, o.Object, nil)
+		v.validate(s, o.Object)
 	}
 	for _, e := range v.result() {
 		fail(RuleSchema, e.Field, e.Msg)

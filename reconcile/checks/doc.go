@@ -2,7 +2,7 @@
 // revision before anything is applied, and is shared by `steward verify`,
 // `steward sync` and the daemon.
 //
-// Three kinds of check run, all offline and deterministic:
+// Two kinds of check run, offline and deterministic:
 //
 //   - schema: Kubernetes objects are validated against the OpenAPI v3
 //     schemas of the built-in kinds of the Kubernetes release embedded here
@@ -18,5 +18,11 @@
 //
 // A Checker is built once per stack (New compiles every rule) and is safe for
 // concurrent use; Check returns a Report whose failures name unit, object,
-// rule, field and message, sorted.
+// rule, field and message, sorted. Values of Secrets never appear in
+// messages.
+//
+// Globs use path.Match, so "*" does not cross "/": match every apps
+// apiVersion with "apps/*". x-kubernetes-validations (CEL inside CRD
+// schemas) are not evaluated; the built-in schemas carry no enums, so enum
+// values are checked for custom resources only.
 package checks

@@ -30,44 +30,34 @@ type fieldError struct {
 	Msg   string
 }
 
-// fieldPath is a field path built on the stack while walking; it is rendered
-// only when a problem is found.
-type fieldPath struct {
-	parent *fieldPath
-	name   string // field name, or map key when key is set
-	index  int    // list index when name == "" and !key
-	key    bool
+// segment is one step of a field path: a field, a list index or a map key.
+type segment struct {
+	name  string
+	index int
+	kind  uint8
 }
 
-func (p *fieldPath) field(name string) *fieldPath {
-	return &fieldPath{parent: p, name: name, index: -1}
-}
-func (p *fieldPath) elem(i int) *fieldPath      { return &fieldPath{parent: p, index: i} }
-func (p *fieldPath) mapKey(k string) *fieldPath { return &fieldPath{parent: p, name: k, key: true} }
+const (
+	segField uint8 = iota
+	segIndex
+	segKey
+)
 
-// String renders the path the way the API server does:
+// renderPath renders a path the way the API server does:
 // spec.template.spec.containers[0].image, metadata.labels[app.kubernetes.io/name].
-func (p *fieldPath) String() string {
-	if p == nil {
-		return ""
-	}
-	var segs []*fieldPath
-	for q := p; q != nil; q = q.parent {
-		segs = append(segs, q)
-	}
+func renderPath(segs []segment) string {
 	var b strings.Builder
-	for i := len(segs) - 1; i >= 0; i-- {
-		q := segs[i]
-		switch {
-		case q.key:
+	for _, q := range segs {
+		switch q.kind {
+		case segKey:
 			b.WriteString("[" + q.name + "]")
-		case q.name != "":
+		case segIndex:
+			b.WriteString("[" + strconv.Itoa(q.index) + "]")
+		default:
 			if b.Len() > 0 {
 				b.WriteByte('.')
 			}
 			b.WriteString(q.name)
-		default:
-			b.WriteString("[" + strconv.Itoa(q.index) + "]")
 		}
 	}
 	return b.String()
@@ -83,12 +73,25 @@ type validator struct {
 	redact bool
 	// meta is the ObjectMeta schema, for embedded resources.
 	meta *schema
+	// path is where the walk is; it is rendered only for a problem, so
+	// walking allocates nothing.
+	path []segment
 }
 
-func (v *validator) fail(p *fieldPath, format string, args ...any) {
+func (v *validator) push(q segment) { v.path = append(v.path, q) }
+func (v *validator) pop()           { v.path = v.path[:len(v.path)-1] }
+
+func (v *validator) fail(format string, args ...any) {
 	if len(v.errs) < collectFieldErrors {
-		v.errs = append(v.errs, fieldError{Field: p.String(), Msg: fmt.Sprintf(format, args...)})
+		v.errs = append(v.errs, fieldError{Field: renderPath(v.path), Msg: fmt.Sprintf(format, args...)})
 	}
+}
+
+// failAt reports a problem at a field of the current object.
+func (v *validator) failAt(field, format string, args ...any) {
+	v.push(segment{name: field})
+	v.fail(format, args...)
+	v.pop()
 }
 
 // result returns the problems sorted by field and message, capped.
@@ -124,7 +127,7 @@ func (v *validator) quote(x any) string {
 	return strconv.Quote(s)
 }
 
-func (v *validator) validate(s *schema, x any, p *fieldPath) {
+func (v *validator) validate(s *schema, x any) {
 	if x == nil || s == anySchema {
 		// null is the zero value of a built-in field and is pruned from
 		// custom resources.
@@ -133,47 +136,47 @@ func (v *validator) validate(s *schema, x any, p *fieldPath) {
 	switch {
 	case s.intOrString:
 		if !isIntOrString(x) {
-			v.fail(p, "expected integer or string, got %s", jsonType(x))
+			v.fail("expected integer or string, got %s", jsonType(x))
 			return
 		}
 	case s.quantity:
-		v.validateQuantity(x, p)
+		v.validateQuantity(x)
 		return
 	case s.types != 0 && !s.types.admits(x):
-		v.fail(p, "expected %s, got %s", s.types, jsonType(x))
+		v.fail("expected %s, got %s", s.types, jsonType(x))
 		return
 	}
 	switch t := x.(type) {
 	case map[string]any:
-		v.validateObject(s, t, p)
+		v.validateObject(s, t)
 	case []any:
-		v.validateArray(s, t, p)
+		v.validateArray(s, t)
 	case string:
-		v.validateString(s, t, p)
+		v.validateString(s, t)
 	case bool:
 	default:
-		v.validateNumber(s, x, p)
+		v.validateNumber(s, x)
 	}
 	if len(s.enum) > 0 && !inEnum(s.enum, x) {
 		list := make([]string, len(s.enum))
 		for i, e := range s.enum {
 			list[i] = v.quote(e)
 		}
-		v.fail(p, "unsupported value %s: supported values: %s", v.quote(x), strings.Join(list, ", "))
+		v.fail("unsupported value %s: supported values: %s", v.quote(x), strings.Join(list, ", "))
 	}
 	for _, sub := range s.allOf {
-		v.validate(sub, x, p)
+		v.validate(sub, x)
 	}
 	if len(s.anyOf) > 0 && v.matching(s.anyOf, x, 1) == 0 {
-		v.fail(p, "must match at least one schema of anyOf")
+		v.fail("must match at least one schema of anyOf")
 	}
 	if len(s.oneOf) > 0 {
 		if n := v.matching(s.oneOf, x, 2); n != 1 {
-			v.fail(p, "must match exactly one schema of oneOf, matches %d", n)
+			v.fail("must match exactly one schema of oneOf, matches %d", n)
 		}
 	}
 	if s.not != nil && v.matching([]*schema{s.not}, x, 1) == 1 {
-		v.fail(p, "must not match the schema of not")
+		v.fail("must not match the schema of not")
 	}
 }
 
@@ -182,7 +185,7 @@ func (v *validator) matching(branches []*schema, x any, limit int) int {
 	n := 0
 	for _, b := range branches {
 		sub := validator{redact: v.redact, meta: v.meta}
-		sub.validate(b, x, nil)
+		sub.validate(b, x)
 		if len(sub.errs) == 0 {
 			if n++; n >= limit {
 				break
@@ -192,56 +195,66 @@ func (v *validator) matching(branches []*schema, x any, limit int) int {
 	return n
 }
 
-func (v *validator) validateObject(s *schema, m map[string]any, p *fieldPath) {
+func (v *validator) validateObject(s *schema, m map[string]any) {
 	for _, name := range s.required {
 		if _, ok := m[name]; !ok {
-			v.fail(p.field(name), "required field is missing")
+			v.failAt(name, "required field is missing")
 		}
 	}
 	if s.minProps >= 0 && int64(len(m)) < s.minProps {
-		v.fail(p, "must have at least %d properties", s.minProps)
+		v.fail("must have at least %d properties", s.minProps)
 	}
 	if s.maxProps >= 0 && int64(len(m)) > s.maxProps {
-		v.fail(p, "must have at most %d properties", s.maxProps)
+		v.fail("must have at most %d properties", s.maxProps)
 	}
 	for k, val := range m {
 		if ps, ok := s.props[k]; ok {
-			v.validate(ps, val, p.field(k))
+			v.push(segment{name: k})
+			v.validate(ps, val)
+			v.pop()
 			continue
 		}
 		switch {
 		case s.additional != nil:
-			v.validate(s.additional, val, p.mapKey(k))
+			v.push(segment{name: k, kind: segKey})
+			v.validate(s.additional, val)
+			v.pop()
 		case s.embedded && (k == "apiVersion" || k == "kind"):
 			if _, ok := val.(string); !ok && val != nil {
-				v.fail(p.field(k), "expected string, got %s", jsonType(val))
+				v.failAt(k, "expected string, got %s", jsonType(val))
 			}
 		case s.embedded && k == "metadata" && v.meta != nil:
-			v.validate(v.meta, val, p.field(k))
+			v.push(segment{name: k})
+			v.validate(v.meta, val)
+			v.pop()
 		case s.additionalOK || s.openObject || s.embedded && k == "metadata":
 		case v.structural:
-			v.fail(p.field(k), "unknown field")
+			v.failAt(k, "unknown field")
 		}
 	}
 }
 
-func (v *validator) validateArray(s *schema, l []any, p *fieldPath) {
+func (v *validator) validateArray(s *schema, l []any) {
 	if s.minItems >= 0 && int64(len(l)) < s.minItems {
-		v.fail(p, "must have at least %d items", s.minItems)
+		v.fail("must have at least %d items", s.minItems)
 	}
 	if s.maxItems >= 0 && int64(len(l)) > s.maxItems {
-		v.fail(p, "must have at most %d items", s.maxItems)
+		v.fail("must have at most %d items", s.maxItems)
 	}
 	if s.items != nil {
 		for i, it := range l {
-			v.validate(s.items, it, p.elem(i))
+			v.push(segment{index: i, kind: segIndex})
+			v.validate(s.items, it)
+			v.pop()
 		}
 	}
 	if s.uniqueItems {
 		for i := 1; i < len(l); i++ {
 			for j := 0; j < i; j++ {
 				if equalJSON(l[i], l[j]) {
-					v.fail(p.elem(i), "duplicate of item %d", j)
+					v.push(segment{index: i, kind: segIndex})
+					v.fail("duplicate of item %d", j)
+					v.pop()
 					break
 				}
 			}
@@ -249,49 +262,49 @@ func (v *validator) validateArray(s *schema, l []any, p *fieldPath) {
 	}
 }
 
-func (v *validator) validateString(s *schema, str string, p *fieldPath) {
+func (v *validator) validateString(s *schema, str string) {
 	if s.minLength >= 0 || s.maxLength >= 0 {
 		n := int64(utf8.RuneCountInString(str))
 		if s.minLength >= 0 && n < s.minLength {
-			v.fail(p, "must be at least %d characters long", s.minLength)
+			v.fail("must be at least %d characters long", s.minLength)
 		}
 		if s.maxLength >= 0 && n > s.maxLength {
-			v.fail(p, "must be at most %d characters long", s.maxLength)
+			v.fail("must be at most %d characters long", s.maxLength)
 		}
 	}
 	if s.pattern != nil && !s.pattern.MatchString(str) {
-		v.fail(p, "%s does not match pattern %q", v.quote(str), s.pattern.String())
+		v.fail("%s does not match pattern %q", v.quote(str), s.pattern.String())
 	}
 	switch s.format {
 	case "", "int-or-string", "int32", "int64", "double", "float":
 	case "byte":
 		if _, err := base64.StdEncoding.DecodeString(str); err != nil {
-			v.fail(p, "not valid base64")
+			v.fail("not valid base64")
 		}
 	default:
 		if strfmt.Default.ContainsName(s.format) && !strfmt.Default.Validates(s.format, str) {
-			v.fail(p, "%s is not a valid %s", v.quote(str), s.format)
+			v.fail("%s is not a valid %s", v.quote(str), s.format)
 		}
 	}
 }
 
-func (v *validator) validateNumber(s *schema, x any, p *fieldPath) {
+func (v *validator) validateNumber(s *schema, x any) {
 	f, isInt, _ := number(x)
 	switch s.format {
 	case "int32":
 		if isInt && (f < math.MinInt32 || f > math.MaxInt32) {
-			v.fail(p, "%s overflows int32", v.quote(x))
+			v.fail("%s overflows int32", v.quote(x))
 		}
 	}
 	if s.minimum != nil && (f < *s.minimum || s.exclusiveMinimum && f == *s.minimum) {
-		v.fail(p, "must be greater than %s%v", orEqual(!s.exclusiveMinimum), *s.minimum)
+		v.fail("must be greater than %s%v", orEqual(!s.exclusiveMinimum), *s.minimum)
 	}
 	if s.maximum != nil && (f > *s.maximum || s.exclusiveMaximum && f == *s.maximum) {
-		v.fail(p, "must be less than %s%v", orEqual(!s.exclusiveMaximum), *s.maximum)
+		v.fail("must be less than %s%v", orEqual(!s.exclusiveMaximum), *s.maximum)
 	}
 	if s.multipleOf != nil {
 		if q := f / *s.multipleOf; q != math.Trunc(q) {
-			v.fail(p, "must be a multiple of %v", *s.multipleOf)
+			v.fail("must be a multiple of %v", *s.multipleOf)
 		}
 	}
 }
@@ -305,15 +318,15 @@ func orEqual(b bool) string {
 
 // validateQuantity accepts what resource.Quantity unmarshals: a number or a
 // quantity string such as "500m" or "1Gi".
-func (v *validator) validateQuantity(x any, p *fieldPath) {
+func (v *validator) validateQuantity(x any) {
 	switch t := x.(type) {
 	case string:
 		if _, err := resource.ParseQuantity(t); err != nil {
-			v.fail(p, "%s is not a quantity (e.g. 500m, 1Gi)", v.quote(t))
+			v.fail("%s is not a quantity (e.g. 500m, 1Gi)", v.quote(t))
 		}
 	default:
 		if _, _, ok := number(x); !ok {
-			v.fail(p, "expected quantity (string or number), got %s", jsonType(x))
+			v.fail("expected quantity (string or number), got %s", jsonType(x))
 		}
 	}
 }
