@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"slices"
 
-	"sigs.k8s.io/yaml"
+	"go.yaml.in/yaml/v2"
 )
 
 // MarshalObject renders o as YAML with sorted keys, the stable form every
-// output and diff uses.
+// output and diff uses. It is what sigs.k8s.io/yaml (kubectl) prints, without
+// the JSON round trip: unstructured objects already hold JSON values.
 func MarshalObject(o *Object) ([]byte, error) {
 	b, err := yaml.Marshal(o.Object)
 	if err != nil {

@@ -4,10 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"io/fs"
 	"maps"
 	"path"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -133,15 +135,33 @@ func digest(tree fs.FS, name string, k readKind) string {
 		}
 		return "type:" + info.Mode().String()
 	}
-	info, err := fs.Stat(tree, name)
+	if hs, ok := tree.(Hasher); ok {
+		if info, err := fs.Stat(tree, name); err == nil && !info.IsDir() {
+			if sum, err := hs.Hash(name); err == nil {
+				return "blob:" + sum + ":" + info.Mode().Perm().String()
+			}
+		}
+	}
+	// One open per input: resolving a path in an os.Root costs a walk.
+	f, err := tree.Open(name)
 	if err != nil {
 		return missingDigest(err)
 	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return "error"
+	}
 	if info.IsDir() {
-		entries, err := fs.ReadDir(tree, name)
+		d, ok := f.(fs.ReadDirFile)
+		if !ok {
+			return "error"
+		}
+		entries, err := d.ReadDir(-1)
 		if err != nil {
 			return "error"
 		}
+		slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 		h := sha256.New()
 		for _, e := range entries {
 			h.Write([]byte(e.Name()))
@@ -149,17 +169,11 @@ func digest(tree fs.FS, name string, k readKind) string {
 		}
 		return "dir:" + hex.EncodeToString(h.Sum(nil))
 	}
-	if hs, ok := tree.(Hasher); ok {
-		if sum, err := hs.Hash(name); err == nil {
-			return "blob:" + sum + ":" + info.Mode().Perm().String()
-		}
-	}
-	data, err := fs.ReadFile(tree, name)
-	if err != nil {
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
 		return "error"
 	}
-	sum := sha256.Sum256(data)
-	return "sha256:" + hex.EncodeToString(sum[:]) + ":" + info.Mode().Perm().String()
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)) + ":" + info.Mode().Perm().String()
 }
 
 func missingDigest(err error) string {

@@ -10,12 +10,12 @@ func TestDiffBase(t *testing.T) {
 	secret := func(v string) string {
 		return "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: app}\nstringData: {password: " + v + ", user: admin}\n"
 	}
-	commit(t, dir, "base", map[string]string{
+	commitFiles(t, dir, "base", map[string]string{
 		"steward.yaml": stackHeader + "units:\n  - {name: app, path: app, generator: {yaml: {}}, target: prod}\n",
 		"app/cm.yaml":  cm("settings", "1") + "---\n" + cm("old", "x"),
 		"app/s.yaml":   secret("hunter2"),
 	})
-	commit(t, dir, "change", map[string]string{
+	commitFiles(t, dir, "change", map[string]string{
 		"steward.yaml": stackHeader + "units:\n  - {name: app, path: app, generator: {yaml: {}}, target: prod}\n  - {name: extra, path: extra, generator: {yaml: {}}, target: prod}\n",
 		"app/cm.yaml":  cm("settings", "2") + "---\n" + cm("new", "y"),
 		"app/s.yaml":   secret("correct-horse"),
@@ -77,11 +77,11 @@ func TestDiffBaseTruncatesLongMarkdown(t *testing.T) {
 		many.WriteString(cm("c"+string(rune('a'+i%26))+strings.Repeat("x", i/26), "1") + "---\n")
 		changed.WriteString(cm("c"+string(rune('a'+i%26))+strings.Repeat("x", i/26), "2") + "---\n")
 	}
-	commit(t, dir, "base", map[string]string{
+	commitFiles(t, dir, "base", map[string]string{
 		"steward.yaml": stackHeader + "units:\n  - {name: app, path: app, generator: {yaml: {}}, target: prod}\n",
 		"app/cm.yaml":  many.String(),
 	})
-	commit(t, dir, "all", map[string]string{"app/cm.yaml": changed.String()})
+	commitFiles(t, dir, "all", map[string]string{"app/cm.yaml": changed.String()})
 	_, md, _ := run(t, "diff", "--base", "HEAD~1", "--format", "markdown", "-C", dir)
 	if !strings.Contains(md, "more lines not shown") || strings.Count(md, "\n") > maxMarkdownDiffLines+40 {
 		t.Fatalf("long diff not truncated (%d lines)", strings.Count(md, "\n"))

@@ -15,11 +15,17 @@ import (
 // and stderr (including the error line main would print).
 func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return runIn(t, t.TempDir(), args...)
+}
+
+// runIn is run with the given generation cache directory.
+func runIn(t testing.TB, cacheDir string, args ...string) (int, string, string) {
+	t.Helper()
 	cmd := newRootCommand()
 	var out, errOut bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)
-	cmd.SetArgs(append([]string{"--cache-dir", t.TempDir()}, args...))
+	cmd.SetArgs(append([]string{"--cache-dir", cacheDir}, args...))
 	err := cmd.ExecuteContext(context.Background())
 	code := 0
 	if err != nil {
@@ -36,7 +42,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 }
 
 // writeTree writes files (path -> content) under dir.
-func writeTree(t *testing.T, dir string, files map[string]string) {
+func writeTree(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
 	for name, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
@@ -62,19 +68,19 @@ func gitRepo(t *testing.T) string {
 		t.Fatal("git is required (make test installs it)")
 	}
 	dir := t.TempDir()
-	git(t, dir, "init", "-q", "-b", "main")
+	runGit(t, dir, "init", "-q", "-b", "main")
 	return dir
 }
 
-// commit writes files (an empty content deletes) and commits them all.
-func commit(t *testing.T, dir, msg string, files map[string]string) {
+// commitFiles writes files (an empty content deletes) and commits them all.
+func commitFiles(t *testing.T, dir, msg string, files map[string]string) {
 	t.Helper()
 	writeTree(t, dir, files)
-	git(t, dir, "add", "-A")
-	git(t, dir, "commit", "-q", "-m", msg)
+	runGit(t, dir, "add", "-A")
+	runGit(t, dir, "commit", "-q", "-m", msg)
 }
 
-func git(t *testing.T, dir string, args ...string) string {
+func runGit(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
