@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "Rendering templates..."
+echo "done."
