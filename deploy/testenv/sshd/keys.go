@@ -1,7 +1,10 @@
 package sshd
 
 import (
+	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/pem"
 	"fmt"
@@ -10,14 +13,24 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// writeKey generates an ed25519 key pair, writes the private key (OpenSSH
-// format, mode 0600) to path and the public key to path+".pub", and returns
-// the public key.
-func writeKey(path, comment string) (ssh.PublicKey, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+// writeKey generates a key pair of typ ("ed25519" or "ecdsa"), writes the
+// private key (OpenSSH format, mode 0600) to path and the public key to
+// path+".pub", and returns the public key.
+func writeKey(path, comment, typ string) (ssh.PublicKey, error) {
+	var priv crypto.Signer
+	var err error
+	switch typ {
+	case "ed25519", "":
+		_, priv, err = ed25519.GenerateKey(rand.Reader)
+	case "ecdsa":
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	default:
+		return nil, fmt.Errorf("host key type %q: want ed25519 or ecdsa", typ)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("generate key: %w", err)
 	}
+	pub := priv.Public()
 	block, err := ssh.MarshalPrivateKey(priv, comment)
 	if err != nil {
 		return nil, fmt.Errorf("marshal key: %w", err)

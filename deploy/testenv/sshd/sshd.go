@@ -44,6 +44,9 @@ type Options struct {
 	// LogLevel is sshd's LogLevel (default INFO, which logs each accepted
 	// connection; see Host.Accepted).
 	LogLevel string
+	// HostKeyTypes are the host keys each host gets, in order: "ed25519"
+	// (the default) and/or "ecdsa".
+	HostKeyTypes []string
 	// StartTimeout bounds waiting for a host to listen (default 10s).
 	StartTimeout time.Duration
 }
@@ -71,10 +74,12 @@ type Host struct {
 	Root string
 	// ClientKeyPath is the authorized private key (OpenSSH format).
 	ClientKeyPath string
-	// HostKey is the host's public key; HostKeyFingerprint its SHA256
-	// fingerprint ("SHA256:...").
+	// HostKey is the host's (first) public key; HostKeyFingerprint its
+	// SHA256 fingerprint ("SHA256:..."). HostKeys holds every host key, in
+	// Options.HostKeyTypes order.
 	HostKey            ssh.PublicKey
 	HostKeyFingerprint string
+	HostKeys           []ssh.PublicKey
 	// KnownHostsLine is the known_hosts line for Addr and HostKey;
 	// KnownHostsPath a file holding it (with StartN: every host's line).
 	KnownHostsLine string
@@ -82,11 +87,12 @@ type Host struct {
 	// LogPath is sshd's log (stderr with -e).
 	LogPath string
 
-	opts     Options
-	config   string
-	ownsDir  bool
-	cleanup  func()
-	stopOnce sync.Once
+	opts         Options
+	config       string
+	ownsDir      bool
+	cleanup      func()
+	hostKeyFiles []string
+	stopOnce     sync.Once
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -125,7 +131,7 @@ func StartN(ctx context.Context, n int, opts Options) ([]*Host, error) {
 	}
 	if opts.ClientKey == "" {
 		opts.ClientKey = filepath.Join(parent, "client_key")
-		if _, err := writeKey(opts.ClientKey, "steward-test-client"); err != nil {
+		if _, err := writeKey(opts.ClientKey, "steward-test-client", "ed25519"); err != nil {
 			os.RemoveAll(parent)
 			return nil, err
 		}
@@ -228,15 +234,24 @@ func start(ctx context.Context, dir string, ownsDir bool, opts Options) (*Host, 
 	if err := os.Mkdir(h.Root, 0o755); err != nil {
 		return nil, err
 	}
-	h.HostKey, err = writeKey(filepath.Join(dir, "host_ed25519_key"), "steward-test-host")
-	if err != nil {
-		return nil, err
+	types := opts.HostKeyTypes
+	if len(types) == 0 {
+		types = []string{"ed25519"}
 	}
+	for _, typ := range types {
+		k, err := writeKey(filepath.Join(dir, "host_"+typ+"_key"), "steward-test-host", typ)
+		if err != nil {
+			return nil, err
+		}
+		h.HostKeys = append(h.HostKeys, k)
+		h.hostKeyFiles = append(h.hostKeyFiles, filepath.Join(dir, "host_"+typ+"_key"))
+	}
+	h.HostKey = h.HostKeys[0]
 	h.HostKeyFingerprint = ssh.FingerprintSHA256(h.HostKey)
 	h.ClientKeyPath = opts.ClientKey
 	if h.ClientKeyPath == "" {
 		h.ClientKeyPath = filepath.Join(dir, "client_key")
-		if _, err := writeKey(h.ClientKeyPath, "steward-test-client"); err != nil {
+		if _, err := writeKey(h.ClientKeyPath, "steward-test-client", "ed25519"); err != nil {
 			return nil, err
 		}
 	} else if _, err := readPublicKey(h.ClientKeyPath + ".pub"); err != nil {
@@ -288,7 +303,9 @@ func freePort() (int, error) {
 func (h *Host) writeConfig() error {
 	var c strings.Builder
 	fmt.Fprintf(&c, "ListenAddress %s\n", h.Addr)
-	fmt.Fprintf(&c, "HostKey %s\n", filepath.Join(h.Dir, "host_ed25519_key"))
+	for _, k := range h.hostKeyFiles {
+		fmt.Fprintf(&c, "HostKey %s\n", k)
+	}
 	fmt.Fprintf(&c, "PidFile %s\n", filepath.Join(h.Dir, "sshd.pid"))
 	fmt.Fprintf(&c, "AuthorizedKeysFile %s\n", h.ClientKeyPath+".pub")
 	fmt.Fprintf(&c, "AllowUsers %s\n", h.User)

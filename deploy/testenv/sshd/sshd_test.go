@@ -10,18 +10,25 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/ssh/knownhosts"
+
 	"github.com/stewardhq/steward/deploy/testenv"
 )
 
 // sshClient runs the OpenSSH client against h with strict host key checking.
 func sshClient(t *testing.T, h *Host, args ...string) (string, error) {
 	t.Helper()
+	return sshClientKH(t, h, h.KnownHostsPath, args...)
+}
+
+func sshClientKH(t *testing.T, h *Host, knownHosts string, args ...string) (string, error) {
+	t.Helper()
 	bin, err := exec.LookPath("ssh")
 	if err != nil {
 		testenv.Missing(t, "openssh-client: %v", err)
 	}
 	base := []string{"-F", "none", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
-		"-o", "UserKnownHostsFile=" + h.KnownHostsPath, "-o", "IdentitiesOnly=yes", "-i", h.ClientKeyPath,
+		"-o", "UserKnownHostsFile=" + knownHosts, "-o", "IdentitiesOnly=yes", "-i", h.ClientKeyPath,
 		"-p", strconv.Itoa(h.Port), "-l", h.User, "127.0.0.1"}
 	out, err := exec.Command(bin, append(base, args...)...).CombinedOutput()
 	return string(out), err
@@ -61,9 +68,7 @@ func TestWrongKnownHostRefusedByOpenSSH(t *testing.T) {
 	if err := os.WriteFile(kh, []byte(line+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h := *hosts[1]
-	h.KnownHostsPath = kh
-	if out, err := sshClient(t, &h, "true"); err == nil {
+	if out, err := sshClientKH(t, hosts[1], kh, "true"); err == nil {
 		t.Fatalf("ssh accepted a changed host key: %s", out)
 	}
 }
@@ -114,6 +119,23 @@ func TestKillAndRestart(t *testing.T) {
 	}
 	if out, err := sshClient(t, h, "true"); err != nil {
 		t.Fatalf("after restart: %v: %s", err, out)
+	}
+}
+
+func TestTwoHostKeys(t *testing.T) {
+	opts := DefaultOptions()
+	opts.HostKeyTypes = []string{"ed25519", "ecdsa"}
+	h := ForTest(t, 1, opts)[0]
+	if len(h.HostKeys) != 2 || h.HostKeys[1].Type() != "ecdsa-sha2-nistp256" {
+		t.Fatalf("host keys %v", h.HostKeys)
+	}
+	// OpenSSH negotiates the type known_hosts lists: the ecdsa key alone.
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	if err := os.WriteFile(kh, []byte(knownhosts.Line([]string{h.Addr}, h.HostKeys[1])+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := sshClientKH(t, h, kh, "true"); err != nil {
+		t.Fatalf("ssh with the ecdsa key known: %v: %s", err, out)
 	}
 }
 

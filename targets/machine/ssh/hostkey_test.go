@@ -12,6 +12,8 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/stewardhq/steward/deploy/testenv/sshd"
 )
 
 func TestHostKeyVerification(t *testing.T) {
@@ -109,5 +111,35 @@ func TestRefusedHostKeyRunsNothing(t *testing.T) {
 	}
 	if got := h.Accepted(); got != 0 {
 		t.Fatalf("sshd authenticated %d sessions for a refused host", got)
+	}
+}
+
+// TestHostKeyAlgorithmsFromKnownHosts: a host with ed25519 and ecdsa keys,
+// known_hosts listing only one of them. The client asks for the listed
+// type, so the host is accepted, not refused as "changed" because the
+// server preferred its other key.
+func TestHostKeyAlgorithmsFromKnownHosts(t *testing.T) {
+	opts := sshd.DefaultOptions()
+	opts.HostKeyTypes = []string{"ed25519", "ecdsa"}
+	h := sshd.ForTest(t, 1, opts)[0]
+	for i, key := range h.HostKeys {
+		kh := filepath.Join(t.TempDir(), "known_hosts")
+		if err := os.WriteFile(kh, []byte(knownhosts.Line([]string{h.Addr}, key)+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tr, err := Dial(context.Background(), hostConfig(h, func(c *Config) { c.KnownHostsFile = kh }))
+		if err != nil {
+			t.Fatalf("only %s known: %v", key.Type(), err)
+		}
+		tr.Close()
+		// Pinning the other key of the same host is still refused.
+		other := h.HostKeys[1-i]
+		_, err = Dial(context.Background(), hostConfig(h, func(c *Config) {
+			c.KnownHostsFile = kh
+			c.PinnedFingerprints = []string{gossh.FingerprintSHA256(other)}
+		}))
+		if !errors.Is(err, ErrHostKeyNotPinned) {
+			t.Fatalf("pin of the %s key while %s negotiated: err = %v", other.Type(), key.Type(), err)
+		}
 	}
 }
