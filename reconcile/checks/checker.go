@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/cel-go/cel"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/stewardhq/steward/reconcile"
@@ -36,8 +37,9 @@ func DefaultOptions() Options {
 // Checker runs the checks stage. It is immutable after New and safe for
 // concurrent use.
 type Checker struct {
-	opts  Options
-	rules []rule
+	opts    Options
+	rules   []rule
+	selfEnv *cel.Env // for x-kubernetes-validations of CRDs in a run
 }
 
 // UnitObjects is one unit's generated objects.
@@ -63,7 +65,11 @@ func New(rules []reconcile.Check, opts Options) (*Checker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Checker{opts: opts, rules: compiled}, nil
+	selfEnv, err := newSelfEnv()
+	if err != nil {
+		return nil, fmt.Errorf("cel environment: %w", err)
+	}
+	return &Checker{opts: opts, rules: compiled, selfEnv: selfEnv}, nil
 }
 
 // result is what checking one object found.
@@ -75,7 +81,7 @@ type result struct {
 // Check validates every object of every unit and runs the rules on it. The
 // report is sorted; the error is only ever the context's.
 func (c *Checker) Check(ctx context.Context, units []UnitObjects) (*Report, error) {
-	crds := newCRDIndex(units)
+	crds := newCRDIndex(units, c.selfEnv, c.opts.CostLimit)
 	type job struct {
 		unit string
 		obj  *reconcile.Object

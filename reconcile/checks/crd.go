@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 
+	"github.com/google/cel-go/cel"
+
 	"github.com/stewardhq/steward/reconcile"
 )
 
@@ -31,19 +33,19 @@ func isCRD(o *reconcile.Object) bool {
 
 // newCRDIndex compiles the schemas of every CRD among units. When two CRDs
 // define the same kind, the first (in unit, then object order) wins.
-func newCRDIndex(units []UnitObjects) *crdIndex {
+func newCRDIndex(units []UnitObjects, env *cel.Env, costLimit uint64) *crdIndex {
 	idx := &crdIndex{versions: map[string]*crdVersion{}, kinds: map[string]string{}}
 	for _, u := range units {
 		for _, o := range u.Objects {
 			if isCRD(o) {
-				idx.add(o)
+				idx.add(o, env, costLimit)
 			}
 		}
 	}
 	return idx
 }
 
-func (idx *crdIndex) add(o *reconcile.Object) {
+func (idx *crdIndex) add(o *reconcile.Object, env *cel.Env, costLimit uint64) {
 	spec, _ := o.Object["spec"].(map[string]any)
 	group, _ := spec["group"].(string)
 	names, _ := spec["names"].(map[string]any)
@@ -68,7 +70,7 @@ func (idx *crdIndex) add(o *reconcile.Object) {
 		sch, _ := vm["schema"].(map[string]any)
 		at := fmt.Sprintf("spec.versions[%d].schema.openAPIV3Schema", i)
 		if raw, ok := sch["openAPIV3Schema"]; ok {
-			cv.schema, cv.err = compileCRDSchema(raw, at)
+			cv.schema, cv.err = compileCRDSchema(raw, at, &compiler{strict: true, celEnv: env, costLimit: costLimit})
 		} else {
 			cv.err = &SchemaError{Path: at, Msg: "no schema"}
 		}
@@ -79,8 +81,7 @@ func (idx *crdIndex) add(o *reconcile.Object) {
 // compileCRDSchema compiles a structural schema and makes its root an
 // object whose apiVersion, kind and metadata are implied, as the API server
 // does: metadata is checked as ObjectMeta whatever the CRD says about it.
-func compileCRDSchema(raw any, at string) (*schema, error) {
-	c := &compiler{strict: true}
+func compileCRDSchema(raw any, at string, c *compiler) (*schema, error) {
 	s, err := c.compile(raw, at)
 	if err != nil {
 		return nil, err

@@ -22,7 +22,10 @@
 // messages.
 //
 // Globs use path.Match, so "*" does not cross "/": match every apps
-// apiVersion with "apps/*". x-kubernetes-validations (CEL inside CRD
-// schemas) are not evaluated; the built-in schemas carry no enums, so enum
-// values are checked for custom resources only.
+// apiVersion with "apps/*". The x-kubernetes-validations of CRD schemas run
+// with self as a dynamic value: rules using oldSelf or Kubernetes-only
+// functions are skipped, and only a definite false fails (an evaluation
+// error may come from typing the API server does and this does not). The
+// built-in schemas carry no enums, so enum values are checked for custom
+// resources only.
 package checks

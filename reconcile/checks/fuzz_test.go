@@ -20,9 +20,15 @@ func FuzzCRDSchema(f *testing.F) {
 		`{apiVersion: example.com/v1, kind: W, metadata: {name: w}, spec: [{a: 1}, {a: 1}, {b: [2]}]}`)
 	f.Add(`{type: object, oneOf: [{required: [a]}, {required: [b]}], not: {required: [c]}, properties: {a: {type: number, multipleOf: 0.5, minimum: 1, exclusiveMinimum: true}}}`,
 		`{apiVersion: example.com/v1, kind: W, metadata: {name: w, labels: {a: 1}}, a: 1, b: 2}`)
+	f.Add(`{type: object, x-kubernetes-validations: [{rule: "self.a < self.b", message: "a below b"}, {rule: "self.a == oldSelf.a"}], properties: {a: {type: integer}, b: {type: integer}}}`,
+		`{apiVersion: example.com/v1, kind: W, metadata: {name: w}, a: 3, b: 2}`)
 	f.Add(`{type: object, properties: {t: {type: object, x-kubernetes-embedded-resource: true, properties: {spec: {type: object}}}}}`,
 		`{apiVersion: example.com/v1, kind: W, metadata: {name: w}, t: {apiVersion: 1, kind: K, metadata: {name: [x]}, spec: {}}}`)
 	meta, err := builtins.definition(objectMetaDef)
+	if err != nil {
+		f.Fatal(err)
+	}
+	env, err := newSelfEnv()
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -38,7 +44,7 @@ func FuzzCRDSchema(f *testing.F) {
 		if err != nil {
 			return
 		}
-		s, err := compileCRDSchema(sch[0].Object["schema"], "openAPIV3Schema")
+		s, err := compileCRDSchema(sch[0].Object["schema"], "openAPIV3Schema", &compiler{strict: true, celEnv: env, costLimit: 10_000})
 		if err != nil {
 			if _, ok := err.(*SchemaError); !ok {
 				t.Fatalf("compile error %T is not a *SchemaError: %v", err, err)

@@ -2,6 +2,8 @@ package checks
 
 import (
 	"fmt"
+
+	"github.com/google/cel-go/cel"
 	"math"
 	"regexp"
 	"sort"
@@ -67,6 +69,8 @@ type schema struct {
 	minProps, maxProps   int64
 	pattern              *regexp.Regexp
 	uniqueItems          bool
+
+	validations []celValidation // x-kubernetes-validations (CRDs only)
 }
 
 // anySchema admits every value.
@@ -96,6 +100,10 @@ type compiler struct {
 	// schemas, whose unknown fields are pruned). Built-in free-form objects
 	// (RawExtension, FieldsV1) are not strict.
 	strict bool
+	// celEnv compiles x-kubernetes-validations (CRD schemas); nil skips
+	// them. costLimit bounds one evaluation.
+	celEnv    *cel.Env
+	costLimit uint64
 	// depth guards against absurdly deep (hostile) schemas.
 	depth int
 }
@@ -213,6 +221,9 @@ func (c *compiler) compile(v any, at string) (*schema, error) {
 		return nil, err
 	}
 	if err := s.bounds(m, at); err != nil {
+		return nil, err
+	}
+	if s.validations, err = c.compileValidations(m, at); err != nil {
 		return nil, err
 	}
 	// A built-in int-or-string or quantity is a oneOf over types; it is

@@ -49,6 +49,7 @@ func TestSchema(t *testing.T) {
 		{name: "custom resources valid against their CRD", files: []string{"crd-widget.yaml", "widget-valid.yaml"}},
 		{name: "custom resources invalid against their CRD", files: []string{"crd-widget.yaml", "widget-invalid.yaml"}, want: []string{
 			"unit widget-invalid: example.com/Widget/shop/bad: rule schema: metadata.labels[team]: expected string, got integer",
+			"unit widget-invalid: example.com/Widget/shop/bad: rule schema: spec: small and medium widgets run at most 5 replicas",
 			"unit widget-invalid: example.com/Widget/shop/bad: rule schema: spec.colour: unknown field",
 			"unit widget-invalid: example.com/Widget/shop/bad: rule schema: spec.labels[x]: expected string, got integer",
 			`unit widget-invalid: example.com/Widget/shop/bad: rule schema: spec.name: "Gizmo-Deluxe" does not match pattern "^[a-z]+$"`,
@@ -62,6 +63,8 @@ func TestSchema(t *testing.T) {
 			"unit widget-invalid: example.com/Widget/shop/future: rule schema: apiVersion: version v2 of Widget is not defined by CustomResourceDefinition widgets.example.com",
 			"unit widget-invalid: example.com/Widget/shop/nosize: rule schema: spec.size: required field is missing",
 			"unit widget-invalid: example.com/Widget/shop/old: rule schema: apiVersion: version v1beta1 of Widget is not served by CustomResourceDefinition widgets.example.com",
+			"unit widget-invalid: example.com/Widget/shop/rules: rule schema: spec: failed rule: !has(self.tags) || self.tags.all(t, t.size() <= 3)",
+			"unit widget-invalid: example.com/Widget/shop/rules: rule schema: spec: small and medium widgets run at most 5 replicas",
 		}},
 		{name: "custom resources without their CRD", files: []string{"gadget-no-crd.yaml", "widget-valid.yaml"}, wantUnchecked: []string{
 			"unit gadget-no-crd: cert-manager.io/Certificate/shop/tls: no schema: CRD not in this revision",

@@ -178,6 +178,9 @@ func (v *validator) validate(s *schema, x any) {
 	if s.not != nil && v.matching([]*schema{s.not}, x, 1) == 1 {
 		v.fail("must not match the schema of not")
 	}
+	if len(s.validations) > 0 {
+		v.validateCEL(s, x)
+	}
 }
 
 // matching counts the branches x satisfies, stopping at limit.
