@@ -26,6 +26,7 @@ import (
 type rooted struct {
 	machine.Transport
 	root string
+	env  map[string]string // per-host command environment (shim logs)
 }
 
 func (r rooted) p(p string) string { return path.Join(r.root, p) }
@@ -58,6 +59,7 @@ func (r rooted) Run(ctx context.Context, cmd machine.Cmd) (*machine.CmdResult, e
 		env = map[string]string{}
 	}
 	env["HOST_ROOT"] = r.root
+	maps.Copy(env, r.env)
 	cmd.Env = env
 	return r.Transport.Run(ctx, cmd)
 }
@@ -72,6 +74,12 @@ type fleet struct {
 }
 
 func newFleet(tb testing.TB, hosts []*sshd.Host, parallel int) *fleet {
+	return newFleetEnv(tb, hosts, parallel, nil)
+}
+
+// newFleetEnv is newFleet with hostEnv(host) added to every command on
+// that host.
+func newFleetEnv(tb testing.TB, hosts []*sshd.Host, parallel int, hostEnv func(*sshd.Host) map[string]string) *fleet {
 	tb.Helper()
 	creds := tb.TempDir()
 	key, err := os.ReadFile(hosts[0].ClientKeyPath)
@@ -99,7 +107,12 @@ func newFleet(tb testing.TB, hosts []*sshd.Host, parallel int) *fleet {
 		if err != nil {
 			return nil, err
 		}
-		return rooted{Transport: tr, root: f.byAddr[host].Root}, nil
+		h := f.byAddr[host]
+		r := rooted{Transport: tr, root: h.Root}
+		if hostEnv != nil {
+			r.env = hostEnv(h)
+		}
+		return r, nil
 	})
 	f.dials = func() int {
 		n := 0
