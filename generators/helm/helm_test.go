@@ -142,13 +142,13 @@ func TestGenerateContents(t *testing.T) {
 	for _, o := range objs {
 		byID[reconcile.IDOf(o).String()] = o
 	}
-	for _, id := range []string{
-		"apiextensions.k8s.io/CustomResourceDefinition/widgets.example.com", // crds/
-		"v1/Service/shop/web-cache", // vendored subchart
-		"batch/Job/web-app-migrate", // pre-install hook, kept like helm template
+	for id, why := range map[string]string{
+		"apiextensions.k8s.io/CustomResourceDefinition/widgets.example.com": "crds/",
+		"Service/shop/web-cache":    "vendored subchart",
+		"batch/Job/web-app-migrate": "pre-install hook, kept like helm template",
 	} {
-		if _, ok := byID[strings.TrimPrefix(id, "v1/")]; !ok {
-			t.Errorf("missing %s in %v", id, keys(byID))
+		if _, ok := byID[id]; !ok {
+			t.Errorf("missing %s (%s) in %v", id, why, keys(byID))
 		}
 	}
 	if _, ok := byID["Pod/web-app-test-connection"]; ok {

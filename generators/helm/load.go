@@ -28,9 +28,13 @@ func loadChart(ctx context.Context, tree fs.FS, dir string) (*chart.Chart, error
 		return nil, fmt.Errorf("read chart: %s is not a directory", dir)
 	}
 	rules := ignore.Empty()
-	if data, err := fs.ReadFile(tree, path.Join(dir, ignore.HelmIgnore)); err == nil {
+	ignoreFile := path.Join(dir, ignore.HelmIgnore)
+	if err := reconcile.ResolveInTree(tree, ignoreFile); err != nil {
+		return nil, fmt.Errorf("read chart: %w", err)
+	}
+	if data, err := fs.ReadFile(tree, ignoreFile); err == nil {
 		if rules, err = ignore.Parse(bytes.NewReader(data)); err != nil {
-			return nil, fmt.Errorf("read %s: %w", path.Join(dir, ignore.HelmIgnore), err)
+			return nil, fmt.Errorf("read %s: %w", ignoreFile, err)
 		}
 	}
 	rules.AddDefaults()
