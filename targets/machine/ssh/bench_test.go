@@ -38,7 +38,7 @@ const benchHosts = 50
 
 // BenchmarkMachineVsAnsible: 50 sshd hosts on loopback, 4 resources each
 // (Directory, 2 Files, Command with creates). steward's machine target
-// (Plan+Apply through Dialer, 50 hosts in parallel) against Debian's
+// (Plan+Apply through Dialer and a Pool, 50 hosts in parallel) against Debian's
 // ansible-playbook (forks=50, pipelining, no fact gathering, the same tasks,
 // its default ControlPersist connection sharing) on the same hosts: a cold
 // run on empty trees and a no-op run, each timed; the ratio is steward's
@@ -50,6 +50,7 @@ func BenchmarkMachineVsAnsible(b *testing.B) {
 	}
 	hosts := sshd.ForTest(b, benchHosts, sshd.DefaultOptions())
 	f := newFleet(b, hosts, benchHosts)
+	f.usePool() // one connection per host per run, as the reconciler wires it
 	objs := objects(b, webObjects)
 	play := newAnsibleRun(b, ansible, hosts)
 	ctx := context.Background()

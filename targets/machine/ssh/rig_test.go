@@ -71,7 +71,14 @@ type fleet struct {
 	byAddr map[string]*sshd.Host
 	target *machine.Target
 	dials  func() int
+	// pool, when set by usePool, shares one connection per host per sync.
+	pool    *Pool
+	rawDial func(ctx context.Context, host string) (machine.Transport, error)
 }
+
+// usePool makes every sync use one connection per host for its plan and
+// apply, as a run of the reconciler would with a Pool.
+func (f *fleet) usePool() { f.pool = NewPool(f.rawDial) }
 
 func newFleet(tb testing.TB, hosts []*sshd.Host, parallel int) *fleet {
 	return newFleetEnv(tb, hosts, parallel, nil)
@@ -102,7 +109,7 @@ func newFleetEnv(tb testing.TB, hosts []*sshd.Host, parallel int, hostEnv func(*
 	cfg := machine.DefaultConfig(addrs...)
 	cfg.Name = "fleet"
 	cfg.Parallel = parallel
-	f.target = machine.New(cfg, func(ctx context.Context, host string) (machine.Transport, error) {
+	f.rawDial = func(ctx context.Context, host string) (machine.Transport, error) {
 		tr, err := dial(ctx, host)
 		if err != nil {
 			return nil, err
@@ -113,6 +120,12 @@ func newFleetEnv(tb testing.TB, hosts []*sshd.Host, parallel int, hostEnv func(*
 			r.env = hostEnv(h)
 		}
 		return r, nil
+	}
+	f.target = machine.New(cfg, func(ctx context.Context, host string) (machine.Transport, error) {
+		if f.pool != nil {
+			return f.pool.Dial(ctx, host)
+		}
+		return f.rawDial(ctx, host)
 	})
 	f.dials = func() int {
 		n := 0
@@ -126,6 +139,10 @@ func newFleetEnv(tb testing.TB, hosts []*sshd.Host, parallel int, hostEnv func(*
 
 func (f *fleet) sync(tb testing.TB, req reconcile.ApplyRequest) *reconcile.ChangeSet {
 	tb.Helper()
+	if f.pool != nil {
+		f.pool = NewPool(f.rawDial)
+		defer f.pool.Close()
+	}
 	p, err := f.target.Plan(context.Background(), req)
 	if err != nil {
 		tb.Fatalf("plan: %v", err)

@@ -1,0 +1,71 @@
+package ssh
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/stewardhq/steward/reconcile"
+	"github.com/stewardhq/steward/targets/machine"
+)
+
+// TestPoolOneConnectionPerRun: with a Pool, the plan and the apply of a
+// cold run share one SSH connection per host.
+func TestPoolOneConnectionPerRun(t *testing.T) {
+	hosts := startHosts(t, 3)
+	f := newFleet(t, hosts, 3)
+	f.usePool()
+	cs := f.sync(t, request("r1", true, objects(t, webObjects)...))
+	if cs.Count(reconcile.Created)+cs.Count(reconcile.Configured) != 4*len(hosts) {
+		t.Fatalf("cold run: %+v", cs.Changes)
+	}
+	for _, h := range hosts {
+		if got := h.Accepted(); got != 1 {
+			t.Errorf("%s: %d connections for plan+apply, want 1", h.Addr, got)
+		}
+	}
+	if cs := f.sync(t, request("r1", true, objects(t, webObjects)...)); cs.HasChanges() {
+		t.Fatalf("no-op run: %+v", cs.Changes)
+	}
+	for _, h := range hosts {
+		if got := h.Accepted(); got != 2 {
+			t.Errorf("%s: %d connections after two runs, want 2", h.Addr, got)
+		}
+	}
+}
+
+func TestPoolConcurrentDialsAndClose(t *testing.T) {
+	h := startHosts(t, 1)[0]
+	pool := NewPool(func(ctx context.Context, host string) (machine.Transport, error) {
+		return Dial(ctx, hostConfig(h, nil))
+	})
+	var wg sync.WaitGroup
+	trs := make([]machine.Transport, 8)
+	errs := make([]error, 8)
+	for i := range trs {
+		wg.Go(func() { trs[i], errs[i] = pool.Dial(context.Background(), h.Addr) })
+	}
+	wg.Wait()
+	for i := range trs {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		trs[i].Close() // a no-op: the pool owns the connection
+		if _, err := trs[i].Run(context.Background(), machine.Cmd{Argv: []string{"true"}}); err != nil {
+			t.Fatalf("pooled transport unusable after its Close: %v", err)
+		}
+	}
+	if got := h.Accepted(); got != 1 {
+		t.Fatalf("%d connections for 8 concurrent dials, want 1", got)
+	}
+	if err := pool.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trs[0].Stat(context.Background(), h.Root); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after Pool.Close: err = %v, want ErrClosed", err)
+	}
+	if _, err := pool.Dial(context.Background(), h.Addr); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Dial after Close: err = %v", err)
+	}
+}
