@@ -1,0 +1,5 @@
+package kubernetes
+
+import "k8s.io/apimachinery/pkg/api/meta"
+
+func isNoMatch(err error) bool { return err != nil && meta.IsNoMatchError(err) }
