@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -57,8 +58,7 @@ func DecodeObjects(data []byte, file string) ([]*Object, error) {
 		if root.Kind != yaml.MappingNode {
 			return nil, &SourceError{File: file, Line: root.Line, Err: fmt.Errorf("document is a %s, not an object", nodeKind(root))}
 		}
-		budget := maxAliasExpansion
-		v, err := nodeValue(root, &budget)
+		v, err := nodeValue(root, &decodeState{budget: maxAliasExpansion})
 		if err != nil {
 			return nil, &SourceError{File: file, Line: errLine(err, root.Line), Err: err}
 		}
@@ -137,17 +137,30 @@ func errLine(err error, fallback int) int {
 	return fallback
 }
 
+// decodeState bounds alias expansion: a total node budget against alias
+// bombs, and the aliases being expanded against an alias inside itself.
+type decodeState struct {
+	budget    int
+	expanding []*yaml.Node
+}
+
 // nodeValue converts a YAML node into the JSON-compatible values that
 // unstructured objects hold: map[string]any, []any, string, int64, float64,
 // bool and nil.
-func nodeValue(n *yaml.Node, budget *int) (any, error) {
-	*budget--
-	if *budget < 0 {
+func nodeValue(n *yaml.Node, budget *decodeState) (any, error) {
+	budget.budget--
+	if budget.budget < 0 {
 		return nil, &lineError{n.Line, "document expands to too many nodes (alias bomb?)"}
 	}
 	switch n.Kind {
 	case yaml.AliasNode:
-		return nodeValue(n.Alias, budget)
+		if slices.Contains(budget.expanding, n.Alias) {
+			return nil, &lineError{n.Line, fmt.Sprintf("alias *%s refers to itself", n.Value)}
+		}
+		budget.expanding = append(budget.expanding, n.Alias)
+		v, err := nodeValue(n.Alias, budget)
+		budget.expanding = budget.expanding[:len(budget.expanding)-1]
+		return v, err
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			return nil, nil
@@ -170,14 +183,13 @@ func nodeValue(n *yaml.Node, budget *int) (any, error) {
 	}
 }
 
-func mappingValue(n *yaml.Node, budget *int) (map[string]any, error) {
+func mappingValue(n *yaml.Node, budget *decodeState) (map[string]any, error) {
 	out := make(map[string]any, len(n.Content)/2)
+	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Tag == "!!merge" {
-			if err := mergeInto(out, v, budget); err != nil {
-				return nil, err
-			}
+			merges = append(merges, v) // explicit keys win, wherever they stand
 			continue
 		}
 		if k.Kind != yaml.ScalarNode {
@@ -192,11 +204,16 @@ func mappingValue(n *yaml.Node, budget *int) (map[string]any, error) {
 		}
 		out[k.Value] = val
 	}
+	for _, v := range merges {
+		if err := mergeInto(out, v, budget); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 
 // mergeInto applies a YAML merge key (<<): keys already present win.
-func mergeInto(out map[string]any, v *yaml.Node, budget *int) error {
+func mergeInto(out map[string]any, v *yaml.Node, budget *decodeState) error {
 	srcs := []*yaml.Node{v}
 	if v.Kind == yaml.SequenceNode {
 		srcs = v.Content

@@ -105,9 +105,10 @@ func decodeStack(data []byte, file string) (*Stack, error) {
 }
 
 type nodeDecoder struct {
-	file string
-	pos  map[string]Pos
-	errs Errors
+	file      string
+	pos       map[string]Pos
+	errs      Errors
+	expanding []*yaml.Node // aliases being decoded, against an alias inside itself
 }
 
 func (d *nodeDecoder) fail(n *yaml.Node, path, format string, args ...any) {
@@ -117,8 +118,15 @@ func (d *nodeDecoder) fail(n *yaml.Node, path, format string, args ...any) {
 var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 
 func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value, path string) {
-	for n.Kind == yaml.AliasNode {
-		n = n.Alias
+	if n.Kind == yaml.AliasNode {
+		if slices.Contains(d.expanding, n.Alias) || len(d.expanding) > 64 {
+			d.fail(n, path, "alias *%s refers to itself", n.Value)
+			return
+		}
+		d.expanding = append(d.expanding, n.Alias)
+		d.decode(n.Alias, v, path)
+		d.expanding = d.expanding[:len(d.expanding)-1]
+		return
 	}
 	if path != "" {
 		d.pos[path] = Pos{n.Line, n.Column}
