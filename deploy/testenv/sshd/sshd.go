@@ -121,6 +121,9 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 // KnownHostsPath is one file with every host's line. On error the hosts
 // already started are stopped.
 func StartN(ctx context.Context, n int, opts Options) ([]*Host, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("start %d sshd hosts: want at least one", n)
+	}
 	opts = withDefaults(opts)
 	if err := checkInstalled(opts); err != nil {
 		return nil, err
