@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -30,6 +31,7 @@ func testTarget(t testing.TB, cfg *rest.Config) *Target {
 	opts.Name = "test"
 	opts.WaitInterval = 200 * time.Millisecond
 	opts.QPS, opts.Burst = 500, 1000
+	opts.Logger = slog.New(slog.DiscardHandler)
 	tg, err := New(cfg, opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -67,7 +67,7 @@ func (t *Target) Plan(ctx context.Context, req reconcile.ApplyRequest) (*reconci
 	if err != nil {
 		return nil, err
 	}
-	if err := t.resolve(objs); err != nil {
+	if err := t.resolve(objs, req.Unit.Namespace); err != nil {
 		return nil, err
 	}
 	if err := checkDuplicates(objs); err != nil {
@@ -142,9 +142,10 @@ func (t *Target) prepare(req reconcile.ApplyRequest) ([]*planned, error) {
 }
 
 // resolve finds each object's REST mapping, defaults the namespace of
-// namespaced objects and clears it on cluster-scoped ones. A kind the
+// namespaced objects (the unit's, else the target's) and clears it on
+// cluster-scoped ones. A kind the
 // server does not serve is served by a CRD of the same plan, or fails.
-func (t *Target) resolve(objs []*planned) error {
+func (t *Target) resolve(objs []*planned, unitNamespace string) error {
 	crds := map[schema.GroupKind]*unstructured.Unstructured{}
 	for _, p := range objs {
 		if utils.IsCRD(p.obj) {
@@ -153,7 +154,10 @@ func (t *Target) resolve(objs []*planned) error {
 			crds[schema.GroupKind{Group: g, Kind: k}] = p.obj
 		}
 	}
-	ns := t.opts.Namespace
+	ns := unitNamespace
+	if ns == "" {
+		ns = t.opts.Namespace
+	}
 	type result struct {
 		m   *meta.RESTMapping
 		err error
