@@ -68,7 +68,10 @@ func (f *targetFlags) resolver(base string) reconcile.TargetResolver {
 			sc.KeyFile = m.Credentials
 			sc.Sudo = m.Sudo
 			sc.PinnedFingerprints = m.HostKeys
-			return machine.New(cfg, machine.Dialer(ssh.Dialer(sc, f.credentialsDir, f.knownHosts))), nil
+			// One connection per host for the life of the process: a host's
+			// plan and apply share it, and the transport redials when it drops.
+			pool := ssh.NewPool(ssh.Dialer(sc, f.credentialsDir, f.knownHosts))
+			return machine.New(cfg, pool.Dial), nil
 		case spec.Kubernetes != nil:
 			k := spec.Kubernetes
 			mu.Lock()
