@@ -5,9 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/pmezard/go-difflib/difflib"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/yaml"
 
 	"github.com/stewardhq/steward/reconcile"
 )
@@ -32,25 +30,14 @@ func (t *Target) diff(id reconcile.ObjectID, before, after *unstructured.Unstruc
 	if id.Group == "" && id.Kind == "Secret" {
 		maskSecrets(a, b)
 	}
-	ud := difflib.UnifiedDiff{
-		A:        difflib.SplitLines(toYAML(a)),
-		B:        difflib.SplitLines(toYAML(b)),
-		FromFile: "live/" + id.String(),
-		ToFile:   "desired/" + id.String(),
-		Context:  3,
-	}
-	s, err := difflib.GetUnifiedDiffString(ud)
-	if err != nil {
-		return fmt.Sprintf("(no diff: %v)\n", err)
-	}
-	return s
+	return reconcile.UnifiedDiff("live/"+id.String(), "desired/"+id.String(), toYAML(a), toYAML(b))
 }
 
 func toYAML(o *unstructured.Unstructured) string {
 	if o == nil {
 		return ""
 	}
-	b, err := yaml.Marshal(o.Object)
+	b, err := reconcile.MarshalObject(o)
 	if err != nil {
 		return fmt.Sprintf("# cannot render: %v\n", err)
 	}

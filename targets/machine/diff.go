@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
-	"strings"
 	"unicode/utf8"
 
-	"github.com/pmezard/go-difflib/difflib"
+	"github.com/stewardhq/steward/reconcile"
 )
 
 // contentDiff is a unified diff of a file's content; old nil means the file
@@ -36,31 +35,7 @@ func contentDiff(p string, old, new []byte, sensitive bool) string {
 	if old == nil {
 		from = "/dev/null"
 	}
-	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A:        splitLines(old),
-		B:        splitLines(new),
-		FromFile: from,
-		ToFile:   p,
-		Context:  3,
-	})
-	if err != nil {
-		return fmt.Sprintf("--- %s\n+++ %s\n(diff failed: %v)\n", from, p, err)
-	}
-	return d
+	return reconcile.UnifiedDiff(from, p, string(old), string(new))
 }
 
 func isText(b []byte) bool { return utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 }
-
-// splitLines splits text into lines that keep their newline; a last line
-// without one is marked the way diff(1) does.
-func splitLines(b []byte) []string {
-	if len(b) == 0 {
-		return nil
-	}
-	lines := strings.SplitAfter(string(b), "\n")
-	if lines[len(lines)-1] == "" {
-		return lines[:len(lines)-1]
-	}
-	lines[len(lines)-1] += "\n\\ No newline at end of file\n"
-	return lines
-}
