@@ -242,10 +242,14 @@ func (r *Reconciler) Pass(ctx context.Context, req PassRequest) (*PassResult, er
 	defer r.passMu.Unlock()
 	res := &PassResult{}
 	if err := r.poll(ctx, res); err != nil && r.current == nil {
+		r.opts.Observer.PassCompleted(PassEvent{})
 		return res, err
 	}
 	gen := r.current
 	if gen == nil {
+		// The first revision was refused: the pass is over all the same
+		// (a daemon is ready to take the webhook announcing a fix).
+		r.opts.Observer.PassCompleted(PassEvent{})
 		return res, ErrNoRevision
 	}
 	res.Revision = gen.rev.ID
