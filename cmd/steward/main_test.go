@@ -9,7 +9,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stewardhq/steward/deploy/testenv/kube"
 )
+
+// kubeEnv is the package's real kube-apiserver + etcd (deploy/testenv/kube),
+// started once for every test that needs a cluster.
+var kubeEnv kube.Shared
+
+func TestMain(m *testing.M) { os.Exit(kubeEnv.Main(m, kube.DefaultOptions())) }
 
 // run runs steward in-process with args and returns its exit code, stdout,
 // and stderr (including the error line main would print).
