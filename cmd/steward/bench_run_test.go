@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/stewardhq/steward/sources/webhook"
 )
 
 // fileFleet is a stack of n units on local targets holding per File
@@ -36,59 +31,7 @@ func fileFleet(n, per int) map[string]string {
 	return files
 }
 
-// daemon is `steward run` started as its own process on a repository.
-type daemon struct {
-	cmd  *exec.Cmd
-	addr string
-	log  *bytes.Buffer
-}
-
-func startDaemon(b *testing.B, bin, repo, work string, extra ...string) *daemon {
-	b.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	d := &daemon{addr: addr, log: &bytes.Buffer{}}
-	args := append([]string{"run", "-C", repo, "--listen", addr, "--cache-dir", filepath.Join(work, "cache"), "--concurrency", "8"}, extra...)
-	d.cmd = exec.Command(bin, args...)
-	d.cmd.Dir = work
-	d.cmd.Env = append(os.Environ(), "STEWARD_WEBHOOK_SECRET=bench-secret")
-	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
-	if err := d.cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		_ = d.cmd.Process.Signal(os.Interrupt)
-		_ = d.cmd.Wait()
-	})
-	deadline := time.Now().Add(5 * time.Minute)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return d
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	b.Fatalf("steward run not ready:\n%s", d.log)
-	return nil
-}
-
-func buildSteward(b *testing.B) string {
-	b.Helper()
-	bin := filepath.Join(b.TempDir(), "steward")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func waitFile(b *testing.B, path, want string, timeout time.Duration) {
+func waitFile(b testing.TB, path, want string, timeout time.Duration) {
 	b.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
@@ -99,6 +42,8 @@ func waitFile(b *testing.B, path, want string, timeout time.Duration) {
 	}
 	b.Fatalf("%s never became %q", path, want)
 }
+
+var benchEnv = []string{"STEWARD_WEBHOOK_SECRET=bench-secret"}
 
 // BenchmarkPushToApplied measures push-to-applied latency for a one-object
 // change in a repository of 200 units / 4000 objects on local targets: once
@@ -113,7 +58,7 @@ func BenchmarkPushToApplied(b *testing.B) {
 			if mode == "poll" {
 				poll = "1s"
 			}
-			d := startDaemon(b, bin, repo, work, "--poll-interval", poll, "--interval", "1h")
+			d := startDaemon(b, bin, work, benchEnv, "run", "-C", repo, "--concurrency", "8", "--poll-interval", poll, "--interval", "1h")
 			target := filepath.Join(work, "out", "srv", "u0123", "f7.conf")
 			waitFile(b, target, "unit u0123 file 7 v0\n", time.Minute)
 			var total time.Duration
@@ -124,14 +69,7 @@ func BenchmarkPushToApplied(b *testing.B) {
 				start := time.Now()
 				commitRepo(b, repo, map[string]string{"units/u0123/files.yaml": changed})
 				if mode == "webhook" {
-					body := []byte(`{"ref":"refs/heads/main"}`)
-					req, _ := http.NewRequest(http.MethodPost, "http://"+d.addr+"/hooks/generic", bytes.NewReader(body))
-					req.Header.Set("X-Steward-Signature", webhook.SignatureHeader([]byte("bench-secret"), body))
-					resp, err := http.DefaultClient.Do(req)
-					if err != nil || resp.StatusCode != http.StatusAccepted {
-						b.Fatalf("webhook: %v %v\n%s", err, resp, d.log)
-					}
-					resp.Body.Close()
+					d.push(b, "bench-secret")
 				}
 				waitFile(b, target, want, time.Minute)
 				total += time.Since(start)
@@ -150,7 +88,7 @@ func BenchmarkRunPeakRSS(b *testing.B) {
 	for range b.N {
 		repo, work := b.TempDir(), b.TempDir()
 		initRepo(b, repo, fileFleet(1000, 4))
-		d := startDaemon(b, bin, repo, work, "--poll-interval", "1h")
+		d := startDaemon(b, bin, work, benchEnv, "run", "-C", repo, "--concurrency", "8", "--poll-interval", "1h")
 		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
 		if err != nil {
 			b.Fatal(err)
@@ -168,8 +106,7 @@ func BenchmarkRunPeakRSS(b *testing.B) {
 		b.ReportMetric(hwm, "peak-MiB")
 		b.ReportMetric(hwm/223, "ratio-to-flux")
 		b.Logf("steward run, 1000 units / 4000 objects applied: peak RSS %.1f MiB (goal <= 223 MiB, ratio %.2f)", hwm, hwm/223)
-		_ = d.cmd.Process.Signal(os.Interrupt)
-		_ = d.cmd.Wait()
+		_ = d.stop(b)
 	}
 }
 

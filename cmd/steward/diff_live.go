@@ -33,7 +33,7 @@ func runLiveDiff(ctx context.Context, g *globalFlags, tf *targetFlags, names []s
 	if err != nil {
 		return err
 	}
-	resolve := tf.resolver(wd)
+	resolve := tf.resolver(wd, w.logger)
 	drift, failed := false, false
 	for _, r := range res.rendered {
 		t, err := resolve(ctx, r.Unit.Target, res.stack.Targets[r.Unit.Target])

@@ -96,7 +96,7 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	obs := &daemonObserver{source: sourceName(sf, w.root), store: store, metrics: rec, notifier: dispatcher,
 		stack: func() *reconcile.Stack { _, s := r.Current(); return s }}
 	opts := reconcile.DefaultReconcilerOptions()
-	opts.Source, opts.Renderer, opts.Checker, opts.Targets = src, w.renderer(), stackChecker{}, tf.resolver(wd)
+	opts.Source, opts.Renderer, opts.Checker, opts.Targets = src, w.renderer(), stackChecker{}, tf.resolver(wd, w.logger)
 	opts.Observer, opts.Logger = obs, w.logger
 	opts.PollInterval, opts.Interval, opts.Concurrency = f.pollInterval, f.interval, f.concurrency
 	r = reconcile.NewReconciler(opts)

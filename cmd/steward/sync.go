@@ -34,7 +34,7 @@ dependency order. A revision that fails generation or checks is not applied. Exi
 			}
 			opts := reconcile.DefaultReconcilerOptions()
 			opts.Source, opts.Renderer, opts.Checker = src, w.renderer(), stackChecker{}
-			opts.Targets, opts.Logger = tf.resolver(wd), w.logger
+			opts.Targets, opts.Logger = tf.resolver(wd, w.logger), w.logger
 			r := reconcile.NewReconciler(opts)
 			res, err := r.Pass(cmd.Context(), reconcile.PassRequest{Units: args, Manual: true})
 			out := cmd.OutOrStdout()

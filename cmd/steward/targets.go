@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -36,7 +37,7 @@ func (f *targetFlags) register(fs *pflag.FlagSet) {
 
 // resolver returns the reconciler's TargetResolver. Kubernetes clients are
 // made once per context and shared by the targets that use it.
-func (f *targetFlags) resolver(base string) reconcile.TargetResolver {
+func (f *targetFlags) resolver(base string, logger *slog.Logger) reconcile.TargetResolver {
 	var mu sync.Mutex
 	kube := map[string]*kubernetes.Target{}
 	return func(_ context.Context, name string, spec reconcile.TargetSpec) (reconcile.Target, error) {
@@ -51,7 +52,7 @@ func (f *targetFlags) resolver(base string) reconcile.TargetResolver {
 		case spec.Machines != nil:
 			m := spec.Machines
 			cfg := machine.DefaultConfig(m.Hosts...)
-			cfg.Name = name
+			cfg.Name, cfg.Logger = name, logger.With("target", name)
 			if m.Root != "" {
 				cfg.Root = m.Root
 			}
@@ -85,7 +86,7 @@ func (f *targetFlags) resolver(base string) reconcile.TargetResolver {
 				return nil, err
 			}
 			opts := kubernetes.DefaultOptions()
-			opts.Name, opts.QPS, opts.Burst = name, f.qps, f.burst
+			opts.Name, opts.QPS, opts.Burst, opts.Logger = name, f.qps, f.burst, logger.With("target", name)
 			if k.Namespace != "" {
 				opts.Namespace = k.Namespace
 			}
