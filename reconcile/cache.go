@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -53,9 +52,9 @@ func (c *Cache) key(u *Unit) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// lookup returns the cached objects of u when every recorded input has the
-// same digest in tree.
-func (c *Cache) lookup(u *Unit, tree fs.FS) ([]*Object, bool) {
+// lookup returns the cached objects of u when every recorded input is
+// unchanged in rev.
+func (c *Cache) lookup(u *Unit, rev *Revision) ([]*Object, bool) {
 	key := c.key(u)
 	c.mu.Lock()
 	e := c.mem[key]
@@ -67,7 +66,7 @@ func (c *Cache) lookup(u *Unit, tree fs.FS) ([]*Object, bool) {
 		return nil, false
 	}
 	for _, in := range e.Inputs {
-		if digest(tree, in.Path, in.Kind) != in.Digest {
+		if !in.unchanged(rev.Tree, rev.Dir) {
 			return nil, false
 		}
 	}

@@ -4,13 +4,18 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"maps"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 )
 
 // Hasher is an optional interface of trees that know a file's content hash
@@ -92,15 +97,16 @@ func (r *recordingFS) Hash(name string) (string, error) {
 	return digest(r.tree, name, readContent), nil
 }
 
-// inputs returns the recorded reads with the digest of each in the tree.
-func (r *recordingFS) inputs() []input {
+// inputs returns the recorded reads with the digest of each in the tree
+// and, when the tree is on disk at dir, its stat stamp.
+func (r *recordingFS) inputs(dir string) []input {
 	r.mu.Lock()
 	reads := maps.Clone(r.reads)
 	r.mu.Unlock()
 	out := make([]input, 0, len(reads))
 	for _, name := range slices.Sorted(maps.Keys(reads)) {
 		k := reads[name]
-		out = append(out, input{Path: name, Kind: k, Digest: digest(r.tree, name, k)})
+		out = append(out, input{Path: name, Kind: k, Digest: digest(r.tree, name, k), Stamp: stamp(dir, name, k)})
 	}
 	return out
 }
@@ -110,6 +116,49 @@ type input struct {
 	Path   string   `json:"p"`
 	Kind   readKind `json:"k"`
 	Digest string   `json:"d"`
+	Stamp  string   `json:"s,omitempty"`
+}
+
+// racyWindow is how recent a change may be for a stamp not to be trusted:
+// a file written again within the same clock tick as the stamp was taken
+// could keep size and time (git's "racily clean" entries).
+const racyWindow = 2 * time.Second
+
+// stamp is the stat data of name under dir on disk (size, modification
+// time, inode, mode), or "" when there is no disk tree or the entry changed
+// too recently to be trusted. An unchanged stamp stands for an unchanged
+// digest, the way git's index avoids rereading files; a directory's stamp
+// changes when an entry is added, removed or renamed.
+func stamp(dir, name string, k readKind) string {
+	if dir == "" {
+		return ""
+	}
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	stat := os.Stat
+	if k == readLink {
+		stat = os.Lstat
+	}
+	info, err := stat(p)
+	if err != nil {
+		return ""
+	}
+	if time.Since(info.ModTime()) < racyWindow {
+		return ""
+	}
+	var ino uint64
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		ino = st.Ino
+	}
+	return fmt.Sprintf("%d:%d:%d:%o", info.Size(), info.ModTime().UnixNano(), ino, info.Mode())
+}
+
+// unchanged reports whether in is as it was recorded: by its stamp when the
+// tree is on disk and the stamp matches, else by its digest.
+func (in input) unchanged(tree fs.FS, dir string) bool {
+	if in.Stamp != "" && stamp(dir, in.Path, in.Kind) == in.Stamp {
+		return true
+	}
+	return digest(tree, in.Path, in.Kind) == in.Digest
 }
 
 // digest summarises what a generator saw at name in tree.
@@ -185,7 +234,7 @@ func missingDigest(err error) string {
 
 // walkInputs records every file and directory under the given paths: the
 // inputs of a hermetic command generator, which reads the disk directly.
-func walkInputs(tree fs.FS, roots []string) ([]input, error) {
+func walkInputs(tree fs.FS, dir string, roots []string) ([]input, error) {
 	seen := map[string]bool{}
 	var out []input
 	for _, root := range roots {
@@ -208,7 +257,7 @@ func walkInputs(tree fs.FS, roots []string) ([]input, error) {
 				return nil
 			}
 			seen[p] = true
-			out = append(out, input{Path: p, Kind: readContent, Digest: digest(tree, p, readContent)})
+			out = append(out, input{Path: p, Kind: readContent, Digest: digest(tree, p, readContent), Stamp: stamp(dir, p, readContent)})
 			return nil
 		})
 		if err != nil {

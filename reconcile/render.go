@@ -145,7 +145,7 @@ func (r *Renderer) renderUnit(ctx context.Context, rev *Revision, u *Unit) Rende
 	res := Rendered{Unit: u}
 	log := r.opts.Logger.With("unit", u.Name, "revision", rev.ID)
 	if c := r.opts.Cache; c != nil && cacheable(u) {
-		if objs, ok := c.lookup(u, rev.Tree); ok {
+		if objs, ok := c.lookup(u, rev); ok {
 			res.Objects, res.Cached, res.Duration = objs, true, time.Since(start)
 			log.Debug("generation cached", "objects", len(objs))
 			return res
@@ -187,12 +187,12 @@ func (r *Renderer) generate(ctx context.Context, rev *Revision, u *Unit) ([]*Obj
 	SortObjects(objs)
 	if u.Generator.Command != nil {
 		// A command reads the disk, not the tree: its inputs are whole paths.
-		inputs, err := walkInputs(rev.Tree, append([]string{u.Path}, u.ExtraPaths...))
+		inputs, err := walkInputs(rev.Tree, rev.Dir, append([]string{u.Path}, u.ExtraPaths...))
 		return objs, inputs, err
 	}
-	inputs := rec.inputs()
+	inputs := rec.inputs(rev.Dir)
 	if len(u.ExtraPaths) > 0 {
-		extra, err := walkInputs(rev.Tree, u.ExtraPaths)
+		extra, err := walkInputs(rev.Tree, rev.Dir, u.ExtraPaths)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 // fileGenerator is a minimal generator for testing the renderer: it decodes
@@ -159,5 +162,55 @@ func TestRenderErrorsAndConflicts(t *testing.T) {
 	err := Conflicts(renderStack(t, tree, nil, &atomic.Int32{}))
 	if err == nil || err.Error() != "ConfigMap/b is written by units a and b to target t" {
 		t.Fatalf("conflict error = %v", err)
+	}
+}
+
+// TestRenderCacheOnDisk covers the stat-stamp path a disk checkout takes:
+// unchanged entries are trusted by their stamps, any change is seen.
+func TestRenderCacheOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"steward.yaml":     twoUnits,
+		"apps/a/x.yaml":    cm("a", "1"),
+		"apps/a/base":      "../../base\n",
+		"base/shared.yaml": cm("shared", "1"),
+		"apps/b/y.yaml":    cm("b", "1"),
+	}
+	old := time.Now().Add(-time.Hour)
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		must(t, os.WriteFile(p, []byte(content), 0o644))
+	}
+	// Backdate everything past the racy window, so stamps are recorded.
+	must(t, filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		must(t, err)
+		return os.Chtimes(p, old, old)
+	}))
+	root, err := os.OpenRoot(dir)
+	must(t, err)
+	defer root.Close()
+	calls := &atomic.Int32{}
+	cache := NewCache(t.TempDir(), "test")
+	render := func() []Rendered {
+		calls.Store(0)
+		s, err := LoadStack(root.FS())
+		must(t, err)
+		units, _ := s.Select(nil)
+		opts := DefaultRenderOptions(func(*Unit) (Generator, error) { return fileGenerator{calls}, nil })
+		opts.Cache = cache
+		return NewRenderer(opts).Render(context.Background(), &Revision{Tree: root.FS(), Dir: dir}, units)
+	}
+	render()
+	if res := render(); calls.Load() != 0 || !res[0].Cached {
+		t.Fatalf("unchanged disk tree regenerated %d units", calls.Load())
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "base/shared.yaml"), []byte(cm("shared", "2")), 0o644))
+	if res := render(); calls.Load() != 1 || res[0].Cached || !res[1].Cached {
+		t.Fatalf("changed base file: %d regenerated (a cached=%v, b cached=%v)", calls.Load(), res[0].Cached, res[1].Cached)
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "apps/b/z.yaml"), []byte(cm("z", "1")), 0o644))
+	if res := render(); calls.Load() != 1 || res[1].Cached || len(res[1].Objects) != 2 {
+		t.Fatalf("file added to b: %d regenerated, b has %d objects", calls.Load(), len(res[1].Objects))
 	}
 }
