@@ -108,8 +108,9 @@ type Reconciler struct {
 	mu        sync.Mutex
 	units     map[string]*unitState
 	suspended map[string]bool
-	current   *generation      // the last good revision, generated and checked
-	refused   map[string]error // revisions refused, by ID
+	current   *generation        // the last good revision, generated and checked
+	refused   map[string]refusal // revisions refused, by ID
+	requested *PassRequest       // a manual sync asked for while Run runs
 	targets   map[string]cachedTarget
 	passMu    sync.Mutex // one pass at a time
 }
@@ -131,6 +132,18 @@ type generation struct {
 	hashes  map[string]string
 	windows *Windows
 }
+
+// refusal is a revision that failed generation or checks. It is not tried
+// again until RetryMax has passed: a deterministic failure stays refused
+// without regenerating every poll, a passing one (a generator timeout) gets
+// another chance.
+type refusal struct {
+	err error
+	at  time.Time
+}
+
+// maxRefused bounds the refusals remembered.
+const maxRefused = 64
 
 type cachedTarget struct {
 	spec   string
@@ -167,7 +180,7 @@ func NewReconciler(opts ReconcilerOptions) *Reconciler {
 	return &Reconciler{
 		opts: opts, trigger: make(chan struct{}, 1),
 		units: map[string]*unitState{}, suspended: map[string]bool{},
-		refused: map[string]error{}, targets: map[string]cachedTarget{},
+		refused: map[string]refusal{}, targets: map[string]cachedTarget{},
 	}
 }
 
@@ -177,6 +190,20 @@ func (r *Reconciler) Trigger() {
 	case r.trigger <- struct{}{}:
 	default:
 	}
+}
+
+// RequestSync asks Run for a manual pass over units (and what they depend
+// on) as soon as the pass in flight ends; it never blocks. Run owns the
+// pass, so a shutdown waits for it like for any other.
+func (r *Reconciler) RequestSync(units []string) {
+	r.mu.Lock()
+	req := PassRequest{Units: units, Manual: true}
+	if r.requested != nil {
+		req.Units = append(slices.Clone(r.requested.Units), units...)
+	}
+	r.requested = &req
+	r.mu.Unlock()
+	r.Trigger()
 }
 
 // Suspend stops applying a unit until Resume; Resume undoes it.
@@ -200,7 +227,17 @@ func (r *Reconciler) setSuspended(unit string, v bool) {
 // clean stop.
 func (r *Reconciler) Run(ctx context.Context) error {
 	for {
-		r.Pass(ctx, PassRequest{})
+		r.mu.Lock()
+		req := r.requested
+		r.requested = nil
+		r.mu.Unlock()
+		if req == nil {
+			req = &PassRequest{}
+		}
+		_, _ = r.Pass(ctx, *req) // outcomes reach the Observer
+		if ctx.Err() != nil {
+			return nil
+		}
 		wait := r.nextWake()
 		select {
 		case <-ctx.Done():
@@ -283,8 +320,8 @@ func (r *Reconciler) poll(ctx context.Context, res *PassResult) error {
 		r.opts.Observer.SourceChecked(ev)
 		return nil
 	}
-	if refused, ok := r.refused[rev.ID]; ok {
-		ev.Refused, res.Refused = refused, refused
+	if refused, ok := r.refused[rev.ID]; ok && r.opts.Now().Sub(refused.at) < r.opts.RetryMax {
+		ev.Refused, res.Refused = refused.err, refused.err
 		r.opts.Observer.SourceChecked(ev)
 		return nil
 	}
@@ -293,7 +330,10 @@ func (r *Reconciler) poll(ctx context.Context, res *PassResult) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		r.refused[rev.ID] = err
+		if len(r.refused) >= maxRefused {
+			clear(r.refused)
+		}
+		r.refused[rev.ID] = refusal{err: err, at: r.opts.Now()}
 		ev.Refused, res.Refused = err, err
 		r.opts.Logger.Error("revision refused", "revision", rev.ID, "error", err)
 		r.opts.Observer.SourceChecked(ev)

@@ -97,6 +97,9 @@ func (r *Reconciler) reconcileUnit(ctx context.Context, gen *generation, u *Unit
 	if ok, why := gen.windows.Allowed(u.Name, now, manual && forced); !ok {
 		return r.settle(ev, st, StateBlocked, why, now.Add(time.Minute))
 	}
+	if ctx.Err() != nil {
+		return nil // shutting down: start nothing new (select below picks at random)
+	}
 	select {
 	case sem <- struct{}{}:
 	case <-ctx.Done():

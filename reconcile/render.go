@@ -113,7 +113,7 @@ func (s *Stack) Select(names []string) ([]*Unit, error) {
 		}
 	}
 	if len(unknown) > 0 {
-		return nil, fmt.Errorf("no unit named %q in %s", unknown, s.File)
+		return nil, &UnknownUnitError{Names: unknown, File: s.File}
 	}
 	var out []*Unit
 	for i := range s.Units {
@@ -124,11 +124,21 @@ func (s *Stack) Select(names []string) ([]*Unit, error) {
 	return out, nil
 }
 
+// UnknownUnitError names units asked for that the stack does not have.
+type UnknownUnitError struct {
+	Names []string
+	File  string
+}
+
+func (e *UnknownUnitError) Error() string {
+	return fmt.Sprintf("no unit named %q in %s", e.Names, e.File)
+}
+
 // Render generates units of rev concurrently. Failures are per unit, in
 // Rendered.Err; every unit is attempted.
 func (r *Renderer) Render(ctx context.Context, rev *Revision, units []*Unit) []Rendered {
 	out := make([]Rendered, len(units))
-	g, ctx := errgroup.WithContext(ctx)
+	var g errgroup.Group
 	g.SetLimit(r.opts.Concurrency)
 	for i, u := range units {
 		g.Go(func() error {

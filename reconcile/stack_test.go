@@ -113,6 +113,8 @@ func TestParseStackErrors(t *testing.T) {
 		{"list for mapping", "apiVersion: steward.dev/v1\nkind: Stack\ntargets: [a]\n", []string{"steward.yaml:3:10: targets: want a mapping, found a list"}},
 		{"check without cel", unit("checks:\n  - {name: x}\n"), []string{"checks[0].cel: check has no cel expression"}},
 		{"bad window", unit("windows:\n  - {kind: maybe, schedule: '0 * * * *', duration: 1h}\n"), []string{`windows[0].kind: want allow or deny, found "maybe"`}},
+		{"bad window schedule and zone", unit("windows:\n  - {kind: deny, schedule: 'not a cron', duration: 1h, timeZone: Mars/Olympus}\n"), []string{
+			"steward.yaml:11:28: windows[0].schedule: expected exactly 5 fields", `steward.yaml:11:66: windows[0].timeZone: unknown time zone "Mars/Olympus"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

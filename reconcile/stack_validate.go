@@ -6,6 +6,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"time"
 )
 
 var unitName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
@@ -74,6 +75,13 @@ func (s *Stack) Validate() error {
 		}
 		if w.Schedule == "" {
 			fail(at+".schedule", "window has no schedule")
+		} else if _, err := cronParser.Parse(w.Schedule); err != nil {
+			fail(at+".schedule", "%v", err)
+		}
+		if w.TimeZone != "" {
+			if _, err := time.LoadLocation(w.TimeZone); err != nil {
+				fail(at+".timeZone", "unknown time zone %q", w.TimeZone)
+			}
 		}
 		if w.Duration == 0 {
 			fail(at+".duration", "window has no duration")

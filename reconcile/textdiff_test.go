@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stewardhq/steward/deploy/testenv"
 )
 
 func TestUnifiedDiffMatchesGNUDiff(t *testing.T) {
 	diffBin, err := exec.LookPath("diff")
 	if err != nil {
-		t.Skip("no diff(1) to compare with")
+		testenv.Missing(t, "no diff(1) to compare with")
 	}
 	tests := []struct{ name, a, b string }{
 		{"equal", "a\nb\n", "a\nb\n"},

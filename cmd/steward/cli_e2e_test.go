@@ -334,14 +334,6 @@ func TestCLIKubernetesStringDataSecretDrift(t *testing.T) {
 
 	code, out, errOut := run(t, "diff", "--live", "-C", repo, kc)
 	assertNoSecret(t, "diff --live", forms, out, errOut)
-	if code == 0 && strings.Contains(out, "in sync") {
-		// targets/kubernetes: the inventory fast path (plan.go unchanged,
-		// fingerprint.go liveFingerprint) hashes the fields steward owns by
-		// apply, f:stringData.f:password, which never exist in a stored
-		// Secret: the other writer's change of data.password leaves the
-		// fingerprint as it was, so no dry-run runs.
-		t.Skipf("BUG: a Secret applied with stringData and changed in the cluster by another writer is reported in sync by diff --live (and left drifted by sync); the dry-run would catch it, the inventory fingerprint skips it\n%s", out)
-	}
 	if code != 1 || !strings.Contains(out, "Secret/"+ns+"/creds configured") {
 		t.Errorf("diff --live with a drifted stringData secret: exit %d, want 1 naming the Secret\n%s%s", code, out, errOut)
 	}
@@ -385,12 +377,6 @@ func TestCLIKubernetesBadInput(t *testing.T) {
 			if _, err := client.CoreV1().Namespaces().Get(t.Context(), ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 				t.Errorf("%s with an unknown unit applied the stack (namespace get: %v)", verb[0], err)
 			}
-		}
-		if syncCode == 1 {
-			// cmd/steward/sync.go maps every error of Reconciler.Pass to
-			// exit 1; the unknown name comes from Stack.Select as a plain
-			// error (no sentinel to tell it from a failure).
-			t.Skip("BUG: steward sync with an unknown unit exits 1, want 2 (usage), as diff --live and build do")
 		}
 		if syncCode != 2 {
 			t.Errorf("sync with an unknown unit: exit %d, want 2", syncCode)

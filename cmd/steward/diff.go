@@ -114,6 +114,11 @@ func runRevisionDiff(ctx context.Context, g *globalFlags, f *diffFlags, names []
 			sides[i][r.Unit.Name] = r
 		}
 	}
+	for _, n := range names {
+		if stacks[0].Unit(n) == nil && stacks[1].Unit(n) == nil {
+			return usageError("no unit named %q in either revision", n)
+		}
+	}
 	diffs, err := compareRevisions(stacks, sides)
 	if err != nil {
 		return err

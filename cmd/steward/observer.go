@@ -31,7 +31,7 @@ func (o *daemonObserver) SourceChecked(ev reconcile.SourceEvent) {
 	err := ev.Err
 	if ev.Refused != nil {
 		err = ev.Refused
-		o.notify(notify.Event{Kind: notify.Failed, Unit: "*", Revision: rev, Error: "revision refused: " + ev.Refused.Error()})
+		o.notify(notify.Event{Kind: notify.Failed, Unit: "stack", Revision: rev, Error: "revision refused: " + ev.Refused.Error()})
 	} else if rev != "" {
 		o.metrics.SetRevision(rev)
 	}
@@ -95,7 +95,13 @@ func (o *daemonObserver) PassCompleted(reconcile.PassEvent) {
 				st.TargetKind = targetKind(s.Targets[u.Target])
 			})
 		}
+		before := o.store.Snapshot().Units
 		o.store.Retain(names)
+		for _, u := range before {
+			if s.Unit(u.Name) == nil {
+				o.metrics.ForgetUnit(u.Name) // removed from the stack
+			}
+		}
 	}
 	o.store.MarkReady()
 }

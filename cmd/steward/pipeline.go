@@ -33,7 +33,7 @@ func (w *workspace) generate(ctx context.Context, rev *reconcile.Revision, names
 		}
 	}
 	if err := reconcile.Conflicts(out.rendered); err != nil {
-		out.problems = append(out.problems, err.(reconcile.Errors)...)
+		out.problems = append(out.problems, joined(err)...)
 	}
 	failures, notes := runChecks(ctx, stack, out.rendered)
 	out.problems = append(out.problems, failures...)

@@ -29,6 +29,10 @@ type runFlags struct {
 	interval      time.Duration
 	concurrency   int
 	notifyURL     string
+	commitStatus  string // github, gitlab or gitea
+	statusAPI     string
+	statusRepo    string
+	statusPage    string
 	shutdownGrace time.Duration
 }
 
@@ -56,6 +60,10 @@ SIGTERM stops scheduling, lets units being applied finish, and exits 0.`,
 	fl.DurationVar(&f.interval, "interval", 10*time.Minute, "re-apply every unit this often to correct drift (a unit's interval: wins)")
 	fl.IntVar(&f.concurrency, "concurrency", 4, "units applied at once")
 	fl.StringVar(&f.notifyURL, "notify-webhook", "", "URL that receives a JSON POST for every unit applied, failed or drift-corrected")
+	fl.StringVar(&f.commitStatus, "commit-status", "", "post a commit status per unit to github, gitlab or gitea (token: STEWARD_COMMIT_STATUS_TOKEN)")
+	fl.StringVar(&f.statusAPI, "commit-status-api", "", "API root of the forge (default: GitHub's or GitLab's public API; required for gitea)")
+	fl.StringVar(&f.statusRepo, "commit-status-repo", "", "repository the statuses go to: owner/name, or a GitLab project id or path")
+	fl.StringVar(&f.statusPage, "status-url", "", "public URL of this steward's status page, linked from commit statuses")
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", 2*time.Minute, "after SIGTERM, how long units being applied may take")
 	tf.register(fl)
 	sf.register(fl)
@@ -80,17 +88,15 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 		return err
 	}
 	store := status.NewStore()
+	notifiers, err := f.notifiers()
+	if err != nil {
+		return err
+	}
 	var dispatcher *notify.Dispatcher
-	if f.notifyURL != "" {
-		wo := notify.DefaultWebhookOptions()
-		wo.URL, wo.Secret = f.notifyURL, []byte(os.Getenv("STEWARD_NOTIFY_SECRET"))
-		hook, err := notify.NewWebhook(wo)
-		if err != nil {
-			return usageError("--notify-webhook: %v", err)
-		}
+	if len(notifiers) > 0 {
 		do := notify.DefaultDispatcherOptions()
 		do.Logger = w.logger
-		dispatcher = notify.NewDispatcher(do, hook)
+		dispatcher = notify.NewDispatcher(do, notifiers...)
 	}
 	var r *reconcile.Reconciler
 	obs := &daemonObserver{source: sourceName(sf, w.root), store: store, metrics: rec, notifier: dispatcher,
@@ -143,6 +149,45 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 		_ = dispatcher.Close(shutdownCtx)
 	}
 	return runErr
+}
+
+// notifiers builds the notifiers the flags ask for; secrets come from the
+// environment.
+func (f *runFlags) notifiers() ([]notify.Notifier, error) {
+	var out []notify.Notifier
+	if f.notifyURL != "" {
+		wo := notify.DefaultWebhookOptions()
+		wo.URL, wo.Secret = f.notifyURL, []byte(os.Getenv("STEWARD_NOTIFY_SECRET"))
+		hook, err := notify.NewWebhook(wo)
+		if err != nil {
+			return nil, usageError("--notify-webhook: %v", err)
+		}
+		out = append(out, hook)
+	}
+	if f.commitStatus == "" {
+		return out, nil
+	}
+	co := notify.DefaultCommitStatusOptions()
+	co.Repo, co.Token, co.TargetURL = f.statusRepo, os.Getenv("STEWARD_COMMIT_STATUS_TOKEN"), f.statusPage
+	if f.statusAPI != "" {
+		co.BaseURL = f.statusAPI
+	}
+	var n notify.Notifier
+	var err error
+	switch f.commitStatus {
+	case "github":
+		n, err = notify.NewGitHub(co)
+	case "gitlab":
+		n, err = notify.NewGitLab(co)
+	case "gitea":
+		n, err = notify.NewGitea(co)
+	default:
+		return nil, usageError("--commit-status: want github, gitlab or gitea, found %q", f.commitStatus)
+	}
+	if err != nil {
+		return nil, usageError("--commit-status: %v", err)
+	}
+	return append(out, n), nil
 }
 
 func sourceName(sf *sourceFlags, root string) string {

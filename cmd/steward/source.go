@@ -20,6 +20,8 @@ import (
 type sourceFlags struct {
 	repo           string
 	branch         string
+	tag            string
+	semver         string
 	depth          int
 	sshKey         string
 	gitKnownHosts  string
@@ -31,6 +33,8 @@ func (f *sourceFlags) register(fs *pflag.FlagSet) {
 	home, _ := os.UserHomeDir()
 	fs.StringVar(&f.repo, "repo", "", "repository URL to follow (file://, https://, ssh://); default: the repository of -C, through its own clone")
 	fs.StringVar(&f.branch, "branch", "", "branch to follow (default: the remote HEAD)")
+	fs.StringVar(&f.tag, "tag", "", "tag to follow instead of a branch")
+	fs.StringVar(&f.semver, "semver", "", "follow the highest tag in this semver range (\">=1.2.0 <2\") instead of a branch")
 	fs.IntVar(&f.depth, "depth", 1, "fetch depth (0: full history)")
 	fs.StringVar(&f.sshKey, "git-ssh-key", "", "private key for ssh:// repositories")
 	fs.StringVar(&f.gitKnownHosts, "git-known-hosts", filepath.Join(home, ".ssh", "known_hosts"), "known_hosts for ssh:// repositories")
@@ -50,8 +54,9 @@ func (f *sourceFlags) source(w *workspace, cacheDir string) (reconcile.Source, e
 		url, sub = "file://"+top, rel
 	}
 	opts := git.DefaultSourceOptions()
-	opts.URL, opts.Branch, opts.Depth, opts.Logger = url, f.branch, f.depth, w.logger
-	sum := sha256.Sum256([]byte(url + "\x00" + f.branch))
+	opts.URL, opts.Branch, opts.Tag, opts.SemverTag = url, f.branch, f.tag, f.semver
+	opts.Depth, opts.Logger = f.depth, w.logger
+	sum := sha256.Sum256([]byte(url + "\x00" + f.branch + "\x00" + f.tag + "\x00" + f.semver))
 	opts.CacheDir = filepath.Join(cacheDir, "sources", hex.EncodeToString(sum[:8]))
 	opts.Auth = git.Auth{
 		Token:          os.Getenv("STEWARD_GIT_TOKEN"),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -40,6 +41,10 @@ dependency order. A revision that fails generation or checks is not applied. Exi
 			out := cmd.OutOrStdout()
 			if res != nil && res.Refused != nil {
 				fmt.Fprintf(out, "revision refused: %v\n", res.Refused)
+			}
+			var unknown *reconcile.UnknownUnitError
+			if errors.As(err, &unknown) {
+				return usageError("%v", err)
 			}
 			if err != nil {
 				return &exitError{code: 1, err: err}

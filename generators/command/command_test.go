@@ -15,6 +15,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/stewardhq/steward/deploy/testenv"
 	"github.com/stewardhq/steward/generators/command"
 	"github.com/stewardhq/steward/reconcile"
 )
@@ -110,7 +111,7 @@ func needSh(t *testing.T) {
 	t.Helper()
 	for _, tool := range []string{"sh", "cat", "head", "sleep"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
+			testenv.Missing(t, "%s not installed", tool)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"bytes"
+	"github.com/stewardhq/steward/deploy/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,11 +23,11 @@ func TestEmbeddedSchemasCurrent(t *testing.T) {
 	}
 	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
 	if err != nil {
-		t.Skipf("go env GOMODCACHE: %v", err)
+		testenv.Missing(t, "go env GOMODCACHE: %v", err)
 	}
 	dir := filepath.Join(strings.TrimSpace(string(out)), "k8s.io", "kubernetes@"+version, "api", "openapi-spec", "v3")
 	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("k8s.io/kubernetes@%s is not in the module cache; run go generate to download it", version)
+		testenv.Missing(t, "k8s.io/kubernetes@%s is not in the module cache (make testenv downloads it)", version)
 	}
 	got, err := schemaset.Build(dir, version)
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"github.com/stewardhq/steward/reconcile"
 )
 
+const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
 // Masks that replace Secret values in diffs.
 const (
 	maskSame   = "***"
@@ -29,6 +31,14 @@ func (t *Target) diff(id reconcile.ObjectID, before, after *unstructured.Unstruc
 	}
 	if id.Group == "" && id.Kind == "Secret" {
 		maskSecrets(a, b)
+		// kubectl and helm keep a Secret's plaintext in this annotation.
+		for _, o := range []*unstructured.Unstructured{a, b} {
+			if o != nil && o.GetAnnotations()[lastAppliedAnnotation] != "" {
+				ann := o.GetAnnotations()
+				ann[lastAppliedAnnotation] = maskSame
+				o.SetAnnotations(ann)
+			}
+		}
 	}
 	return reconcile.UnifiedDiff("live/"+id.String(), "desired/"+id.String(), toYAML(a), toYAML(b))
 }

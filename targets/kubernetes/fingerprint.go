@@ -99,8 +99,10 @@ func project(value any, fields map[string]any) (any, bool) {
 	return out, true
 }
 
-// selectChild follows one fieldsV1 path element (f:, k:, v:, i:). A missing
-// member is nil, ok.
+// selectChild follows one fieldsV1 path element (f:, k:, v:, i:). A member
+// steward owns but the live object lacks is not ok: the server stored it in
+// another form (a Secret's stringData becomes data), so only a dry-run can
+// tell whether it drifted.
 func selectChild(value any, key string) (any, bool) {
 	prefix, rest, found := strings.Cut(key, ":")
 	if !found {
@@ -110,9 +112,10 @@ func selectChild(value any, key string) (any, bool) {
 	case "f":
 		m, ok := value.(map[string]any)
 		if !ok {
-			return nil, value == nil
+			return nil, false
 		}
-		return m[rest], true
+		v, ok := m[rest]
+		return v, ok
 	case "k":
 		var want map[string]any
 		if err := json.Unmarshal([]byte(rest), &want); err != nil {
