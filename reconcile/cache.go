@@ -24,6 +24,7 @@ type Cache struct {
 type cacheEntry struct {
 	Inputs  []input          `json:"inputs"`
 	Objects []map[string]any `json:"objects"`
+	YAML    []string         `json:"yaml"` // each object as MarshalObject renders it
 }
 
 // NewCache returns a cache stored under dir ("" keeps it in memory only).
@@ -52,9 +53,9 @@ func (c *Cache) key(u *Unit) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// lookup returns the cached objects of u when every recorded input is
-// unchanged in rev.
-func (c *Cache) lookup(u *Unit, rev *Revision) ([]*Object, bool) {
+// lookup returns the cached objects of u (and their YAML) when every
+// recorded input is unchanged in rev.
+func (c *Cache) lookup(u *Unit, rev *Revision) ([]*Object, [][]byte, bool) {
 	key := c.key(u)
 	c.mu.Lock()
 	e := c.mem[key]
@@ -63,24 +64,38 @@ func (c *Cache) lookup(u *Unit, rev *Revision) ([]*Object, bool) {
 		e = c.load(key)
 	}
 	if e == nil {
-		return nil, false
+		return nil, nil, false
 	}
 	for _, in := range e.Inputs {
 		if !in.unchanged(rev.Tree, rev.Dir) {
-			return nil, false
+			return nil, nil, false
 		}
 	}
 	objs := make([]*Object, len(e.Objects))
 	for i, m := range e.Objects {
 		objs[i] = (&Object{Object: m}).DeepCopy()
 	}
-	return objs, true
+	var ys [][]byte
+	if len(e.YAML) == len(objs) {
+		ys = make([][]byte, len(objs))
+		for i, y := range e.YAML {
+			ys[i] = []byte(y)
+		}
+	}
+	return objs, ys, true
 }
 
-func (c *Cache) store(u *Unit, inputs []input, objs []*Object) {
-	e := &cacheEntry{Inputs: inputs, Objects: make([]map[string]any, len(objs))}
+// store keeps objs (and their YAML, which it returns) for u.
+func (c *Cache) store(u *Unit, inputs []input, objs []*Object) [][]byte {
+	e := &cacheEntry{Inputs: inputs, Objects: make([]map[string]any, len(objs)), YAML: make([]string, len(objs))}
+	ys := make([][]byte, len(objs))
 	for i, o := range objs {
 		e.Objects[i] = o.DeepCopy().Object
+		y, err := MarshalObject(o)
+		if err != nil {
+			return nil // not cacheable; the caller reports the render error when printing
+		}
+		e.YAML[i], ys[i] = string(y), y
 	}
 	key := c.key(u)
 	c.mu.Lock()
@@ -90,6 +105,7 @@ func (c *Cache) store(u *Unit, inputs []input, objs []*Object) {
 		// A cache that cannot be written only costs time; generation goes on.
 		_ = c.save(key, e)
 	}
+	return ys
 }
 
 func (c *Cache) path(key string) string { return filepath.Join(c.dir, key[:2], key+".json") }

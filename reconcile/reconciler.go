@@ -116,8 +116,10 @@ type Reconciler struct {
 }
 
 type unitState struct {
-	appliedRevision string
-	appliedHash     string
+	appliedRevision   string
+	appliedHash       string
+	attemptedRevision string // revision of the last attempt, applied or blocked
+	attemptedHash     string // objects of the last attempt
 	ready           bool
 	failures        int
 	nextRetry       time.Time
@@ -444,8 +446,10 @@ func (r *Reconciler) nextWake() time.Duration {
 }
 
 // dueAt is when unit u next needs reconciling (r.mu held): now when it was
-// never applied or its objects changed; its retry time when it failed or was
-// blocked; else its drift interval after the last apply.
+// never attempted, when its objects changed since the last attempt (a new
+// revision does not wait for a backoff), or when it was blocked at an
+// earlier revision (the new one may lift the block); its retry time when it
+// failed or was blocked; else its drift interval after the last apply.
 func (r *Reconciler) dueAt(u *Unit) time.Time {
 	st := r.units[u.Name]
 	switch {
@@ -453,6 +457,10 @@ func (r *Reconciler) dueAt(u *Unit) time.Time {
 		return time.Time{}
 	case st.state == StateSuspended:
 		return time.Time{} // resumption is checked every pass
+	case st.attemptedHash != r.current.hashes[u.Name]:
+		return time.Time{}
+	case st.state == StateBlocked && st.attemptedRevision != r.current.rev.ID:
+		return time.Time{}
 	case st.failures > 0 || st.state == StateBlocked:
 		return st.nextRetry
 	case st.appliedHash != r.current.hashes[u.Name]:

@@ -81,8 +81,8 @@ func (r *Reconciler) reconcileUnit(ctx context.Context, gen *generation, u *Unit
 	ev := &UnitEvent{Unit: u, Revision: gen.rev.ID}
 	switch {
 	case suspended:
-		return r.settle(ev, st, StateSuspended, "suspended", time.Time{})
-	case !due && st.ready && st.appliedRevision != gen.rev.ID:
+		return r.settle(ev, st, gen, StateSuspended, "suspended", time.Time{})
+	case !due && st.ready && st.appliedHash == gen.hashes[u.Name] && st.appliedRevision != gen.rev.ID:
 		// Unchanged at a new revision: already what it asks for.
 		r.mu.Lock()
 		st.appliedRevision = gen.rev.ID
@@ -92,10 +92,10 @@ func (r *Reconciler) reconcileUnit(ctx context.Context, gen *generation, u *Unit
 	case !due:
 		return nil
 	case blockedBy != "":
-		return r.settle(ev, st, StateBlocked, blockedBy, now.Add(r.opts.RetryMin))
+		return r.settle(ev, st, gen, StateBlocked, blockedBy, now.Add(r.opts.RetryMin))
 	}
 	if ok, why := gen.windows.Allowed(u.Name, now, manual && forced); !ok {
-		return r.settle(ev, st, StateBlocked, why, now.Add(time.Minute))
+		return r.settle(ev, st, gen, StateBlocked, why, now.Add(time.Minute))
 	}
 	if ctx.Err() != nil {
 		return nil // shutting down: start nothing new (select below picks at random)
@@ -147,9 +147,12 @@ func (r *Reconciler) unreadyDependency(gen *generation, u *Unit) string {
 	return ""
 }
 
-func (r *Reconciler) settle(ev *UnitEvent, st *unitState, state UnitState, reason string, retry time.Time) *UnitEvent {
+func (r *Reconciler) settle(ev *UnitEvent, st *unitState, gen *generation, state UnitState, reason string, retry time.Time) *UnitEvent {
 	r.mu.Lock()
 	st.state = state
+	if state == StateBlocked {
+		st.attemptedRevision, st.attemptedHash = gen.rev.ID, gen.hashes[ev.Unit.Name]
+	}
 	if !retry.IsZero() {
 		st.nextRetry = retry
 	}
@@ -191,6 +194,7 @@ func (r *Reconciler) record(ev *UnitEvent, st *unitState, gen *generation, u *Un
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	hash := gen.hashes[u.Name]
+	st.attemptedRevision, st.attemptedHash = gen.rev.ID, hash
 	if err != nil {
 		st.failures++
 		st.ready = false

@@ -355,3 +355,31 @@ func TestReconcilerDriftSuspendAndWindows(t *testing.T) {
 		t.Fatalf("inside allow window: %s", got)
 	}
 }
+
+// TestReconcilerBlockedUnitAtNewRevision: a unit a window blocked is not
+// reported ready at a later revision with its objects still unapplied, and a
+// revision that lifts the block applies it at once (no block retry wait).
+func TestReconcilerBlockedUnitAtNewRevision(t *testing.T) {
+	f := newFixture(t, map[string]string{
+		"steward.yaml": stack,
+		"app/f.yaml":   file("conf", "/etc/app.conf", "v1"),
+		"base/f.yaml":  file("motd", "/etc/motd", "m"),
+	})
+	f.pass(reconcile.PassRequest{})
+	deny := stack + "windows:\n  - {kind: deny, schedule: \"* * * * *\", duration: 2h, units: [app]}\n"
+	f.commit("v2 denied", map[string]string{"steward.yaml": deny, "app/f.yaml": file("conf", "/etc/app.conf", "v2")})
+	if got := f.states(f.pass(reconcile.PassRequest{})); got != "app=blocked base=ready" {
+		t.Fatalf("deny: %s", got)
+	}
+	f.commit("unrelated", map[string]string{"base/f.yaml": file("motd", "/etc/motd", "m2")})
+	res := f.pass(reconcile.PassRequest{})
+	for _, e := range res.Events {
+		if e.Unit.Name == "app" && e.State == reconcile.StateReady {
+			t.Fatalf("app reported ready at %s while its v2 objects were never applied", e.Revision)
+		}
+	}
+	f.commit("lift", map[string]string{"steward.yaml": stack})
+	if got := f.states(f.pass(reconcile.PassRequest{})); got != "app=ready base=ready" || f.read("edge", "etc/app.conf") != "v2" {
+		t.Fatalf("after the window is lifted: %s, file %q", got, f.read("edge", "etc/app.conf"))
+	}
+}

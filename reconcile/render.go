@@ -60,8 +60,11 @@ func NewRenderer(opts RenderOptions) *Renderer {
 
 // Rendered is one unit's generation result.
 type Rendered struct {
-	Unit     *Unit
-	Objects  []*Object
+	Unit    *Unit
+	Objects []*Object
+	// YAML holds each object as MarshalObject renders it, when the cache
+	// has it (nil otherwise).
+	YAML     [][]byte
 	Err      error // a *UnitError
 	Cached   bool
 	Duration time.Duration
@@ -155,8 +158,8 @@ func (r *Renderer) renderUnit(ctx context.Context, rev *Revision, u *Unit) Rende
 	res := Rendered{Unit: u}
 	log := r.opts.Logger.With("unit", u.Name, "revision", rev.ID)
 	if c := r.opts.Cache; c != nil && cacheable(u) {
-		if objs, ok := c.lookup(u, rev); ok {
-			res.Objects, res.Cached, res.Duration = objs, true, time.Since(start)
+		if objs, ys, ok := c.lookup(u, rev); ok {
+			res.Objects, res.YAML, res.Cached, res.Duration = objs, ys, true, time.Since(start)
 			log.Debug("generation cached", "objects", len(objs))
 			return res
 		}
@@ -169,7 +172,7 @@ func (r *Renderer) renderUnit(ctx context.Context, rev *Revision, u *Unit) Rende
 	}
 	res.Objects = objs
 	if c := r.opts.Cache; c != nil && cacheable(u) && ctx.Err() == nil {
-		c.store(u, inputs, objs)
+		res.YAML = c.store(u, inputs, objs)
 	}
 	log.Debug("generated", "objects", len(objs), "duration", res.Duration)
 	return res

@@ -55,9 +55,13 @@ Exit 0 ok, 1 generator or check failure, 2 usage.`,
 func printStream(w io.Writer, rendered []reconcile.Rendered) error {
 	first := true
 	for _, r := range rendered {
-		for _, o := range r.Objects {
-			b, err := reconcile.MarshalObject(o)
-			if err != nil {
+		for i, o := range r.Objects {
+			var b []byte
+			if r.YAML != nil {
+				b = r.YAML[i]
+			} else if y, err := reconcile.MarshalObject(o); err == nil {
+				b = y
+			} else {
 				return err
 			}
 			if !first {

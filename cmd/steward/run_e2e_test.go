@@ -198,7 +198,7 @@ func TestRunEndToEnd(t *testing.T) {
 
 	// The status page, rendered by Chromium.
 	dom := chromiumDOM(t, "http://"+d.addr+"/")
-	for _, want := range []string{"app", "base", "ready", r.repo.Head(t)[:12]} {
+	for _, want := range []string{"app", "base", "ready", d.status(t).Revision[:12]} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("status page lacks %q", want)
 		}
