@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -13,14 +12,12 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"sigs.k8s.io/yaml"
 
 	"github.com/stewardhq/steward/deploy/testenv"
 	"github.com/stewardhq/steward/generators/command"
+	"github.com/stewardhq/steward/generators/internal/gentest"
 	"github.com/stewardhq/steward/reconcile"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // request runs the unit testdata/<dir> of the repository rooted at testdata,
 // checked out on disk.
@@ -36,74 +33,6 @@ func request(t *testing.T, dir string) reconcile.GenerateRequest {
 		LocalDir: root,
 		Unit:     &reconcile.Unit{Name: "web-hosts", Target: "web"},
 		Revision: "4f2a9c1",
-	}
-}
-
-// mapFS copies a directory into a MapFS (files with modes, symlinks as
-// links), standing in for a tree read from git's object store.
-func mapFS(t *testing.T, root string) fstest.MapFS {
-	t.Helper()
-	m := fstest.MapFS{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == root {
-			return err
-		}
-		rel := filepath.ToSlash(strings.TrimPrefix(p, root+string(filepath.Separator)))
-		info, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		switch {
-		case info.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			m[rel] = &fstest.MapFile{Data: []byte(target), Mode: fs.ModeSymlink | 0o777}
-		case info.IsDir():
-			m[rel] = &fstest.MapFile{Mode: fs.ModeDir | info.Mode().Perm()}
-		default:
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			m[rel] = &fstest.MapFile{Data: data, Mode: info.Mode().Perm()}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func render(t *testing.T, objs []*reconcile.Object) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	for _, o := range objs {
-		data, err := yaml.Marshal(o.Object)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.WriteString("---\n")
-		b.Write(data)
-	}
-	return b.Bytes()
-}
-
-func golden(t *testing.T, file string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (run with -update to accept):\n%s", file, got)
 	}
 }
 
@@ -132,7 +61,7 @@ func TestGenerateGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, filepath.Join("testdata", tt.dir, "want.yaml"), render(t, objs))
+			gentest.Golden(t, filepath.Join("testdata", tt.dir, "want.yaml"), gentest.Render(t, objs))
 		})
 	}
 }
@@ -150,12 +79,12 @@ func TestGenerateMaterialized(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	req := request(t, "ok")
-	req.Tree, req.LocalDir = mapFS(t, "testdata"), ""
+	req.Tree, req.LocalDir = gentest.MapFS(t, "testdata"), ""
 	mem, err := command.New(spec).Generate(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, m := render(t, disk), render(t, mem); !bytes.Equal(d, m) {
+	if d, m := gentest.Render(t, disk), gentest.Render(t, mem); !bytes.Equal(d, m) {
 		t.Errorf("materialised run differs from the checkout:\n--- disk\n%s\n--- materialised\n%s", d, m)
 	}
 	left, err := os.ReadDir(tmp)

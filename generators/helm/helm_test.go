@@ -4,22 +4,18 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"testing/fstest"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/yaml"
 
 	"github.com/stewardhq/steward/generators/helm"
+	"github.com/stewardhq/steward/generators/internal/gentest"
 	"github.com/stewardhq/steward/reconcile"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // request generates the unit at dir of the repository rooted at
 // testdata/<repo>, from disk.
@@ -30,74 +26,6 @@ func request(t *testing.T, repo, dir string, unit *reconcile.Unit) reconcile.Gen
 		t.Fatal(err)
 	}
 	return reconcile.GenerateRequest{Tree: os.DirFS(root), Dir: dir, LocalDir: root, Unit: unit, Revision: "0123abc"}
-}
-
-// mapFS copies a directory into a MapFS (files with modes, symlinks as
-// links), standing in for a tree read from git's object store.
-func mapFS(t *testing.T, root string) fstest.MapFS {
-	t.Helper()
-	m := fstest.MapFS{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == root {
-			return err
-		}
-		rel := filepath.ToSlash(strings.TrimPrefix(p, root+string(filepath.Separator)))
-		info, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		switch {
-		case info.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			m[rel] = &fstest.MapFile{Data: []byte(target), Mode: fs.ModeSymlink | 0o777}
-		case info.IsDir():
-			m[rel] = &fstest.MapFile{Mode: fs.ModeDir | info.Mode().Perm()}
-		default:
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			m[rel] = &fstest.MapFile{Data: data, Mode: info.Mode().Perm()}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func render(t *testing.T, objs []*reconcile.Object) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	for _, o := range objs {
-		data, err := yaml.Marshal(o.Object)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.WriteString("---\n")
-		b.Write(data)
-	}
-	return b.Bytes()
-}
-
-func golden(t *testing.T, file string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (run with -update to accept):\n%s", file, got)
-	}
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -127,7 +55,7 @@ func TestGenerateGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, filepath.Join("testdata", "full", tt.golden), render(t, objs))
+			gentest.Golden(t, filepath.Join("testdata", "full", tt.golden), gentest.Render(t, objs))
 		})
 	}
 }
@@ -186,12 +114,12 @@ func TestGenerateFromMapFS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := reconcile.GenerateRequest{Tree: mapFS(t, filepath.Join("testdata", "full")), Dir: "app", Unit: unit}
+	req := reconcile.GenerateRequest{Tree: gentest.MapFS(t, filepath.Join("testdata", "full")), Dir: "app", Unit: unit}
 	mem, err := helm.New(fullSpec).Generate(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, m := render(t, disk), render(t, mem); !bytes.Equal(d, m) {
+	if d, m := gentest.Render(t, disk), gentest.Render(t, mem); !bytes.Equal(d, m) {
 		t.Errorf("MapFS render differs from disk render:\n--- disk\n%s\n--- mapfs\n%s", d, m)
 	}
 	if len(mem) == 0 {
@@ -254,7 +182,7 @@ func TestGenerateErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			req := request(t, tt.repo, tt.dir, &reconcile.Unit{Name: "u"})
 			if tt.mapfs {
-				req.Tree, req.LocalDir = mapFS(t, filepath.Join("testdata", tt.repo)), ""
+				req.Tree, req.LocalDir = gentest.MapFS(t, filepath.Join("testdata", tt.repo)), ""
 			}
 			objs, err := helm.New(tt.spec).Generate(context.Background(), req)
 			if err == nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stewardhq/steward/generators/internal/gentest"
 	"github.com/stewardhq/steward/reconcile"
 )
 
@@ -31,9 +32,9 @@ func TestTreeKinds(t *testing.T) {
 			defer root.Close()
 			var first []byte
 			for _, kind := range []string{"dirfs", "root", "mapfs"} {
-				tree := map[string]fs.FS{"dirfs": os.DirFS(repo), "root": root.FS(), "mapfs": mapFS(t, repo)}[kind]
+				tree := map[string]fs.FS{"dirfs": os.DirFS(repo), "root": root.FS(), "mapfs": gentest.MapFS(t, repo)}[kind]
 				objs, err := New(tt.spec).Generate(t.Context(), reconcile.GenerateRequest{Tree: tree, Dir: tt.dir})
-				got := render(t, objs)
+				got := gentest.Render(t, objs)
 				if err != nil {
 					got = []byte("error: " + err.Error())
 				}
@@ -78,7 +79,7 @@ func TestSymlinks(t *testing.T) {
 			root, err := os.OpenRoot(repo)
 			must(t, err)
 			defer root.Close()
-			for kind, tree := range map[string]fs.FS{"dirfs": os.DirFS(repo), "root": root.FS(), "mapfs": mapFS(t, repo)} {
+			for kind, tree := range map[string]fs.FS{"dirfs": os.DirFS(repo), "root": root.FS(), "mapfs": gentest.MapFS(t, repo)} {
 				objs, err := New(nil).Generate(t.Context(), reconcile.GenerateRequest{Tree: tree, Dir: "u"})
 				if tt.wantErr != "" {
 					var se *reconcile.SourceError

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/stewardhq/steward/deploy/testenv"
+	"github.com/stewardhq/steward/generators/internal/gentest"
 	"github.com/stewardhq/steward/reconcile"
 )
 
@@ -36,7 +37,7 @@ func TestParityWithKubectl(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if g, w := render(t, got), render(t, want); !bytes.Equal(g, w) {
+			if g, w := gentest.Render(t, got), gentest.Render(t, want); !bytes.Equal(g, w) {
 				t.Errorf("steward:\n%s\nkubectl kustomize:\n%s", g, w)
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stewardhq/steward/generators/internal/gentest"
 	"github.com/stewardhq/steward/reconcile"
 )
 
@@ -28,7 +29,7 @@ func TestGenerateGolden(t *testing.T) {
 			if len(objs) == 0 {
 				t.Fatal("no objects")
 			}
-			golden(t, tt.name, render(t, objs))
+			gentest.Golden(t, gentest.Want(tt.name), gentest.Render(t, objs))
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/stewardhq/steward/generators/internal/gentest"
 	"github.com/stewardhq/steward/reconcile"
 )
 
@@ -23,7 +24,7 @@ func TestTreeKinds(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer root.Close()
-			trees := map[string]fs.FS{"dirfs": os.DirFS(dir), "root": root.FS(), "mapfs": mapFS(t, dir)}
+			trees := map[string]fs.FS{"dirfs": os.DirFS(dir), "root": root.FS(), "mapfs": gentest.MapFS(t, dir)}
 			var first []byte
 			for _, kind := range []string{"dirfs", "root", "mapfs"} {
 				dir := "manifests"
@@ -31,7 +32,7 @@ func TestTreeKinds(t *testing.T) {
 					dir = "m"
 				}
 				objs, err := New(nil).Generate(t.Context(), reconcile.GenerateRequest{Tree: trees[kind], Dir: dir})
-				got := render(t, objs)
+				got := gentest.Render(t, objs)
 				if err != nil {
 					got = []byte("error: " + err.Error())
 				}
@@ -82,7 +83,7 @@ func TestSymlinks(t *testing.T) {
 			root, err := os.OpenRoot(repo)
 			must(t, err)
 			defer root.Close()
-			trees := map[string]fs.FS{"dirfs": os.DirFS(repo), "root": root.FS(), "mapfs": mapFS(t, repo)}
+			trees := map[string]fs.FS{"dirfs": os.DirFS(repo), "root": root.FS(), "mapfs": gentest.MapFS(t, repo)}
 			for kind, tree := range trees {
 				objs, err := New(nil).Generate(t.Context(), reconcile.GenerateRequest{Tree: tree, Dir: tt.dir})
 				if tt.wantErr != "" {
