@@ -14,6 +14,11 @@ go=${GO:-go}
 stamp=$(cd "$tools" && find . -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) -print0 |
 	LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
 
+# reconcile/checks verifies its embedded OpenAPI schemas against this
+# module's api/openapi-spec: keep it in the module cache even when the
+# binaries are up to date (a no-op when it is there).
+(cd "$tools" && GOFLAGS=-mod=readonly "$go" mod download k8s.io/kubernetes)
+
 if [[ -x $dir/kube-apiserver && -x $dir/etcd && -f $dir/.stamp && $(<"$dir/.stamp") == "$stamp" ]]; then
 	echo "testenv: binaries in $dir are up to date"
 	exit 0
