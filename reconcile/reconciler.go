@@ -112,7 +112,10 @@ type Reconciler struct {
 	refused   map[string]refusal // revisions refused, by ID
 	requested *PassRequest       // a manual sync asked for while Run runs
 	targets   map[string]cachedTarget
-	passMu    sync.Mutex // one pass at a time
+	// sourceFailures counts polls failed in a row: Run retries them with
+	// backoff, sooner than the poll interval.
+	sourceFailures int
+	passMu         sync.Mutex // one pass at a time
 }
 
 type unitState struct {
@@ -120,11 +123,11 @@ type unitState struct {
 	appliedHash       string
 	attemptedRevision string // revision of the last attempt, applied or blocked
 	attemptedHash     string // objects of the last attempt
-	ready           bool
-	failures        int
-	nextRetry       time.Time
-	lastApply       time.Time
-	state           UnitState
+	ready             bool
+	failures          int
+	nextRetry         time.Time
+	lastApply         time.Time
+	state             UnitState
 }
 
 type generation struct {
@@ -313,8 +316,15 @@ func (r *Reconciler) poll(ctx context.Context, res *PassResult) error {
 	start := r.opts.Now()
 	rev, err := r.opts.Source.Poll(ctx)
 	ev := SourceEvent{Revision: rev, Err: err, Duration: r.opts.Now().Sub(start)}
+	r.mu.Lock()
 	if err != nil {
-		r.opts.Logger.Warn("poll failed", "error", err)
+		r.sourceFailures++
+	} else {
+		r.sourceFailures = 0
+	}
+	r.mu.Unlock()
+	if err != nil {
+		r.opts.Logger.Warn("poll failed", "error", err, "attempt", r.sourceFailures)
 		r.opts.Observer.SourceChecked(ev)
 		return err
 	}
@@ -432,6 +442,9 @@ func (r *Reconciler) nextWake() time.Duration {
 	defer r.mu.Unlock()
 	now := r.opts.Now()
 	next := now.Add(r.opts.PollInterval)
+	if r.sourceFailures > 0 {
+		next = now.Add(min(r.backoff(r.sourceFailures), r.opts.PollInterval))
+	}
 	if r.current != nil {
 		for _, u := range r.current.stack.Units {
 			if st := r.units[u.Name]; st != nil && st.state == StateSuspended {

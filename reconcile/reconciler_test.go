@@ -383,3 +383,38 @@ func TestReconcilerBlockedUnitAtNewRevision(t *testing.T) {
 		t.Fatalf("after the window is lifted: %s, file %q", got, f.read("edge", "etc/app.conf"))
 	}
 }
+
+// TestReconcilerSourceUnreachable: while the repository cannot be reached,
+// the observer hears why, the last good revision stays applied (and drift
+// is still corrected), and the next successful poll goes on.
+func TestReconcilerSourceUnreachable(t *testing.T) {
+	f := newFixture(t, map[string]string{
+		"steward.yaml": stack,
+		"app/f.yaml":   file("conf", "/etc/app.conf", "v1"),
+		"base/f.yaml":  file("motd", "/etc/motd", "m"),
+	})
+	good := f.pass(reconcile.PassRequest{}).Revision
+	moved := f.repo + ".away"
+	if err := os.Rename(f.repo, moved); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.root, "edge", "etc", "app.conf"), []byte("hand edit"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(2 * time.Hour)
+	res := f.pass(reconcile.PassRequest{})
+	last := f.rec.source[len(f.rec.source)-1]
+	if last.Err == nil || !strings.Contains(last.Err.Error(), "repository") {
+		t.Fatalf("source error not reported: %v", last.Err)
+	}
+	if res.Revision != good || f.read("edge", "etc/app.conf") != "v1" {
+		t.Fatalf("with the source down: revision %s (want %s), file %q (drift not corrected from the last good revision)", res.Revision, good, f.read("edge", "etc/app.conf"))
+	}
+	if err := os.Rename(moved, f.repo); err != nil {
+		t.Fatal(err)
+	}
+	f.commit("v2", map[string]string{"app/f.yaml": file("conf", "/etc/app.conf", "v2")})
+	if res := f.pass(reconcile.PassRequest{}); res.Revision == good || f.read("edge", "etc/app.conf") != "v2" {
+		t.Fatalf("after the source came back: revision %s, file %q", res.Revision, f.read("edge", "etc/app.conf"))
+	}
+}
