@@ -12,7 +12,6 @@ import (
 	"testing"
 	"testing/fstest"
 
-
 	"github.com/stewardhq/steward/deploy/testenv"
 	"github.com/stewardhq/steward/generators/command"
 	"github.com/stewardhq/steward/generators/internal/gentest"

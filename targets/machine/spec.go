@@ -131,6 +131,19 @@ func Validate(o *reconcile.Object) error {
 	return err
 }
 
+// decodeAs decodes o's spec strictly as S and builds its resource.
+func decodeAs[S any, R resource](o *reconcile.Object, id reconcile.ObjectID, build func(reconcile.ObjectID, S) (R, error)) (resource, error) {
+	var s S
+	if err := decodeSpec(o, &s); err != nil {
+		return nil, err
+	}
+	r, err := build(id, s)
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return r, nil
+}
+
 // decode turns an object into its resource.
 func decode(o *reconcile.Object) (resource, error) {
 	id := reconcile.IDOf(o)
@@ -149,41 +162,17 @@ func decode(o *reconcile.Object) (resource, error) {
 	}
 	switch id.Kind {
 	case KindFile:
-		var s FileSpec
-		if err := decodeSpec(o, &s); err != nil {
-			return nil, err
-		}
-		return newFile(id, s)
+		return decodeAs(o, id, newFile)
 	case KindDirectory:
-		var s DirectorySpec
-		if err := decodeSpec(o, &s); err != nil {
-			return nil, err
-		}
-		return newDirectory(id, s)
+		return decodeAs(o, id, newDirectory)
 	case KindUnit:
-		var s UnitSpec
-		if err := decodeSpec(o, &s); err != nil {
-			return nil, err
-		}
-		return newUnit(id, s)
+		return decodeAs(o, id, newUnit)
 	case KindPackage:
-		var s PackageSpec
-		if err := decodeSpec(o, &s); err != nil {
-			return nil, err
-		}
-		return newPackage(id, s)
+		return decodeAs(o, id, newPackage)
 	case KindCommand:
-		var s CommandSpec
-		if err := decodeSpec(o, &s); err != nil {
-			return nil, err
-		}
-		return newCommand(id, s)
+		return decodeAs(o, id, newCommand)
 	case KindUser:
-		var s UserSpec
-		if err := decodeSpec(o, &s); err != nil {
-			return nil, err
-		}
-		return newUser(id, s)
+		return decodeAs(o, id, newUser)
 	}
 	return nil, &SpecError{Object: id, Field: "kind", Msg: fmt.Sprintf("unknown machine kind (want one of %s)", strings.Join(Kinds, ", "))}
 }
