@@ -54,6 +54,22 @@ func (t *LocalTransport) Root() string { return t.root }
 
 // open returns the os.Root, creating the directory when create is set.
 // Without it, a missing root reads as fs.ErrNotExist.
+// at checks ctx and returns the root and p relative to it.
+func (t *LocalTransport) at(ctx context.Context, p string, create bool) (*os.Root, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	r, err := t.open(create)
+	if err != nil {
+		return nil, "", err
+	}
+	rp, err := rel(p)
+	if err != nil {
+		return nil, "", err
+	}
+	return r, rp, nil
+}
+
 func (t *LocalTransport) open(create bool) (*os.Root, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -87,14 +103,7 @@ func rel(p string) (string, error) {
 
 // Stat describes path without following a final symlink.
 func (t *LocalTransport) Stat(ctx context.Context, p string) (*FileInfo, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	r, err := t.open(false)
-	if err != nil {
-		return nil, err
-	}
-	rp, err := rel(p)
+	r, rp, err := t.at(ctx, p, false)
 	if err != nil {
 		return nil, err
 	}
@@ -115,14 +124,7 @@ func infoOf(fi fs.FileInfo) *FileInfo {
 
 // ReadFile returns the content of path.
 func (t *LocalTransport) ReadFile(ctx context.Context, p string) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	r, err := t.open(false)
-	if err != nil {
-		return nil, err
-	}
-	rp, err := rel(p)
+	r, rp, err := t.at(ctx, p, false)
 	if err != nil {
 		return nil, err
 	}
@@ -246,14 +248,7 @@ func (c ctxReader) Read(p []byte) (int, error) {
 // Mkdir creates path (one level) with attrs; an existing directory is not
 // an error.
 func (t *LocalTransport) Mkdir(ctx context.Context, p string, attrs FileAttrs) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	r, err := t.open(true)
-	if err != nil {
-		return err
-	}
-	rp, err := rel(p)
+	r, rp, err := t.at(ctx, p, true)
 	if err != nil {
 		return err
 	}
@@ -285,14 +280,7 @@ func (t *LocalTransport) Mkdir(ctx context.Context, p string, attrs FileAttrs) e
 // SetAttrs changes mode, owner and group of path (zero mode and -1 ids are
 // left unchanged).
 func (t *LocalTransport) SetAttrs(ctx context.Context, p string, attrs FileAttrs) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	r, err := t.open(true)
-	if err != nil {
-		return err
-	}
-	rp, err := rel(p)
+	r, rp, err := t.at(ctx, p, true)
 	if err != nil {
 		return err
 	}
@@ -309,14 +297,7 @@ func (t *LocalTransport) SetAttrs(ctx context.Context, p string, attrs FileAttrs
 
 // Remove deletes a file or an empty directory.
 func (t *LocalTransport) Remove(ctx context.Context, p string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	r, err := t.open(false)
-	if err != nil {
-		return err
-	}
-	rp, err := rel(p)
+	r, rp, err := t.at(ctx, p, false)
 	if err != nil {
 		return err
 	}
