@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -119,11 +120,13 @@ func (c *Cache) load(key string) *cacheEntry {
 		return nil
 	}
 	var e cacheEntry
-	if err := json.Unmarshal(data, &e); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&e); err != nil {
 		return nil
 	}
 	for i, m := range e.Objects {
-		e.Objects[i] = jsonNumbers(m).(map[string]any)
+		e.Objects[i] = JSONNumbers(m).(map[string]any)
 	}
 	c.mu.Lock()
 	c.mem[key] = &e
@@ -158,26 +161,27 @@ func (c *Cache) save(key string, e *cacheEntry) error {
 	return nil
 }
 
-// jsonNumbers turns the float64 numbers encoding/json produces back into the
-// int64 values unstructured objects hold for integers.
-func jsonNumbers(v any) any {
+// JSONNumbers turns the json.Number values a decoder with UseNumber
+// produces into what unstructured objects hold: int64 for integers (exact,
+// also past 2^53), float64 otherwise. It converts in place and returns v.
+func JSONNumbers(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			x[k] = jsonNumbers(e)
+			x[k] = JSONNumbers(e)
 		}
 		return x
 	case []any:
 		for i, e := range x {
-			x[i] = jsonNumbers(e)
+			x[i] = JSONNumbers(e)
 		}
 		return x
-	case float64:
-		if x == float64(int64(x)) && x < 1<<53 && x > -(1<<53) {
-			return int64(x)
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
 		}
-		return x
-	default:
-		return v
+		f, _ := x.Float64()
+		return f
 	}
+	return v
 }

@@ -214,3 +214,23 @@ func TestRenderCacheOnDisk(t *testing.T) {
 		t.Fatalf("file added to b: %d regenerated, b has %d objects", calls.Load(), len(res[1].Objects))
 	}
 }
+
+// TestCacheKeepsLargeIntegers: objects read back from the disk cache keep
+// integers past 2^53 exactly (and floats as floats).
+func TestCacheKeepsLargeIntegers(t *testing.T) {
+	tree := fstest.MapFS{
+		"steward.yaml":  {Data: []byte(twoUnits)},
+		"apps/a/x.yaml": {Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nbig: 9007199254740993\nratio: 0.5\n")},
+		"apps/b/y.yaml": {Data: []byte(cm("b", "1"))},
+	}
+	dir := t.TempDir()
+	renderStack(t, tree, NewCache(dir, "test"), &atomic.Int32{})
+	res := renderStack(t, tree, NewCache(dir, "test"), &atomic.Int32{}) // a new process: from disk
+	if !res[0].Cached {
+		t.Fatal("not read from the cache")
+	}
+	o := res[0].Objects[0].Object
+	if o["big"] != int64(9007199254740993) || o["ratio"] != 0.5 {
+		t.Fatalf("big = %#v, ratio = %#v after the disk cache", o["big"], o["ratio"])
+	}
+}

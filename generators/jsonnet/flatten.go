@@ -72,7 +72,7 @@ func leaf(m map[string]any, at string, objs *[]*reconcile.Object) error {
 		}
 		return nil
 	}
-	o := &reconcile.Object{Object: convert(m).(map[string]any)}
+	o := &reconcile.Object{Object: reconcile.JSONNumbers(m).(map[string]any)}
 	switch {
 	case o.GetAPIVersion() == "":
 		return fmt.Errorf("object at %s has no apiVersion: %w", where(at), reconcile.ErrMissingField)
@@ -83,29 +83,6 @@ func leaf(m map[string]any, at string, objs *[]*reconcile.Object) error {
 	}
 	*objs = append(*objs, o)
 	return nil
-}
-
-// convert turns json.Number into int64 (when integral) or float64, in place.
-func convert(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = convert(e)
-		}
-		return x
-	case []any:
-		for i, e := range x {
-			x[i] = convert(e)
-		}
-		return x
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
-		}
-		f, _ := x.Float64()
-		return f
-	}
-	return v
 }
 
 var ident = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
