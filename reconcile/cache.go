@@ -49,7 +49,7 @@ func (c *Cache) key(u *Unit) string {
 		Target     string
 		Generator  GeneratorSpec
 		ExtraPaths []string
-	}{c.version, u.Name, u.Path, u.Namespace, u.Target, u.Generator, u.ExtraPaths})
+	}{c.version, u.Name, u.Path, u.EffectiveNamespace(), u.Target, u.Generator, u.ExtraPaths})
 	sum := sha256.Sum256(cfg)
 	return hex.EncodeToString(sum[:])
 }

@@ -18,6 +18,9 @@ type GenerateRequest struct {
 	LocalDir string
 	// Unit is the unit being generated.
 	Unit *Unit
+	// Namespace is the unit's namespace, else its Kubernetes target's (""
+	// when neither sets one): helm's release namespace.
+	Namespace string
 	// Revision is the commit being generated ("" for a working tree).
 	Revision string
 }

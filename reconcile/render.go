@@ -184,7 +184,7 @@ func (r *Renderer) generate(ctx context.Context, rev *Revision, u *Unit) ([]*Obj
 		return nil, nil, err
 	}
 	rec := newRecordingFS(rev.Tree)
-	req := GenerateRequest{Tree: rec, Dir: cleanDir(u.Path), LocalDir: rev.Dir, Unit: u, Revision: rev.ID}
+	req := GenerateRequest{Tree: rec, Dir: cleanDir(u.Path), LocalDir: rev.Dir, Unit: u, Namespace: u.EffectiveNamespace(), Revision: rev.ID}
 	objs, err := gen.Generate(ctx, req)
 	if err != nil {
 		return nil, nil, err

@@ -80,6 +80,16 @@ type Unit struct {
 	Interval       Duration      `yaml:"interval,omitempty" doc:"Re-apply interval for drift correction."`
 	Suspend        bool          `yaml:"suspend,omitempty" doc:"Do not apply this unit."`
 	ExtraPaths     []string      `yaml:"extraPaths,omitempty" doc:"More directories whose files are inputs of the generator (for the generation cache)."`
+
+	targetNamespace string // the namespace of its Kubernetes target, set by ParseStack
+}
+
+// EffectiveNamespace is the unit's namespace, else its Kubernetes target's.
+func (u *Unit) EffectiveNamespace() string {
+	if u.Namespace != "" {
+		return u.Namespace
+	}
+	return u.targetNamespace
 }
 
 // GeneratorSpec selects a generator; exactly one is set.
@@ -101,13 +111,13 @@ type KustomizeGenerator struct{}
 
 // HelmGenerator renders a local chart like helm template.
 type HelmGenerator struct {
-	Chart       string            `yaml:"chart,omitempty" doc:"Chart directory relative to the unit path (default .)."`
-	Values      []string          `yaml:"values,omitempty" doc:"Values files relative to the unit path, later ones win."`
-	Set         map[string]string `yaml:"set,omitempty" doc:"Values set by path (a.b=c), after the files."`
-	ReleaseName string            `yaml:"releaseName,omitempty" doc:"Release name (default the unit name)."`
-	KubeVersion string            `yaml:"kubeVersion,omitempty" doc:"Kubernetes version the chart sees (default 1.37.0)."`
-	APIVersions []string          `yaml:"apiVersions,omitempty" doc:"Extra API versions for .Capabilities."`
-	IncludeCRDs *bool             `yaml:"includeCRDs,omitempty" doc:"Render the chart's crds/ too (default true)."`
+	Chart       string         `yaml:"chart,omitempty" doc:"Chart directory relative to the unit path (default .)."`
+	Values      []string       `yaml:"values,omitempty" doc:"Values files relative to the unit path, later ones win."`
+	Set         map[string]any `yaml:"set,omitempty" doc:"Values set by path (a.b: value), after the files; each value keeps its YAML type and is never split on commas."`
+	ReleaseName string         `yaml:"releaseName,omitempty" doc:"Release name (default the unit name)."`
+	KubeVersion string         `yaml:"kubeVersion,omitempty" doc:"Kubernetes version the chart sees (default 1.37.0)."`
+	APIVersions []string       `yaml:"apiVersions,omitempty" doc:"Extra API versions for .Capabilities."`
+	IncludeCRDs *bool          `yaml:"includeCRDs,omitempty" doc:"Render the chart's crds/ too (default true)."`
 }
 
 // JsonnetGenerator evaluates a jsonnet file.

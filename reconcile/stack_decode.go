@@ -71,6 +71,11 @@ func ParseStack(data []byte, file string) (*Stack, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
+	for i, u := range s.Units {
+		if k := s.Targets[u.Target].Kubernetes; k != nil {
+			s.Units[i].targetNamespace = k.Namespace
+		}
+	}
 	return s, nil
 }
 
@@ -155,6 +160,13 @@ func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		d.decodeStruct(n, v, path)
 	case reflect.Map:
 		d.decodeMap(n, v, path)
+	case reflect.Interface: // free-form YAML, typed as objects are
+		x, err := nodeValue(n, &decodeState{budget: maxAliasExpansion})
+		if err != nil {
+			d.fail(n, path, "%v", err)
+			return
+		}
+		v.Set(reflect.ValueOf(&x).Elem())
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			d.fail(n, path, "want a list, found a %s", nodeKind(n))

@@ -5,8 +5,13 @@
 // repository root), so a revision read straight from git's object store
 // renders exactly like a checkout. Files and symlinks are confined to the
 // repository; .helmignore is honoured and dependencies vendored under charts/
-// are rendered with their parent. Values files are merged in order (later
-// ones win), then the unit's set values are applied with Helm's --set syntax.
+// are rendered with their parent. A Chart.yaml dependency missing from
+// charts/ is taken from its file:// repository inside the repository (as
+// helm dependency build would vendor it), else it is an error, as in helm
+// template. Values files are merged in order (later ones win), then the
+// unit's set values: each a path in --set syntax whose value keeps its YAML
+// type (like --set-json), never split on commas. The release namespace is
+// the unit's namespace, else its target's, else default.
 //
 // Objects come from the rendered manifests, CRDs from crds/ (unless
 // includeCRDs is false) and the chart's hooks, except test hooks. Decode

@@ -100,10 +100,7 @@ func (g *Generator) install(req reconcile.GenerateRequest) (*action.Install, err
 	if inst.ReleaseName == "" && req.Unit != nil {
 		inst.ReleaseName = req.Unit.Name
 	}
-	inst.Namespace = DefaultNamespace
-	if req.Unit != nil && req.Unit.Namespace != "" {
-		inst.Namespace = req.Unit.Namespace
-	}
+	inst.Namespace = releaseNamespace(req)
 	kv := g.spec.KubeVersion
 	if kv == "" {
 		kv = DefaultKubeVersion
@@ -115,6 +112,18 @@ func (g *Generator) install(req reconcile.GenerateRequest) (*action.Install, err
 	inst.KubeVersion = parsed
 	inst.APIVersions = chartutil.VersionSet(g.spec.APIVersions)
 	return inst, nil
+}
+
+// releaseNamespace is the unit's namespace, else its target's, else
+// DefaultNamespace.
+func releaseNamespace(req reconcile.GenerateRequest) string {
+	switch {
+	case req.Namespace != "":
+		return req.Namespace
+	case req.Unit != nil && req.Unit.Namespace != "":
+		return req.Unit.Namespace
+	}
+	return DefaultNamespace
 }
 
 // decodeRelease turns the rendered manifests and the non-test hooks into

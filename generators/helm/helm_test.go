@@ -33,7 +33,7 @@ func ptr[T any](v T) *T { return &v }
 var fullSpec = &reconcile.HelmGenerator{
 	Chart:       ".",
 	Values:      []string{"values-prod.yaml", "values-eu.yaml"},
-	Set:         map[string]string{"image.tag": "2.0.0", "config.greeting": "hi", "cache.size": "128Mi"},
+	Set:         map[string]any{"image.tag": "2.0.0", "config.greeting": "hi", "cache.size": "128Mi"},
 	APIVersions: []string{"example.com/v1"},
 }
 
@@ -169,7 +169,7 @@ func TestGenerateErrors(t *testing.T) {
 		{name: "duplicate object", repo: "duplicate", dir: "chart",
 			want: []string{"duplicate object ConfigMap/default/same"}},
 		{name: "bad set path", repo: "missing-values", dir: "chart",
-			spec: &reconcile.HelmGenerator{Set: map[string]string{"a[x]": "1"}},
+			spec: &reconcile.HelmGenerator{Set: map[string]any{"a[x]": "1"}},
 			want: []string{"set a[x]"}},
 		{name: "bad kube version", repo: "missing-values", dir: "chart",
 			spec: &reconcile.HelmGenerator{KubeVersion: "latest"},

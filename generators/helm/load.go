@@ -19,7 +19,13 @@ var utf8bom = []byte{0xEF, 0xBB, 0xBF}
 
 // loadChart reads the chart at dir in tree, as loader.LoadDir reads one on
 // disk: .helmignore applies, symlinks are followed but must stay in the tree.
+// Dependencies missing from charts/ are taken from their file:// repository
+// inside the tree, or are an error (resolveDependencies).
 func loadChart(ctx context.Context, tree fs.FS, dir string) (*chart.Chart, error) {
+	return loadChartDepth(ctx, tree, dir, 0)
+}
+
+func loadChartDepth(ctx context.Context, tree fs.FS, dir string, depth int) (*chart.Chart, error) {
 	info, err := fs.Stat(tree, dir)
 	if err != nil {
 		return nil, fmt.Errorf("read chart: %w", err)
@@ -46,6 +52,9 @@ func loadChart(ctx context.Context, tree fs.FS, dir string) (*chart.Chart, error
 	c, err := loader.LoadFiles(l.files)
 	if err != nil {
 		return nil, fmt.Errorf("load chart %s: %w", dir, err)
+	}
+	if err := resolveDependencies(ctx, tree, dir, c, depth); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -2,10 +2,12 @@ package helm
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
 	"slices"
+	"strings"
 
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/strvals"
@@ -44,11 +46,26 @@ func (g *Generator) values(ctx context.Context, req reconcile.GenerateRequest) (
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if err := strvals.ParseInto(k+"="+g.spec.Set[k], base); err != nil {
+		if err := setValue(base, k, g.spec.Set[k]); err != nil {
 			return nil, fmt.Errorf("set %s: %w", k, err)
 		}
 	}
 	return base, nil
+}
+
+// setValue sets the value at key, a path in helm's --set syntax (a.b[0].c,
+// with \. for a literal dot). The value is taken as the stack file has it,
+// with its YAML type: a string is never split on commas nor re-typed, as
+// helm's --set-json does it.
+func setValue(base map[string]any, key string, v any) error {
+	if key == "" || strings.ContainsAny(key, ",=") {
+		return fmt.Errorf("the path may not be empty or contain ',' or '='")
+	}
+	js, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return strvals.ParseJSON(key+"="+string(js), base)
 }
 
 // mergeMaps merges b into a copy of a; maps merge key by key, anything
