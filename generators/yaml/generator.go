@@ -72,6 +72,10 @@ func (g *Generator) files(tree fs.FS, dir string) ([]string, error) {
 	if !info.IsDir() {
 		return nil, fmt.Errorf("unit path %s is not a directory", dir)
 	}
+	ig, err := loadIgnore(tree, dir)
+	if err != nil {
+		return nil, err
+	}
 	var files []string
 	err = fs.WalkDir(tree, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -81,6 +85,12 @@ func (g *Generator) files(tree fs.FS, dir string) ([]string, error) {
 			return nil
 		}
 		if strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if ig.skip(p, d.IsDir()) {
 			if d.IsDir() {
 				return fs.SkipDir
 			}
