@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"io/fs"
+	"log/slog"
 	"time"
 )
 
@@ -23,6 +24,9 @@ type GenerateRequest struct {
 	Namespace string
 	// Revision is the commit being generated ("" for a working tree).
 	Revision string
+	// Logger receives the generator's warnings, with the unit and revision
+	// attached; nil discards them.
+	Logger *slog.Logger
 }
 
 // Generator turns a unit's directory into objects.

@@ -185,6 +185,7 @@ func (r *Renderer) generate(ctx context.Context, rev *Revision, u *Unit) ([]*Obj
 	}
 	rec := newRecordingFS(rev.Tree)
 	req := GenerateRequest{Tree: rec, Dir: cleanDir(u.Path), LocalDir: rev.Dir, Unit: u, Namespace: u.EffectiveNamespace(), Revision: rev.ID}
+	req.Logger = r.opts.Logger.With("unit", u.Name, "revision", rev.ID)
 	objs, err := gen.Generate(ctx, req)
 	if err != nil {
 		return nil, nil, err

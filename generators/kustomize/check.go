@@ -45,8 +45,9 @@ const (
 // checker walks the kustomizations reachable from a unit's directory and
 // refuses entries kustomize must not follow.
 type checker struct {
-	tree    fs.FS
-	visited map[string]bool
+	tree     fs.FS
+	visited  map[string]bool
+	warnings []Warning
 }
 
 // findKustomization returns the kustomization file in dir.
@@ -79,6 +80,10 @@ func (c *checker) checkDir(dir string) error {
 		return err
 	}
 	for _, r := range refs {
+		if r.deprecated != "" {
+			c.warnings = append(c.warnings, Warning{File: file, Line: r.line, Field: r.field, Use: r.deprecated})
+			continue
+		}
 		if r.unsupported {
 			return &reconcile.SourceError{File: file, Line: r.line, Err: fmt.Errorf("%s: helm chart inflation is %w by the kustomize generator (use the helm generator)", r.field, ErrUnsupported)}
 		}
@@ -159,6 +164,7 @@ type ref struct {
 	line        int
 	kind        refKind
 	unsupported bool
+	deprecated  string // the field to use instead; the ref is only a warning
 }
 
 // parseRefs lists the path-like entries of a kustomization file.
@@ -177,6 +183,9 @@ func parseRefs(data []byte, file string) ([]ref, error) {
 	var refs []ref
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		key, val := root.Content[i].Value, root.Content[i+1]
+		if use, ok := deprecatedFields[key]; ok {
+			refs = append(refs, ref{field: key, line: root.Content[i].Line, deprecated: use})
+		}
 		switch key {
 		case "resources", "bases":
 			refs = appendScalars(refs, key, val, anyRef)

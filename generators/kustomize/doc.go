@@ -15,5 +15,11 @@
 // downloads anything.
 //
 // Objects come out in kustomize's own order (its legacy kind order unless the
-// kustomization sets sortOptions).
+// kustomization sets sortOptions). An object that is not valid is reported
+// at the repository file it came from (found by rebuilding with kustomize's
+// origin annotations, only when there is an error), with its kind and name.
+// Deprecated kustomization fields are logged through the unit's logger with
+// their file and line, and what kustomize prints itself (the log package, and
+// its deprecation notes on stderr) goes to that logger too, so steward's log
+// stays in its format.
 package kustomize

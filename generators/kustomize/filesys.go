@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -21,9 +22,10 @@ var errReadOnly = errors.New("the revision's tree is read-only")
 // symlinks that leave the repository before it is used, so even a tree on
 // disk (os.DirFS follows symlinks anywhere) stays confined.
 type treeFS struct {
-	tree    fs.FS
-	mu      sync.Mutex
-	checked map[string]error
+	tree     fs.FS
+	mu       sync.Mutex
+	checked  map[string]error
+	replaced map[string][]byte // content served instead of the tree's (originOf)
 }
 
 var _ kfs.FileSystem = (*treeFS)(nil)
@@ -133,7 +135,27 @@ func (t *treeFS) ReadFile(p string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.mu.Lock()
+	data, ok := t.replaced[name]
+	t.mu.Unlock()
+	if ok {
+		return slices.Clone(data), nil
+	}
 	return fs.ReadFile(t.tree, name)
+}
+
+// override serves data as the content of the tree file name; nil ends it.
+func (t *treeFS) override(name string, data []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if data == nil {
+		delete(t.replaced, name)
+		return
+	}
+	if t.replaced == nil {
+		t.replaced = map[string][]byte{}
+	}
+	t.replaced[name] = data
 }
 
 // CleanedAbs splits p into a directory and a file name ("" when p is a

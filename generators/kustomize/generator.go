@@ -3,9 +3,11 @@ package kustomize
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/types"
 
 	"github.com/stewardhq/steward/reconcile"
@@ -44,11 +46,23 @@ func (g *Generator) Generate(ctx context.Context, req reconcile.GenerateRequest)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	data, err := build(newTreeFS(req.Tree), abs(dir))
+	logger := req.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logWarnings(logger, c.warnings)
+	fsys := newTreeFS(req.Tree)
+	m, err := build(fsys, abs(dir), logger, len(c.warnings) > 0)
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
 	}
-	objs, err := reconcile.DecodeObjects(data, "kustomize build "+dir)
+	objs, err := decodeResources(m, dir, func(i int) string {
+		kustFile, err := findKustomization(req.Tree, dir)
+		if err != nil {
+			return dir
+		}
+		return originOf(fsys, dir, kustFile, i, logger)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -59,10 +73,20 @@ func (g *Generator) Generate(ctx context.Context, req reconcile.GenerateRequest)
 }
 
 // build runs krusty with builtin plugins only, no load restrictions within
-// the (confined) file system, and kustomize's default ordering.
-func build(fsys *treeFS, dir string) (out []byte, err error) {
+// the (confined) file system, and kustomize's default ordering. What
+// kustomize prints goes to logger (captureOutput; swapStderr when a
+// kustomization uses a deprecated field).
+func build(fsys *treeFS, dir string, logger *slog.Logger, swapStderr bool) (out resmap.ResMap, err error) {
 	buildMu.Lock()
 	defer buildMu.Unlock()
+	err = captureOutput(logger, swapStderr, func() error {
+		out, err = run(fsys, dir)
+		return err
+	})
+	return out, err
+}
+
+func run(fsys *treeFS, dir string) (out resmap.ResMap, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("kustomize panicked: %v", r)
@@ -73,9 +97,5 @@ func build(fsys *treeFS, dir string) (out []byte, err error) {
 		LoadRestrictions: types.LoadRestrictionsNone,
 		PluginConfig:     types.DisabledPluginConfig(),
 	})
-	m, err := k.Run(fsys, dir)
-	if err != nil {
-		return nil, err
-	}
-	return m.AsYaml()
+	return k.Run(fsys, dir)
 }
