@@ -60,6 +60,8 @@ func (t *Target) Apply(ctx context.Context, plan *reconcile.Plan) (*reconcile.Ch
 				p.fail(err.Error())
 			}
 		}
+	} else {
+		t.awaitServed(ctx, first, rest, servedTimeout)
 	}
 	t.applyAll(ctx, data.id, rest)
 	if req.Unit.Prune {

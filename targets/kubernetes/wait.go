@@ -10,7 +10,11 @@ import (
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
 	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/ssa"
+	"github.com/fluxcd/pkg/ssa/utils"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/stewardhq/steward/reconcile"
@@ -65,6 +69,70 @@ func (t *Target) waitFirst(ctx context.Context, id *identity, first []*planned) 
 		return fmt.Errorf("namespaces and CRDs not ready: %w", err)
 	}
 	return nil
+}
+
+// servedTimeout bounds how long a kind whose CRD is Established may take to
+// appear in discovery.
+const servedTimeout = time.Minute
+
+// awaitServed waits until discovery serves the kind of every object that
+// had no REST mapping at plan time (its CRD was part of the plan). A CRD
+// is Established before the API server's discovery lists its kinds, and
+// the REST mapper only knows what discovery said: applying right away
+// fails with "no matches for kind". Each attempt asks discovery again (the
+// mapper reloads a group on every miss), every 200ms, until the timeout;
+// objects whose kind is still not served then fail naming it. Objects
+// whose CRD failed to apply fail at once.
+func (t *Target) awaitServed(ctx context.Context, first, objs []*planned, timeout time.Duration) {
+	crds := map[schema.GroupKind]*planned{}
+	for _, p := range first {
+		if utils.IsCRD(p.obj) {
+			g, _, _ := unstructured.NestedString(p.obj.Object, "spec", "group")
+			k, _, _ := unstructured.NestedString(p.obj.Object, "spec", "names", "kind")
+			crds[schema.GroupKind{Group: g, Kind: k}] = p
+		}
+	}
+	pending := map[schema.GroupVersionKind][]*planned{}
+	for _, p := range objs {
+		if p.mapping != nil || p.change.Action == reconcile.Failed {
+			continue
+		}
+		gvk := p.obj.GroupVersionKind()
+		if crd := crds[gvk.GroupKind()]; crd != nil && crd.change.Action == reconcile.Failed {
+			p.fail(fmt.Sprintf("its CustomResourceDefinition %s failed", crd.obj.GetName()))
+			continue
+		}
+		pending[gvk] = append(pending[gvk], p)
+	}
+	if len(pending) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	lastErr := map[schema.GroupVersionKind]error{}
+	_ = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(context.Context) (bool, error) {
+		for gvk, ps := range pending {
+			m, err := t.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+			if err != nil {
+				lastErr[gvk] = err
+				continue
+			}
+			for _, p := range ps {
+				p.mapping = m
+			}
+			delete(pending, gvk)
+		}
+		return len(pending) == 0, nil
+	})
+	for gvk, ps := range pending {
+		msg := fmt.Sprintf("the server's discovery did not serve kind %s in %s within %s of its CustomResourceDefinition being established", gvk.Kind, gvk.GroupVersion(), timeout)
+		if err := lastErr[gvk]; err != nil && !meta.IsNoMatchError(err) {
+			msg += ": " + err.Error()
+		}
+		for _, p := range ps {
+			p.fail(msg)
+		}
+	}
 }
 
 // wait waits for the unit's objects to be Current (kstatus).
