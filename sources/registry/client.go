@@ -40,7 +40,7 @@ type Client struct {
 	platform v1.Platform
 
 	mu      sync.Mutex
-	configs map[string]time.Time // created time by manifest digest
+	configs map[string]*memo[time.Time] // created time by manifest digest
 }
 
 // New reads the credentials file and returns a Client.
@@ -61,7 +61,7 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry: platform %q: %w", opts.Platform, err)
 	}
-	c := &Client{opts: opts, keys: keys, platform: *platform, configs: map[string]time.Time{}}
+	c := &Client{opts: opts, keys: keys, platform: *platform, configs: map[string]*memo[time.Time]{}}
 	c.rt = newTransport(opts, &c.stats)
 	return c, nil
 }
@@ -165,34 +165,39 @@ func (s *Scan) Created(ctx context.Context, image, tag string) (time.Time, strin
 	if err != nil {
 		return time.Time{}, "", err
 	}
-	s.c.mu.Lock()
-	created, ok := s.c.configs[digest]
-	s.c.mu.Unlock()
-	if ok {
-		return created, digest, nil
+	// One read per digest for the Client's life, however many policies
+	// and scans ask at once; a failed read is forgotten and tried again.
+	created, err := load(&s.c.mu, s.c.configs, digest, func() (time.Time, error) {
+		return s.readCreated(ctx, image, tag, digest)
+	})
+	if err != nil {
+		s.c.mu.Lock()
+		delete(s.c.configs, digest)
+		s.c.mu.Unlock()
+		return time.Time{}, "", err
 	}
+	return created, digest, nil
+}
+
+func (s *Scan) readCreated(ctx context.Context, image, tag, digest string) (time.Time, error) {
 	repo, err := s.repo(image)
 	if err != nil {
-		return time.Time{}, "", err
+		return time.Time{}, err
 	}
 	op := "read config of " + tag
 	desc, err := s.puller.Get(ctx, repo.Digest(digest))
 	if err != nil {
-		return time.Time{}, "", s.c.wrap(image, op, err)
+		return time.Time{}, s.c.wrap(image, op, err)
 	}
 	img, err := desc.Image() // an index resolves to the platform's image
 	if err != nil {
-		return time.Time{}, "", s.c.wrap(image, op, err)
+		return time.Time{}, s.c.wrap(image, op, err)
 	}
 	cfg, err := img.ConfigFile()
 	if err != nil {
-		return time.Time{}, "", s.c.wrap(image, op, err)
+		return time.Time{}, s.c.wrap(image, op, err)
 	}
-	created = cfg.Created.Time
-	s.c.mu.Lock()
-	s.c.configs[digest] = created
-	s.c.mu.Unlock()
-	return created, digest, nil
+	return cfg.Created.Time, nil
 }
 
 // wrap translates go-containerregistry's errors at the package edge.
