@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,7 +24,8 @@ import (
 type Stats struct {
 	Requests  int64 // every request
 	Pings     int64 // GET /v2/ (one per repository and scan, for auth)
-	TagLists  int64 // tag-list pages
+	TagLists  int64 // tag listings (first pages)
+	TagPages  int64 // tag-list pages, the first ones included
 	Manifests int64 // manifest HEADs and GETs
 	Blobs     int64 // config blobs
 	Other     int64 // token exchanges and anything else
@@ -32,24 +34,28 @@ type Stats struct {
 }
 
 type counters struct {
-	requests, pings, tagLists, manifests, blobs, other, retries, throttled atomic.Int64
+	requests, pings, tagLists, tagPages, manifests, blobs, other, retries, throttled atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
 	return Stats{
-		Requests: c.requests.Load(), Pings: c.pings.Load(), TagLists: c.tagLists.Load(),
+		Requests: c.requests.Load(), Pings: c.pings.Load(), TagLists: c.tagLists.Load(), TagPages: c.tagPages.Load(),
 		Manifests: c.manifests.Load(), Blobs: c.blobs.Load(), Other: c.other.Load(),
 		Retries: c.retries.Load(), Throttled: c.throttled.Load(),
 	}
 }
 
-func (c *counters) count(path string) {
+func (c *counters) count(u *url.URL) {
 	c.requests.Add(1)
+	path := u.Path
 	switch {
 	case path == "/v2/" || path == "/v2":
 		c.pings.Add(1)
 	case strings.HasSuffix(path, "/tags/list"):
-		c.tagLists.Add(1)
+		c.tagPages.Add(1)
+		if !u.Query().Has("last") {
+			c.tagLists.Add(1)
+		}
 	case strings.Contains(path, "/manifests/"):
 		c.manifests.Add(1)
 	case strings.Contains(path, "/blobs/"):
@@ -134,7 +140,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err := t.wait(ctx, hs); err != nil {
 			return nil, err
 		}
-		t.stats.count(req.URL.Path)
+		t.stats.count(req.URL)
 		if attempt > 0 {
 			t.stats.retries.Add(1)
 		}
