@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	testregistry "github.com/stewardhq/steward/deploy/testenv/registry"
@@ -140,5 +141,52 @@ func TestScanRegistryFaults(t *testing.T) {
 	}
 	if n := f.count("/v2/broken/tags/list"); n != 3 {
 		t.Errorf("broken listed %d times, want 3 (one list, two retries) for two policies", n)
+	}
+}
+
+// TestList is the data of `steward images list` through the real registry:
+// per policy the chosen tag, the tags its markers hold, and the age.
+func TestList(t *testing.T) {
+	reg := testregistry.Start(t, testregistry.Options{})
+	now := time.Date(2026, 1, 10, 12, 0, 0, 0, time.UTC)
+	reg.PushAt(t, "app", "1.0.0", now.Add(-72*time.Hour))
+	reg.PushAt(t, "app", "1.1.0", now.Add(-3*time.Hour))
+	reg.PushAt(t, "web", "2.0.0", now.Add(-time.Hour))
+	stackYAML := "apiVersion: steward.dev/v1\nkind: Stack\ntargets:\n  t: {local: {root: out}}\n" +
+		"units:\n  - {name: app, path: apps, generator: {yaml: {}}, target: t}\n" +
+		"images:\n  insecureRegistries: [" + reg.Host + "]\n  policies:\n" +
+		"    - {name: app, image: " + reg.Repo("app") + ", semver: '^1'}\n" +
+		"    - {name: web, image: " + reg.Repo("web") + ", semver: '*', digest: pin}\n" +
+		"    - {name: gone, image: " + reg.Repo("gone") + ", semver: '*'}\n"
+	s, err := reconcile.ParseStack([]byte(stackYAML), "steward.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := fstest.MapFS{
+		"apps/a.yaml": {Data: []byte("image: " + reg.Repo("app") + ":1.0.0 # {\"$imagepolicy\": \"app\"}\n" +
+			"tag: 1.1.0 # {\"$imagepolicy\": \"app:tag\"}\n" +
+			"web: " + reg.Repo("web") + ":2.0.0 # {\"$imagepolicy\": \"web\"}\n" +
+			"stray: x:1 # {\"$imagepolicy\": \"nobody\"}\n")},
+	}
+	o, _ := testOptions(reg.Host)
+	opts := images.DefaultOptions()
+	opts.Now = func() time.Time { return now }
+	list, warns, err := images.List(t.Context(), newClient(t, o).Scan(), s, tree, opts)
+	var me *images.MarkerError
+	if !errors.As(err, &me) || me.Marker.Policy != "nobody" || len(warns) != 0 {
+		t.Fatalf("unknown marker: err = %v, warnings %v", err, warns)
+	}
+	if len(list) != 3 {
+		t.Fatalf("%d listings, want 3", len(list))
+	}
+	app, web, gone := list[0], list[1], list[2]
+	if app.Tag != "1.1.0" || app.Age != 3*time.Hour || !slices.Equal(app.InGit(), []string{"1.0.0", "1.1.0"}) || app.UpToDate() {
+		t.Errorf("app: tag %q age %s in git %v up to date %v", app.Tag, app.Age, app.InGit(), app.UpToDate())
+	}
+	if web.Tag != "2.0.0" || web.Digest == "" || !slices.Equal(web.InGit(), []string{"2.0.0"}) || web.UpToDate() {
+		t.Errorf("web (pinned, marker without digest): tag %q digest %q in git %v up to date %v", web.Tag, web.Digest, web.InGit(), web.UpToDate())
+	}
+	if gone.Err == nil || !errors.Is(gone.Err, ErrNotFound) || len(gone.Markers) != 0 {
+		t.Errorf("gone: %+v", gone)
 	}
 }
