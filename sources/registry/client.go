@@ -72,6 +72,7 @@ func (c *Client) Stats() Stats { return c.stats.snapshot() }
 // Scan starts one pass: tag lists and digests are read once per scan,
 // config created times once per digest for the Client's life.
 func (c *Client) Scan() *Scan {
+	// NewPuller fails only for conflicting auth options, which these are not.
 	p, _ := remote.NewPuller(
 		remote.WithTransport(c.rt),
 		remote.WithAuthFromKeychain(c.keys),

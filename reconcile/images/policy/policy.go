@@ -33,19 +33,18 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Field + ": " + e.Msg }
 
-// Order is how a policy ranks tags.
-type Order int
+// order is how a policy ranks tags.
+type order int
 
-// The orders.
 const (
-	OrderSemver Order = iota
-	OrderAlphabetical
-	OrderNumerical
+	orderSemver order = iota
+	orderAlphabetical
+	orderNumerical
 )
 
 // Policy is a compiled Spec.
 type Policy struct {
-	order      Order
+	order      order
 	asc        bool // alphabetical/numerical: the greatest wins
 	constraint *semver.Constraints
 	channel    Channel
@@ -61,7 +60,7 @@ func Compile(s Spec) (*Policy, error) {
 	orders := 0
 	if s.Semver != "" || s.Channel != "" {
 		orders++
-		p.order = OrderSemver
+		p.order = orderSemver
 	}
 	if s.Semver != "" {
 		c, err := semver.NewConstraint(s.Semver)
@@ -79,8 +78,8 @@ func Compile(s Spec) (*Policy, error) {
 	}
 	for _, o := range []struct {
 		field, value string
-		order        Order
-	}{{"alphabetical", s.Alphabetical, OrderAlphabetical}, {"numerical", s.Numerical, OrderNumerical}} {
+		order        order
+	}{{"alphabetical", s.Alphabetical, orderAlphabetical}, {"numerical", s.Numerical, orderNumerical}} {
 		if o.value == "" {
 			continue
 		}
@@ -169,9 +168,6 @@ func templateRefs(tmpl string) []string {
 	return refs
 }
 
-// Order reports how p ranks tags.
-func (p *Policy) Order() Order { return p.order }
-
 // candidate is one admitted tag with the value the order ranks.
 type candidate struct {
 	tag string
@@ -193,14 +189,14 @@ func (p *Policy) Rank(tags []string) []string {
 	slices.SortFunc(cands, func(a, b candidate) int {
 		var r int
 		switch p.order {
-		case OrderSemver:
+		case orderSemver:
 			r = b.ver.Compare(a.ver)
-		case OrderNumerical:
+		case orderNumerical:
 			r = cmp.Compare(b.num, a.num)
 		default:
 			r = strings.Compare(b.key, a.key)
 		}
-		if p.order != OrderSemver && !p.asc {
+		if p.order != orderSemver && !p.asc {
 			r = -r
 		}
 		if r == 0 {
@@ -238,7 +234,7 @@ func (p *Policy) admit(tag string) (candidate, bool) {
 	}
 	c := candidate{tag: tag, key: key}
 	switch p.order {
-	case OrderSemver:
+	case orderSemver:
 		v, err := semver.NewVersion(key)
 		if err != nil {
 			return c, false
@@ -247,7 +243,7 @@ func (p *Policy) admit(tag string) (candidate, bool) {
 			return c, false
 		}
 		c.ver = v
-	case OrderNumerical:
+	case orderNumerical:
 		n, err := strconv.ParseFloat(key, 64)
 		if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
 			return c, false
