@@ -164,24 +164,60 @@ type CommandHealth struct {
 	Run []string `yaml:"run" doc:"argv run on the host."`
 }
 
-// Images configures image automation.
+// Images configures image automation: registries are scanned, each policy
+// chooses a tag, and marked fields in the repository are rewritten, verified
+// and committed.
 type Images struct {
-	Policies []ImagePolicy `yaml:"policies" doc:"Which tags each image may move to."`
-	Update   *ImageUpdate  `yaml:"update,omitempty" doc:"How updates are committed."`
+	InsecureRegistries []string      `yaml:"insecureRegistries,omitempty" doc:"Registries (host or host:port) that may be reached over plain HTTP or TLS without verification; no other is."`
+	Interval           Duration      `yaml:"interval,omitempty" doc:"How often steward run scans (default 5m)."`
+	Schedule           string        `yaml:"schedule,omitempty" doc:"Cron schedule (5 fields) of the scans, instead of interval."`
+	Policies           []ImagePolicy `yaml:"policies" doc:"Which tag each image may move to."`
+	Update             *ImageUpdate  `yaml:"update,omitempty" doc:"How updates are committed."`
 }
 
-// ImagePolicy selects the newest tag of an image within a semver range.
+// ImagePolicy chooses a tag of one image. It sets one order: semver and/or
+// channel, alphabetical, or numerical; filter narrows the tags it sees.
 type ImagePolicy struct {
-	Name   string `yaml:"name" doc:"Policy name, used in file markers."`
-	Image  string `yaml:"image" doc:"Repository of the image."`
-	Semver string `yaml:"semver" doc:"Semver range of acceptable tags."`
+	Name         string     `yaml:"name" doc:"Policy name, used in file markers: # {\"$imagepolicy\": \"NAME\"}."`
+	Image        string     `yaml:"image" doc:"Repository of the image, without tag or digest."`
+	Semver       string     `yaml:"semver,omitempty" doc:"Semver range of acceptable tags; pre-releases only when the range names one."`
+	Channel      string     `yaml:"channel,omitempty" doc:"Risk level over semver pre-releases: stable (none), candidate (-rc), beta (-beta, -rc), edge (any)."`
+	Alphabetical string     `yaml:"alphabetical,omitempty" doc:"Order tags as strings: asc (the greatest wins) or desc (the least)."`
+	Numerical    string     `yaml:"numerical,omitempty" doc:"Order tags as numbers: asc (the greatest wins) or desc (the least)."`
+	Filter       *TagFilter `yaml:"filter,omitempty" doc:"Only tags matching pattern, ranked by what extract makes of them."`
+	Digest       string     `yaml:"digest,omitempty" doc:"pin: write tag@sha256:... so a re-pushed tag is noticed."`
+	MinAge       Duration   `yaml:"minAge,omitempty" doc:"A tag qualifies only once its image config's created time is this old."`
 }
 
-// ImageUpdate says where image updates are committed.
+// TagFilter narrows and rewrites tags before a policy orders them, as Flux's
+// filterTags does.
+type TagFilter struct {
+	Pattern string `yaml:"pattern" doc:"Regular expression (Go RE2) a tag must match."`
+	Extract string `yaml:"extract,omitempty" doc:"Template over the pattern's groups ($name, ${name}, $1); its expansion is what the order ranks."`
+}
+
+// ImageUpdate says how image updates are committed and pushed.
 type ImageUpdate struct {
-	Branch     string `yaml:"branch,omitempty" doc:"Branch to start from."`
-	PushBranch string `yaml:"pushBranch,omitempty" doc:"Branch to push to (for a pull request); default Branch."`
-	Message    string `yaml:"message,omitempty" doc:"Commit message template."`
+	Branch      string        `yaml:"branch,omitempty" doc:"Branch to start from and fast-forward (default the tracked branch)."`
+	PushBranch  string        `yaml:"pushBranch,omitempty" doc:"One automation branch, updated in place, to push to instead of branch."`
+	PullRequest *PullRequest  `yaml:"pullRequest,omitempty" doc:"Open (or update) a pull request from pushBranch to branch."`
+	Message     string        `yaml:"message,omitempty" doc:"Commit message, a Go text/template over the changes."`
+	Author      *CommitAuthor `yaml:"author,omitempty" doc:"Commit author (default steward)."`
+	SigningKey  string        `yaml:"signingKey,omitempty" doc:"Name of a signing key (OpenPGP or SSH) under steward's credentials directory; never the key itself."`
+}
+
+// PullRequest names the forge and repository of image-update pull
+// requests. The token comes from steward's environment.
+type PullRequest struct {
+	Provider string `yaml:"provider" doc:"github, gitlab or gitea."`
+	Repo     string `yaml:"repo" doc:"owner/name, or the GitLab project path."`
+	URL      string `yaml:"url,omitempty" doc:"API base URL of a self-hosted forge."`
+}
+
+// CommitAuthor is the identity on image-update commits.
+type CommitAuthor struct {
+	Name  string `yaml:"name" doc:"Author name."`
+	Email string `yaml:"email" doc:"Author email."`
 }
 
 // Check is a CEL rule over generated objects.

@@ -1,12 +1,18 @@
 package reconcile
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"regexp"
 	"strings"
+	"text/template"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/stewardhq/steward/reconcile/images/policy"
 )
 
 var unitName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
@@ -92,6 +98,9 @@ func (s *Stack) Validate() error {
 			}
 		}
 	}
+	if s.Images != nil {
+		s.validateImages(fail)
+	}
 	if len(errs) > 0 {
 		return errs
 	}
@@ -171,6 +180,95 @@ func (s *Stack) validateUnit(at string, u *Unit, fail func(string, string, ...an
 			fail(fmt.Sprintf("%s.dependsOn[%d]", at, j), "unit depends on itself")
 		}
 	}
+}
+
+// validateImages checks images: every policy compiles (range, channel,
+// order, filter regex, extract naming a group), names are unique, images
+// are repositories, and the update section is complete.
+func (s *Stack) validateImages(fail func(string, string, ...any)) {
+	im := s.Images
+	for i, host := range im.InsecureRegistries {
+		if host == "" || strings.ContainsAny(host, "/ ") {
+			fail(fmt.Sprintf("images.insecureRegistries[%d]", i), "want host or host:port, found %q", host)
+		}
+	}
+	if im.Schedule != "" {
+		if im.Interval != 0 {
+			fail("images.schedule", "set interval or schedule, not both")
+		}
+		if _, err := cronParser.Parse(im.Schedule); err != nil {
+			fail("images.schedule", "%v", err)
+		}
+	}
+	names := map[string]int{}
+	for i, p := range im.Policies {
+		at := fmt.Sprintf("images.policies[%d]", i)
+		switch {
+		case p.Name == "":
+			fail(at, "policy has no name")
+		case !unitName.MatchString(p.Name):
+			fail(at+".name", "%q is not a valid policy name (lowercase letters, digits and '-', at most 63)", p.Name)
+		default:
+			if first, dup := names[p.Name]; dup {
+				fail(at+".name", "duplicate policy name %q (first at images.policies[%d])", p.Name, first)
+			} else {
+				names[p.Name] = i
+			}
+		}
+		if p.Image == "" {
+			fail(at+".image", "policy has no image")
+		} else if _, err := name.NewRepository(p.Image); err != nil {
+			fail(at+".image", "%q is not an image repository (no tag or digest): %v", p.Image, err)
+		}
+		if _, err := policy.Compile(PolicySpec(p)); err != nil {
+			var pe *policy.Error
+			if !errors.As(err, &pe) {
+				fail(at, "%v", err)
+			} else if pe.Field == "" {
+				fail(at, "%s", pe.Msg)
+			} else {
+				fail(at+"."+pe.Field, "%s", pe.Msg)
+			}
+		}
+		if p.Filter != nil && p.Filter.Pattern == "" && p.Filter.Extract == "" {
+			fail(at+".filter.pattern", "filter needs a pattern")
+		}
+		if p.Digest != "" && p.Digest != "pin" {
+			fail(at+".digest", "want pin, found %q", p.Digest)
+		}
+	}
+	if u := im.Update; u != nil {
+		if u.Message != "" {
+			if _, err := template.New("message").Parse(u.Message); err != nil {
+				fail("images.update.message", "bad template: %v", err)
+			}
+		}
+		if a := u.Author; a != nil && (a.Name == "" || a.Email == "") {
+			fail("images.update.author", "author needs name and email")
+		}
+		if pr := u.PullRequest; pr != nil {
+			switch pr.Provider {
+			case "github", "gitlab", "gitea":
+			default:
+				fail("images.update.pullRequest.provider", "want github, gitlab or gitea, found %q", pr.Provider)
+			}
+			if pr.Repo == "" {
+				fail("images.update.pullRequest.repo", "pull request needs repo")
+			}
+			if u.PushBranch == "" || u.PushBranch == u.Branch {
+				fail("images.update.pushBranch", "a pull request needs a pushBranch other than branch")
+			}
+		}
+	}
+}
+
+// PolicySpec is the part of an image policy that chooses among tags.
+func PolicySpec(p ImagePolicy) policy.Spec {
+	s := policy.Spec{Semver: p.Semver, Channel: p.Channel, Alphabetical: p.Alphabetical, Numerical: p.Numerical}
+	if p.Filter != nil {
+		s.FilterPattern, s.FilterExtract = p.Filter.Pattern, p.Filter.Extract
+	}
+	return s
 }
 
 // CleanRepoPath refuses a path that is absolute or leaves the repository

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the test binaries (kube-apiserver, etcd) from the tools module next to
-# this script into the directory given as $1. The build is skipped when that
+# Builds the test binaries (kube-apiserver, etcd, the distribution registry)
+# from the tools module next to this script into the directory given as $1. The build is skipped when that
 # directory already holds binaries stamped with the hash of the tools module's
 # files, so an edit to the module rebuilds and nothing else does.
 set -euo pipefail
@@ -19,7 +19,7 @@ stamp=$(cd "$tools" && find . -type f \( -name '*.go' -o -name 'go.mod' -o -name
 # binaries are up to date (a no-op when it is there).
 (cd "$tools" && GOFLAGS=-mod=readonly "$go" mod download k8s.io/kubernetes)
 
-if [[ -x $dir/kube-apiserver && -x $dir/etcd && -f $dir/.stamp && $(<"$dir/.stamp") == "$stamp" ]]; then
+if [[ -x $dir/kube-apiserver && -x $dir/etcd && -x $dir/registry && -f $dir/.stamp && $(<"$dir/.stamp") == "$stamp" ]]; then
 	echo "testenv: binaries in $dir are up to date"
 	exit 0
 fi
@@ -36,9 +36,9 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 	ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 done
 
-echo "testenv: building kube-apiserver and etcd into $dir (several minutes the first time)"
+echo "testenv: building kube-apiserver, etcd and registry into $dir (several minutes the first time)"
 cd "$tools"
 # -mod=readonly: go.sum is committed; the build never edits the module files.
-GOFLAGS=-mod=readonly CGO_ENABLED=0 "$go" build -trimpath -ldflags "$ldflags" -o "$dir/" ./cmd/kube-apiserver ./cmd/etcd
+GOFLAGS=-mod=readonly CGO_ENABLED=0 "$go" build -trimpath -ldflags "$ldflags" -o "$dir/" ./cmd/kube-apiserver ./cmd/etcd ./cmd/registry
 echo "$stamp" >"$dir/.stamp"
 echo "testenv: built $("$dir/kube-apiserver" --version 2>/dev/null || echo kube-apiserver)"
