@@ -37,3 +37,13 @@ demo: build
 lint:
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# The OCI image, built without Docker by deploy/image (see its doc.go):
+# `make image` writes an OCI layout to bin/steward-image, `make image
+# PUSH=REF` also pushes it. The commit's time dates every file, so the same
+# commit gives the same digest.
+.PHONY: image
+image:
+	$(GO) run ./deploy/image --version "$(VERSION)" --commit "$(COMMIT)" \
+		--created "$$(git log -1 --format=%ct 2>/dev/null || echo 0)" \
+		--oci bin/steward-image $(if $(PUSH),--push "$(PUSH)")
