@@ -75,14 +75,6 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	if err != nil {
 		return err
 	}
-	src, err := sf.source(w, g.cacheDir)
-	if err != nil {
-		return err
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return err
-	}
 	rec, registry, err := metrics.NewRegistry()
 	if err != nil {
 		return err
@@ -102,10 +94,12 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	obs := &daemonObserver{source: sourceName(sf, w.root), store: store, metrics: rec, notifier: dispatcher,
 		stack: func() *reconcile.Stack { _, s := r.Current(); return s }}
 	opts := reconcile.DefaultReconcilerOptions()
-	opts.Source, opts.Renderer, opts.Checker, opts.Targets = src, w.renderer(), stackChecker{}, tf.resolver(wd, w.logger)
-	opts.Observer, opts.Logger = obs, w.logger
+	opts.Observer = obs
 	opts.PollInterval, opts.Interval, opts.Concurrency = f.pollInterval, f.interval, f.concurrency
-	r = reconcile.NewReconciler(opts)
+	if r, err = newReconciler(w, g, sf, tf, opts); err != nil {
+		return err
+	}
+	defer r.Close()
 
 	mux := http.NewServeMux()
 	mux.Handle("/", status.Handler(store))
@@ -218,9 +212,9 @@ func unitAPI(r *reconcile.Reconciler, token string) http.Handler {
 			r.Resume(unit)
 			r.Trigger()
 		case "sync":
-			go func() {
-				_, _ = r.Pass(context.WithoutCancel(req.Context()), reconcile.PassRequest{Units: []string{unit}, Manual: true})
-			}()
+			// Run owns the pass (a shutdown waits for it); requests that
+			// arrive while one is queued join it.
+			r.RequestSync([]string{unit})
 		default:
 			http.Error(w, "unknown action (want suspend, resume or sync)", http.StatusNotFound)
 			return
