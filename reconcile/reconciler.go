@@ -62,8 +62,10 @@ type UnitEvent struct {
 // PassEvent reports the end of one pass over the units.
 type PassEvent struct {
 	Revision string
-	Units    int // units reconciled in the pass
-	Failed   int
+	// Stack is the stack of the revision in use, nil before a good one.
+	Stack  *Stack
+	Units  int // units reconciled in the pass
+	Failed int
 }
 
 // ReconcilerOptions configure a Reconciler.
@@ -306,7 +308,7 @@ func (r *Reconciler) Pass(ctx context.Context, req PassRequest) (*PassResult, er
 			failed++
 		}
 	}
-	r.opts.Observer.PassCompleted(PassEvent{Revision: gen.rev.ID, Units: len(res.Events), Failed: failed})
+	r.opts.Observer.PassCompleted(PassEvent{Revision: gen.rev.ID, Stack: gen.stack, Units: len(res.Events), Failed: failed})
 	return res, nil
 }
 

@@ -141,7 +141,7 @@ func (r *Reconciler) unreadyDependency(gen *generation, u *Unit) string {
 			if st != nil && st.state != "" {
 				state = string(st.state)
 			}
-			return fmt.Sprintf("waiting for dependency %s (%s) at revision %s", d, state, shortID(gen.rev.ID))
+			return fmt.Sprintf("waiting for dependency %s (%s) at revision %s", d, state, ShortRevision(gen.rev.ID, RevisionWidth))
 		}
 	}
 	return ""
@@ -221,11 +221,4 @@ func (r *Reconciler) nextRun(u *Unit) time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.dueAt(u)
-}
-
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }

@@ -57,6 +57,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, files map[string]string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, files, nil)
+}
+
+// newFixtureWith is newFixture with mod changing the reconciler's options.
+func newFixtureWith(t *testing.T, files map[string]string, mod func(*reconcile.ReconcilerOptions)) *fixture {
+	t.Helper()
 	f := &fixture{t: t, repo: t.TempDir(), root: t.TempDir(), rec: &recorder{},
 		clock: &clock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
 	f.git("init", "-q", "-b", "main")
@@ -80,6 +86,9 @@ func newFixture(t *testing.T, files map[string]string) *fixture {
 	ropts.Observer = f.rec
 	ropts.Now = f.clock.Now
 	ropts.Interval = time.Hour
+	if mod != nil {
+		mod(&ropts)
+	}
 	f.r = reconcile.NewReconciler(ropts)
 	return f
 }

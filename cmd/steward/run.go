@@ -90,13 +90,16 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 		do.Logger = w.logger
 		dispatcher = notify.NewDispatcher(do, notifiers...)
 	}
-	var r *reconcile.Reconciler
-	obs := &daemonObserver{source: sourceName(sf, w.root), store: store, metrics: rec, notifier: dispatcher,
-		stack: func() *reconcile.Stack { _, s := r.Current(); return s }}
+	source := sourceName(sf, w.root)
+	var notifier reconcile.Observer
+	if dispatcher != nil {
+		notifier = dispatcher
+	}
 	opts := reconcile.DefaultReconcilerOptions()
-	opts.Observer = obs
+	opts.Observer = reconcile.Observers(status.NewObserver(store, source), rec, notifier)
 	opts.PollInterval, opts.Interval, opts.Concurrency = f.pollInterval, f.interval, f.concurrency
-	if r, err = newReconciler(w, g, sf, tf, opts); err != nil {
+	r, err := newReconciler(w, g, sf, tf, opts)
+	if err != nil {
 		return err
 	}
 	defer r.Close()
@@ -117,7 +120,7 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	w.logger.Info("steward running", "listen", ln.Addr().String(), "source", obs.source)
+	w.logger.Info("steward running", "listen", ln.Addr().String(), "source", source)
 	fmt.Fprintf(cmd.ErrOrStderr(), "steward: serving http://%s/ (status), /metrics, /hooks/\n", ln.Addr())
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
@@ -186,7 +189,7 @@ func (f *runFlags) notifiers() ([]notify.Notifier, error) {
 
 func sourceName(sf *sourceFlags, root string) string {
 	if sf.repo != "" {
-		return status.RedactURL(sf.repo)
+		return reconcile.Redact(sf.repo)
 	}
 	return root
 }
