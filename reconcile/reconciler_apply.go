@@ -176,7 +176,7 @@ func (r *Reconciler) apply(ctx context.Context, gen *generation, u *Unit) (*Chan
 		return nil, fmt.Errorf("plan: %w", err)
 	}
 	cs, err := t.Apply(ctx, plan)
-	if err != nil {
+	if err = Aborted(err); err != nil {
 		return cs, fmt.Errorf("apply: %w", err)
 	}
 	return cs, nil
@@ -186,11 +186,7 @@ func (r *Reconciler) apply(ctx context.Context, gen *generation, u *Unit) (*Chan
 func (r *Reconciler) record(ev *UnitEvent, st *unitState, gen *generation, u *Unit, cs *ChangeSet, err error, start time.Time) {
 	now := r.opts.Now()
 	ev.ChangeSet, ev.Duration = cs, now.Sub(start)
-	if err == nil && cs != nil {
-		if failed := cs.Failed(); len(failed) > 0 {
-			err = fmt.Errorf("%d of %d objects failed; first: %s", len(failed), len(cs.Changes), failed[0])
-		}
-	}
+	err = UnitFailure(cs, err)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	hash := gen.hashes[u.Name]
