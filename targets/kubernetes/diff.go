@@ -10,9 +10,9 @@ import (
 	"github.com/stewardhq/steward/reconcile"
 )
 
-// diff renders a unified YAML diff from before to after (either may be nil)
+// objectDiff renders a unified YAML diff from before to after (either may be nil)
 // without status, server-maintained metadata, and with sensitive values masked (reconcile.MaskPair).
-func (t *Target) diff(id reconcile.ObjectID, before, after *unstructured.Unstructured) string {
+func objectDiff(id reconcile.ObjectID, before, after *unstructured.Unstructured) string {
 	var a, b *unstructured.Unstructured
 	if before != nil {
 		a = clean(before)
