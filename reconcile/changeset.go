@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -94,4 +95,62 @@ func (c Change) String() string {
 		s += ": " + c.Message
 	}
 	return s
+}
+
+// A target's ChangeSet is the result of Apply: objects that failed are
+// changes with action Failed, and the error Apply returns means the run was
+// aborted (or a unit-wide step after the changes failed: the inventory, the
+// wait). The engine derives a unit's failure from both the same way for
+// every target (UnitFailure).
+
+// ErrChangesFailed marks an error of Apply that only restates the failed
+// changes of its ChangeSet (a target's *FailedError matches it with
+// errors.Is); the engine reads them from the ChangeSet instead.
+var ErrChangesFailed = errors.New("changes failed")
+
+// FailedChangesError is a unit whose applied ChangeSet holds failed changes.
+type FailedChangesError struct {
+	Failed []Change
+	Total  int
+}
+
+func (e *FailedChangesError) Error() string {
+	return fmt.Sprintf("%d of %d objects failed; first: %s", len(e.Failed), e.Total, e.Failed[0])
+}
+
+// Aborted returns err without the parts that only restate failed changes
+// (ErrChangesFailed), or nil when nothing else is left.
+func Aborted(err error) error {
+	if err == nil || !errors.Is(err, ErrChangesFailed) {
+		return err
+	}
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return nil
+	}
+	var rest []error
+	for _, e := range j.Unwrap() {
+		if e = Aborted(e); e != nil {
+			rest = append(rest, e)
+		}
+	}
+	return errors.Join(rest...)
+}
+
+// UnitFailure is the one rule deriving a unit's failure from what Apply
+// returned: the failed changes of cs, and err (an aborted run, already
+// without restated failures). It returns nil when the unit succeeded.
+func UnitFailure(cs *ChangeSet, err error) error {
+	var failed []Change
+	if cs != nil {
+		failed = cs.Failed()
+	}
+	if len(failed) == 0 {
+		return err
+	}
+	fe := &FailedChangesError{Failed: failed, Total: len(cs.Changes)}
+	if err != nil {
+		return errors.Join(fe, err)
+	}
+	return fe
 }

@@ -18,76 +18,6 @@ func MarshalObject(o *Object) ([]byte, error) {
 	return b, nil
 }
 
-// IsSecret reports whether o is a core/v1 Secret.
-func IsSecret(o *Object) bool {
-	return o != nil && o.GetKind() == "Secret" && o.GetAPIVersion() == "v1"
-}
-
-const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
-
-// MaskSecrets returns copies of a pair of versions of one object (either may
-// be nil) in which a Secret's data, stringData and last-applied annotation are
-// masked. Whether a value changed stays visible: an unchanged value is "***",
-// a changed one "*** (before)" and "*** (after)". Non-Secrets are returned
-// as they are.
-func MaskSecrets(before, after *Object) (*Object, *Object) {
-	if !IsSecret(before) && !IsSecret(after) {
-		return before, after
-	}
-	if before != nil {
-		before = before.DeepCopy()
-	}
-	if after != nil {
-		after = after.DeepCopy()
-	}
-	for _, field := range []string{"data", "stringData"} {
-		b := stringMap(before, field)
-		a := stringMap(after, field)
-		for k, bv := range b {
-			av, both := a[k]
-			switch {
-			case !both:
-				b[k] = "***"
-			case av == bv:
-				b[k], a[k] = "***", "***"
-			default:
-				b[k], a[k] = "*** (before)", "*** (after)"
-			}
-		}
-		for k := range a {
-			if _, both := b[k]; !both {
-				a[k] = "***"
-			}
-		}
-		setStringMap(before, field, b)
-		setStringMap(after, field, a)
-	}
-	for _, o := range []*Object{before, after} {
-		if o == nil {
-			continue
-		}
-		if ann := o.GetAnnotations(); ann[lastApplied] != "" {
-			ann[lastApplied] = "***"
-			o.SetAnnotations(ann)
-		}
-	}
-	return before, after
-}
-
-func stringMap(o *Object, field string) map[string]any {
-	if o == nil {
-		return nil
-	}
-	m, _ := o.Object[field].(map[string]any)
-	return m
-}
-
-func setStringMap(o *Object, field string, m map[string]any) {
-	if o != nil && m != nil {
-		o.Object[field] = m
-	}
-}
-
 // ObjectChange is one object that differs between two object sets.
 type ObjectChange struct {
 	ID     ObjectID `json:"id"`
@@ -96,7 +26,8 @@ type ObjectChange struct {
 }
 
 // CompareObjects returns what changes from before to after, in ID order;
-// unchanged objects are left out. Secrets are masked in the diffs.
+// unchanged objects are left out. Sensitive values are masked in the diffs
+// (MaskPair).
 func CompareObjects(before, after []*Object) ([]ObjectChange, error) {
 	old := make(map[ObjectID]*Object, len(before))
 	for _, o := range before {
@@ -118,7 +49,7 @@ func CompareObjects(before, after []*Object) ([]ObjectChange, error) {
 	slices.SortFunc(ids, ObjectID.Compare)
 	var out []ObjectChange
 	for _, id := range ids {
-		b, a := MaskSecrets(old[id], cur[id])
+		b, a := MaskPair(old[id], cur[id])
 		by, err := marshalOrEmpty(b)
 		if err != nil {
 			return nil, err

@@ -2,23 +2,17 @@ package reconcile
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
 )
-
-// Checker is the checks stage as the reconciler consumes it: an error
-// refuses the revision.
-type Checker interface {
-	Check(ctx context.Context, stack *Stack, rendered []Rendered) error
-}
 
 // TargetResolver returns the implementation of a stack's logical target;
 // cmd wires it with the credentials the running steward holds.
@@ -68,15 +62,17 @@ type UnitEvent struct {
 // PassEvent reports the end of one pass over the units.
 type PassEvent struct {
 	Revision string
-	Units    int // units reconciled in the pass
-	Failed   int
+	// Stack is the stack of the revision in use, nil before a good one.
+	Stack  *Stack
+	Units  int // units reconciled in the pass
+	Failed int
 }
 
 // ReconcilerOptions configure a Reconciler.
 type ReconcilerOptions struct {
-	Source   Source
-	Renderer *Renderer
-	Checker  Checker // optional
+	Source Source
+	// Stages generate and check each new revision (Generate).
+	Stages   Stages
 	Targets  TargetResolver
 	Observer Observer // optional
 	// PollInterval is how often the source is polled without a trigger.
@@ -116,6 +112,7 @@ type Reconciler struct {
 	// backoff, sooner than the poll interval.
 	sourceFailures int
 	passMu         sync.Mutex // one pass at a time
+	resolveMu      sync.Mutex // one target resolution at a time
 }
 
 type unitState struct {
@@ -131,6 +128,7 @@ type unitState struct {
 }
 
 type generation struct {
+	*Generation
 	rev     *Revision
 	stack   *Stack
 	objects map[string][]*Object
@@ -198,15 +196,19 @@ func (r *Reconciler) Trigger() {
 }
 
 // RequestSync asks Run for a manual pass over units (and what they depend
-// on) as soon as the pass in flight ends; it never blocks. Run owns the
-// pass, so a shutdown waits for it like for any other.
+// on) as soon as the pass in flight ends; it never blocks. Requests that
+// arrive while one is queued join it, so a burst of them costs one pass. Run
+// owns the pass, so a shutdown waits for it like for any other.
 func (r *Reconciler) RequestSync(units []string) {
 	r.mu.Lock()
-	req := PassRequest{Units: units, Manual: true}
-	if r.requested != nil {
-		req.Units = append(slices.Clone(r.requested.Units), units...)
+	if r.requested == nil {
+		r.requested = &PassRequest{Manual: true}
 	}
-	r.requested = &req
+	for _, u := range units {
+		if !slices.Contains(r.requested.Units, u) {
+			r.requested.Units = append(r.requested.Units, u)
+		}
+	}
 	r.mu.Unlock()
 	r.Trigger()
 }
@@ -306,7 +308,7 @@ func (r *Reconciler) Pass(ctx context.Context, req PassRequest) (*PassResult, er
 			failed++
 		}
 	}
-	r.opts.Observer.PassCompleted(PassEvent{Revision: gen.rev.ID, Units: len(res.Events), Failed: failed})
+	r.opts.Observer.PassCompleted(PassEvent{Revision: gen.rev.ID, Stack: gen.stack, Units: len(res.Events), Failed: failed})
 	return res, nil
 }
 
@@ -354,55 +356,26 @@ func (r *Reconciler) poll(ctx context.Context, res *PassResult) error {
 	r.mu.Lock()
 	r.current = gen
 	r.mu.Unlock()
+	r.evictTargets(gen.stack)
 	r.opts.Logger.Info("new revision", "revision", rev.ID, "units", len(gen.stack.Units))
 	r.opts.Observer.SourceChecked(ev)
 	return nil
 }
 
 func (r *Reconciler) generate(ctx context.Context, rev *Revision) (*generation, error) {
-	stack, err := LoadStack(rev.Tree)
+	g, err := Generate(ctx, rev, nil, r.opts.Stages)
 	if err != nil {
 		return nil, err
 	}
-	windows, err := CompileWindows(stack.Windows)
-	if err != nil {
+	if err := g.Err(); err != nil {
 		return nil, err
 	}
-	units, _ := stack.Select(nil)
-	rendered := r.opts.Renderer.Render(ctx, rev, units)
-	var errs Errors
-	for _, ren := range rendered {
-		if ren.Err != nil {
-			errs = append(errs, ren.Err)
-		}
-	}
-	if err := Conflicts(rendered); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) == 0 && r.opts.Checker != nil {
-		if err := r.opts.Checker.Check(ctx, stack, rendered); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	gen := &generation{rev: rev, stack: stack, windows: windows,
-		objects: make(map[string][]*Object, len(rendered)), hashes: make(map[string]string, len(rendered))}
-	for _, ren := range rendered {
+	gen := &generation{Generation: g, rev: rev, stack: g.Stack, windows: g.Windows,
+		objects: make(map[string][]*Object, len(g.Units)), hashes: g.Hashes()}
+	for _, ren := range g.Units {
 		gen.objects[ren.Unit.Name] = ren.Objects
-		gen.hashes[ren.Unit.Name] = hashObjects(ren.Objects)
 	}
 	return gen, nil
-}
-
-func hashObjects(objs []*Object) string {
-	h := sha256.New()
-	enc := json.NewEncoder(h)
-	for _, o := range objs {
-		_ = enc.Encode(o.Object) // maps encode with sorted keys
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 // selectUnits returns the units of the pass: the named ones and everything
@@ -495,24 +468,93 @@ func (r *Reconciler) backoff(n int) time.Duration {
 }
 
 // target returns the resolved target for a unit, reusing it while the
-// stack's spec of it is unchanged.
+// stack's spec of it is unchanged. Resolution is serialized, so units of one
+// target share one instance.
 func (r *Reconciler) target(ctx context.Context, stack *Stack, name string) (Target, error) {
-	spec := stack.Targets[name]
-	key, _ := json.Marshal(spec)
+	key := targetKey(stack.Targets[name])
+	r.resolveMu.Lock()
+	defer r.resolveMu.Unlock()
 	r.mu.Lock()
 	c, ok := r.targets[name]
 	r.mu.Unlock()
-	if ok && c.spec == string(key) {
+	if ok && c.spec == key {
 		return c.target, nil
 	}
-	t, err := r.opts.Targets(ctx, name, spec)
+	t, err := r.opts.Targets(ctx, name, stack.Targets[name])
 	if err != nil {
 		return nil, fmt.Errorf("target %s: %w", name, err)
 	}
 	r.mu.Lock()
-	r.targets[name] = cachedTarget{spec: string(key), target: t}
+	r.targets[name] = cachedTarget{spec: key, target: t}
 	r.mu.Unlock()
+	if ok && c.target != t {
+		r.closeTarget(name, c.target) // not reached between passes: replace it now
+	}
 	return t, nil
+}
+
+func targetKey(spec TargetSpec) string {
+	b, _ := json.Marshal(spec)
+	return string(b)
+}
+
+// evictTargets closes the cached targets that stack no longer names or
+// names with another spec (a stack edit replaced them). It runs when a new
+// revision becomes current, between passes (r.passMu held): no unit is
+// applying.
+func (r *Reconciler) evictTargets(stack *Stack) {
+	r.mu.Lock()
+	var gone []string
+	for name, c := range r.targets {
+		if spec, ok := stack.Targets[name]; !ok || targetKey(spec) != c.spec {
+			gone = append(gone, name)
+		}
+	}
+	slices.Sort(gone)
+	evicted := make([]Target, len(gone))
+	for i, name := range gone {
+		evicted[i] = r.targets[name].target
+		delete(r.targets, name)
+	}
+	r.mu.Unlock()
+	for i, t := range evicted {
+		r.closeTarget(gone[i], t)
+	}
+}
+
+func (r *Reconciler) closeTarget(name string, t Target) {
+	if c, ok := t.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			r.opts.Logger.Warn("closing a replaced target", "target", name, "error", err)
+		}
+	}
+}
+
+// Close releases what the reconciler holds: every target it resolved and the
+// source, each one that is an io.Closer. It waits for a pass in flight;
+// call it after Run returned.
+func (r *Reconciler) Close() error {
+	r.passMu.Lock()
+	defer r.passMu.Unlock()
+	r.mu.Lock()
+	targets := r.targets
+	r.targets = map[string]cachedTarget{}
+	r.mu.Unlock()
+	var errs []error
+	names := slices.Sorted(maps.Keys(targets))
+	for _, name := range names {
+		if c, ok := targets[name].target.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close target %s: %w", name, err))
+			}
+		}
+	}
+	if c, ok := r.opts.Source.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close source: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 type nopObserver struct{}
@@ -529,4 +571,15 @@ func (r *Reconciler) Current() (*Revision, *Stack) {
 		return nil, nil
 	}
 	return r.current.rev, r.current.stack
+}
+
+// Generation returns the last good revision as generated and checked, or nil
+// before one.
+func (r *Reconciler) Generation() *Generation {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.current == nil {
+		return nil
+	}
+	return r.current.Generation
 }

@@ -141,7 +141,7 @@ func (r *Reconciler) unreadyDependency(gen *generation, u *Unit) string {
 			if st != nil && st.state != "" {
 				state = string(st.state)
 			}
-			return fmt.Sprintf("waiting for dependency %s (%s) at revision %s", d, state, shortID(gen.rev.ID))
+			return fmt.Sprintf("waiting for dependency %s (%s) at revision %s", d, state, ShortRevision(gen.rev.ID, RevisionWidth))
 		}
 	}
 	return ""
@@ -176,7 +176,7 @@ func (r *Reconciler) apply(ctx context.Context, gen *generation, u *Unit) (*Chan
 		return nil, fmt.Errorf("plan: %w", err)
 	}
 	cs, err := t.Apply(ctx, plan)
-	if err != nil {
+	if err = Aborted(err); err != nil {
 		return cs, fmt.Errorf("apply: %w", err)
 	}
 	return cs, nil
@@ -186,11 +186,7 @@ func (r *Reconciler) apply(ctx context.Context, gen *generation, u *Unit) (*Chan
 func (r *Reconciler) record(ev *UnitEvent, st *unitState, gen *generation, u *Unit, cs *ChangeSet, err error, start time.Time) {
 	now := r.opts.Now()
 	ev.ChangeSet, ev.Duration = cs, now.Sub(start)
-	if err == nil && cs != nil {
-		if failed := cs.Failed(); len(failed) > 0 {
-			err = fmt.Errorf("%d of %d objects failed; first: %s", len(failed), len(cs.Changes), failed[0])
-		}
-	}
+	err = UnitFailure(cs, err)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	hash := gen.hashes[u.Name]
@@ -221,11 +217,4 @@ func (r *Reconciler) nextRun(u *Unit) time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.dueAt(u)
-}
-
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }

@@ -57,6 +57,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, files map[string]string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, files, nil)
+}
+
+// newFixtureWith is newFixture with mod changing the reconciler's options.
+func newFixtureWith(t *testing.T, files map[string]string, mod func(*reconcile.ReconcilerOptions)) *fixture {
+	t.Helper()
 	f := &fixture{t: t, repo: t.TempDir(), root: t.TempDir(), rec: &recorder{},
 		clock: &clock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
 	f.git("init", "-q", "-b", "main")
@@ -70,16 +76,19 @@ func newFixture(t *testing.T, files map[string]string) *fixture {
 	}
 	ropts := reconcile.DefaultReconcilerOptions()
 	ropts.Source = src
-	ropts.Renderer = reconcile.NewRenderer(reconcile.DefaultRenderOptions(func(u *reconcile.Unit) (reconcile.Generator, error) {
+	ropts.Stages.Renderer = reconcile.NewRenderer(reconcile.DefaultRenderOptions(func(u *reconcile.Unit) (reconcile.Generator, error) {
 		return yaml.New(u.Generator.YAML), nil
 	}))
-	ropts.Checker = machineChecker{}
+	ropts.Stages.Checks = func(*reconcile.Stack) (reconcile.Checker, error) { return machineChecker{}, nil }
 	ropts.Targets = func(_ context.Context, name string, spec reconcile.TargetSpec) (reconcile.Target, error) {
 		return machine.NewLocal(filepath.Join(f.root, name)), nil
 	}
 	ropts.Observer = f.rec
 	ropts.Now = f.clock.Now
 	ropts.Interval = time.Hour
+	if mod != nil {
+		mod(&ropts)
+	}
 	f.r = reconcile.NewReconciler(ropts)
 	return f
 }
@@ -88,18 +97,19 @@ func newFixture(t *testing.T, files map[string]string) *fixture {
 // File whose content says "forbidden" (a stand-in for a CEL rule).
 type machineChecker struct{}
 
-func (machineChecker) Check(_ context.Context, _ *reconcile.Stack, rendered []reconcile.Rendered) error {
+func (machineChecker) Check(_ context.Context, rendered []reconcile.Rendered) (*reconcile.CheckReport, error) {
+	rep := &reconcile.CheckReport{}
 	for _, r := range rendered {
 		for _, o := range r.Objects {
 			if err := machine.Validate(o); err != nil {
-				return err
+				rep.Failures = append(rep.Failures, err)
 			}
 			if c, _, _ := unstructuredString(o.Object, "spec", "content"); strings.Contains(c, "forbidden") {
-				return &reconcile.UnitError{Unit: r.Unit.Name, Err: os.ErrPermission}
+				rep.Failures = append(rep.Failures, &reconcile.UnitError{Unit: r.Unit.Name, Err: os.ErrPermission})
 			}
 		}
 	}
-	return nil
+	return rep, nil
 }
 
 func unstructuredString(m map[string]any, path ...string) (string, bool, error) {

@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
-	"path/filepath"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -19,32 +19,23 @@ func newBuildCommand(g *globalFlags) *cobra.Command {
 		Long: `Run the generators of the named units (all when none are named), run the checks, and print the
 objects to stdout as one YAML stream in a stable order, or write one file per object under -o DIR/UNIT/.
 --update-outputs rewrites the committed output directory of every unit that declares output:.
-Exit 0 ok, 1 generator or check failure, 2 usage.`,
+Output is never written through a symlink. Exit 0 ok, 1 generator or check failure, 2 usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			w, err := g.workspace()
+			run, err := g.generateWorkTree(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
-			rev, closer, err := w.workTree()
-			if err != nil {
+			defer run.close()
+			if err := failOnProblems(cmd.ErrOrStderr(), run.gen.Problems); err != nil {
 				return err
-			}
-			defer closer.Close()
-			res, err := w.generate(cmd.Context(), rev, args)
-			if err != nil {
-				return err
-			}
-			if len(res.problems) > 0 {
-				printProblems(cmd.ErrOrStderr(), res.problems)
-				return silentExit(1)
 			}
 			switch {
 			case updateOutputs:
-				return writeOutputs(w.root, res.rendered, cmd.ErrOrStderr())
+				return writeOutputs(run.w.root, run.gen.Units, cmd.ErrOrStderr())
 			case outDir != "":
-				return writeUnitDirs(outDir, res.rendered)
+				return writeUnitDirs(outDir, run.gen.Units)
 			}
-			return printStream(cmd.OutOrStdout(), res.rendered)
+			return printStream(cmd.OutOrStdout(), run.gen.Units)
 		},
 	}
 	cmd.Flags().StringVarP(&outDir, "output-dir", "o", "", "write one file per object under DIR/UNIT/ instead of printing")
@@ -74,43 +65,48 @@ func printStream(w io.Writer, rendered []reconcile.Rendered) error {
 	return nil
 }
 
+// writeUnitDirs writes each unit's objects under dir/UNIT/.
 func writeUnitDirs(dir string, rendered []reconcile.Rendered) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	for _, r := range rendered {
-		files, err := renderFiles(r.Objects)
+		files, err := reconcile.OutputFiles(r.Objects)
 		if err != nil {
 			return err
 		}
-		if err := writeFiles(filepath.Join(dir, r.Unit.Name), files); err != nil {
+		if err := reconcile.WriteOutput(root, r.Unit.Name, files); err != nil {
 			return fmt.Errorf("write unit %s: %w", r.Unit.Name, err)
 		}
 	}
 	return nil
 }
 
-func writeOutputs(root string, rendered []reconcile.Rendered, log io.Writer) error {
+// writeOutputs rewrites the committed output: directory of every unit that
+// declares one, inside the repository.
+func writeOutputs(repo string, rendered []reconcile.Rendered, log io.Writer) error {
+	root, err := os.OpenRoot(repo)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	for _, r := range rendered {
 		if r.Unit.Output == "" {
 			continue
 		}
-		files, err := renderFiles(r.Objects)
+		files, err := reconcile.OutputFiles(r.Objects)
 		if err != nil {
 			return err
 		}
-		if err := writeFiles(filepath.Join(root, filepath.FromSlash(r.Unit.Output)), files); err != nil {
+		if err := reconcile.WriteOutput(root, r.Unit.Output, files); err != nil {
 			return fmt.Errorf("write output of unit %s: %w", r.Unit.Name, err)
 		}
 		fmt.Fprintf(log, "unit %s: wrote %d objects to %s\n", r.Unit.Name, len(files), r.Unit.Output)
 	}
 	return nil
-}
-
-func printProblems(w io.Writer, problems []error) {
-	for _, p := range problems {
-		fmt.Fprintln(w, p)
-	}
-	s := "s"
-	if len(problems) == 1 {
-		s = ""
-	}
-	fmt.Fprintf(w, "%d problem%s\n", len(problems), s)
 }

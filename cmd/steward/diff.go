@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -59,23 +59,6 @@ a read of each host for machines) and print what would change; nothing is change
 	return cmd
 }
 
-// unitDiff is what changed in one unit between two revisions.
-type unitDiff struct {
-	unit, target string
-	changes      []reconcile.ObjectChange
-	err          error
-}
-
-func (d unitDiff) count(a reconcile.Action) int {
-	n := 0
-	for _, c := range d.changes {
-		if c.Action == a {
-			n++
-		}
-	}
-	return n
-}
-
 func runRevisionDiff(ctx context.Context, g *globalFlags, f *diffFlags, names []string, out io.Writer) error {
 	w, err := g.workspace()
 	if err != nil {
@@ -85,6 +68,7 @@ func runRevisionDiff(ctx context.Context, g *globalFlags, f *diffFlags, names []
 	if err != nil {
 		return err
 	}
+	defer repo.Close()
 	_, sub, err := gitTop(w.root)
 	if err != nil {
 		return err
@@ -100,26 +84,12 @@ func runRevisionDiff(ctx context.Context, g *globalFlags, f *diffFlags, names []
 			}
 		}
 	}
-	sides := [2]map[string]reconcile.Rendered{}
-	var stacks [2]*reconcile.Stack
-	for i, rev := range revs {
-		stack, err := reconcile.LoadStack(rev.Tree)
-		if err != nil {
-			return fmt.Errorf("revision %s: %w", short(rev.ID), err)
-		}
-		stacks[i] = stack
-		units := selectPresent(stack, names)
-		sides[i] = map[string]reconcile.Rendered{}
-		for _, r := range w.renderer().Render(ctx, rev, units) {
-			sides[i][r.Unit.Name] = r
-		}
+	// diff compares what generates: the checks are verify's and sync's.
+	diffs, err := reconcile.DiffRevisions(ctx, revs[0], revs[1], names, reconcile.Stages{Renderer: w.renderer()})
+	var unknown *reconcile.UnknownUnitError
+	if errors.As(err, &unknown) {
+		return usageError("no unit named %q in either revision", unknown.Names)
 	}
-	for _, n := range names {
-		if stacks[0].Unit(n) == nil && stacks[1].Unit(n) == nil {
-			return usageError("no unit named %q in either revision", n)
-		}
-	}
-	diffs, err := compareRevisions(stacks, sides)
 	if err != nil {
 		return err
 	}
@@ -129,86 +99,31 @@ func runRevisionDiff(ctx context.Context, g *globalFlags, f *diffFlags, names []
 		printTextDiff(out, diffs)
 	}
 	for _, d := range diffs {
-		if d.err != nil || len(d.changes) > 0 {
+		if d.Changed() {
 			return silentExit(1)
 		}
 	}
 	return nil
 }
 
-// selectPresent returns the named units that exist in stack (all when names
-// is empty): a unit may exist in only one of two revisions.
-func selectPresent(stack *reconcile.Stack, names []string) []*reconcile.Unit {
-	all, _ := stack.Select(nil)
-	if len(names) == 0 {
-		return all
-	}
-	var out []*reconcile.Unit
-	for _, u := range all {
-		if slices.Contains(names, u.Name) {
-			out = append(out, u)
-		}
-	}
-	return out
+func summary(d reconcile.UnitDiff) string {
+	return fmt.Sprintf("%d created, %d changed, %d deleted", d.Count(reconcile.Created), d.Count(reconcile.Configured), d.Count(reconcile.Deleted))
 }
 
-func compareRevisions(stacks [2]*reconcile.Stack, sides [2]map[string]reconcile.Rendered) ([]unitDiff, error) {
-	var names []string
-	for _, s := range stacks {
-		for _, u := range s.Units {
-			if !slices.Contains(names, u.Name) {
-				if _, ok := sides[0][u.Name]; ok {
-					names = append(names, u.Name)
-				} else if _, ok := sides[1][u.Name]; ok {
-					names = append(names, u.Name)
-				}
-			}
-		}
-	}
-	var out []unitDiff
-	for _, name := range names {
-		base, head := sides[0][name], sides[1][name]
-		d := unitDiff{unit: name}
-		if head.Unit != nil {
-			d.target = head.Unit.Target
-		} else {
-			d.target = base.Unit.Target
-		}
-		switch {
-		case head.Err != nil:
-			d.err = fmt.Errorf("head: %w", head.Err)
-		case base.Err != nil:
-			d.err = fmt.Errorf("base: %w", base.Err)
-		default:
-			changes, err := reconcile.CompareObjects(base.Objects, head.Objects)
-			if err != nil {
-				return nil, err
-			}
-			d.changes = changes
-		}
-		out = append(out, d)
-	}
-	return out, nil
-}
-
-func summary(d unitDiff) string {
-	return fmt.Sprintf("%d created, %d changed, %d deleted", d.count(reconcile.Created), d.count(reconcile.Configured), d.count(reconcile.Deleted))
-}
-
-func printTextDiff(out io.Writer, diffs []unitDiff) {
+func printTextDiff(out io.Writer, diffs []reconcile.UnitDiff) {
 	changed := 0
 	for _, d := range diffs {
-		if d.err != nil {
-			fmt.Fprintf(out, "unit %s (target %s): failed: %v\n", d.unit, d.target, d.err)
+		if d.Err != nil {
+			fmt.Fprintf(out, "unit %s (target %s): failed: %v\n", d.Unit, d.Target, d.Err)
 			changed++
 			continue
 		}
-		if len(d.changes) == 0 {
+		if len(d.Changes) == 0 {
 			continue
 		}
 		changed++
-		fmt.Fprintf(out, "unit %s (target %s): %s\n", d.unit, d.target, summary(d))
-		for _, c := range d.changes {
+		fmt.Fprintf(out, "unit %s (target %s): %s\n", d.Unit, d.Target, summary(d))
+		for _, c := range d.Changes {
 			fmt.Fprintf(out, "%s %s\n%s", c.ID, c.Action, c.Diff)
 		}
 	}
@@ -217,11 +132,11 @@ func printTextDiff(out io.Writer, diffs []unitDiff) {
 	}
 }
 
-func printMarkdownDiff(out io.Writer, revs [2]*reconcile.Revision, diffs []unitDiff) {
-	fmt.Fprintf(out, "### steward diff `%s` → `%s`\n\n", short(revs[0].ID), short(revs[1].ID))
-	var touched []unitDiff
+func printMarkdownDiff(out io.Writer, revs [2]*reconcile.Revision, diffs []reconcile.UnitDiff) {
+	fmt.Fprintf(out, "### steward diff `%s` → `%s`\n\n", reconcile.ShortRevision(revs[0].ID, reconcile.RevisionWidth), reconcile.ShortRevision(revs[1].ID, reconcile.RevisionWidth))
+	var touched []reconcile.UnitDiff
 	for _, d := range diffs {
-		if d.err != nil || len(d.changes) > 0 {
+		if d.Changed() {
 			touched = append(touched, d)
 		}
 	}
@@ -232,24 +147,24 @@ func printMarkdownDiff(out io.Writer, revs [2]*reconcile.Revision, diffs []unitD
 	fmt.Fprintln(out, "| unit | target | created | changed | deleted |")
 	fmt.Fprintln(out, "|---|---|--:|--:|--:|")
 	for _, d := range touched {
-		if d.err != nil {
-			fmt.Fprintf(out, "| %s | %s | ⚠️ failed | | |\n", mdEscape(d.unit), mdEscape(d.target))
+		if d.Err != nil {
+			fmt.Fprintf(out, "| %s | %s | ⚠️ failed | | |\n", mdEscape(d.Unit), mdEscape(d.Target))
 			continue
 		}
-		fmt.Fprintf(out, "| %s | %s | %d | %d | %d |\n", mdEscape(d.unit), mdEscape(d.target), d.count(reconcile.Created), d.count(reconcile.Configured), d.count(reconcile.Deleted))
+		fmt.Fprintf(out, "| %s | %s | %d | %d | %d |\n", mdEscape(d.Unit), mdEscape(d.Target), d.Count(reconcile.Created), d.Count(reconcile.Configured), d.Count(reconcile.Deleted))
 	}
 	fmt.Fprintf(out, "\n%d of %d units changed.\n", len(touched), len(diffs))
 	for _, d := range touched {
-		if d.err != nil {
-			fmt.Fprintf(out, "\n<details><summary><b>%s</b>: failed</summary>\n\n```\n%s\n```\n</details>\n", mdEscape(d.unit), fence(d.err.Error()))
+		if d.Err != nil {
+			fmt.Fprintf(out, "\n<details><summary><b>%s</b>: failed</summary>\n\n```\n%s\n```\n</details>\n", mdEscape(d.Unit), fence(d.Err.Error()))
 			continue
 		}
 		var body strings.Builder
-		for _, c := range d.changes {
+		for _, c := range d.Changes {
 			body.WriteString(c.Diff)
 		}
 		text, cut := truncateLines(body.String(), maxMarkdownDiffLines)
-		fmt.Fprintf(out, "\n<details><summary><b>%s</b>: %s</summary>\n\n```diff\n%s```\n", mdEscape(d.unit), summary(d), fence(text))
+		fmt.Fprintf(out, "\n<details><summary><b>%s</b>: %s</summary>\n\n```diff\n%s```\n", mdEscape(d.Unit), summary(d), fence(text))
 		if cut > 0 {
 			fmt.Fprintf(out, "\n… %d more lines not shown\n", cut)
 		}
@@ -274,14 +189,4 @@ func fence(s string) string { return strings.ReplaceAll(s, "```", "`\u200b``") }
 
 func mdEscape(s string) string {
 	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	if sha == "" {
-		return "worktree"
-	}
-	return sha
 }

@@ -12,31 +12,22 @@ import (
 // runLiveDiff plans the working tree's units against the live targets and
 // prints what would change. Planning changes nothing.
 func runLiveDiff(ctx context.Context, g *globalFlags, tf *targetFlags, names []string, out io.Writer) error {
-	w, err := g.workspace()
+	run, err := g.generateWorkTree(ctx, names)
 	if err != nil {
 		return err
 	}
-	rev, closer, err := w.workTree()
-	if err != nil {
+	defer run.close()
+	if err := failOnProblems(out, run.gen.Problems); err != nil {
 		return err
-	}
-	defer closer.Close()
-	res, err := w.generate(ctx, rev, names)
-	if err != nil {
-		return err
-	}
-	if len(res.problems) > 0 {
-		printProblems(out, res.problems)
-		return silentExit(1)
 	}
 	wd, err := os.Getwd()
 	if err != nil {
 		return err
 	}
-	resolve := tf.resolver(wd, w.logger)
+	resolve := tf.resolver(wd, run.w.logger)
 	drift, failed := false, false
-	for _, r := range res.rendered {
-		t, err := resolve(ctx, r.Unit.Target, res.stack.Targets[r.Unit.Target])
+	for _, r := range run.gen.Units {
+		t, err := resolve(ctx, r.Unit.Target, run.gen.Stack.Targets[r.Unit.Target])
 		if err == nil {
 			var plan *reconcile.Plan
 			if plan, err = t.Plan(ctx, reconcile.ApplyRequest{Unit: r.Unit, Objects: r.Objects}); err == nil {

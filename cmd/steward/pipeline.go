@@ -2,50 +2,75 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
 
 	"github.com/stewardhq/steward/reconcile"
+	"github.com/stewardhq/steward/reconcile/checks"
+	"github.com/stewardhq/steward/targets/machine"
 )
 
-// generated is a revision's stack and units, generated and checked.
-type generated struct {
-	stack    *reconcile.Stack
-	rendered []reconcile.Rendered
-	problems reconcile.Errors // generator, conflict and check failures, all of them
-	notes    []string         // objects no schema covers
+// stages wires steward's generators and checks into the engine's one
+// pipeline (reconcile.Generate), shared by every verb and the daemon.
+func (w *workspace) stages() reconcile.Stages {
+	opts := checks.DefaultOptions()
+	opts.ValidateMachine = machine.Validate
+	return reconcile.Stages{Renderer: w.renderer(), Checks: checks.For(opts)}
 }
 
-// generate loads the stack of rev, generates the named units (all when
-// names is empty) and checks them. An invalid stack or an unknown unit name
-// is returned as err; everything else is collected in problems.
-func (w *workspace) generate(ctx context.Context, rev *reconcile.Revision, names []string) (*generated, error) {
-	stack, err := reconcile.LoadStack(rev.Tree)
+// workTreeRun is a working-tree verb's generated revision.
+type workTreeRun struct {
+	w     *workspace
+	rev   *reconcile.Revision
+	gen   *reconcile.Generation
+	close func() error
+}
+
+// generateWorkTree is the preamble of the working-tree verbs (build, verify,
+// diff --live): open the workspace, read the working tree, and generate and
+// check the named units (all when none are named). An unknown unit name is
+// a usage error. The caller closes the run.
+func (g *globalFlags) generateWorkTree(ctx context.Context, names []string) (*workTreeRun, error) {
+	w, err := g.workspace()
 	if err != nil {
 		return nil, err
 	}
-	units, err := stack.Select(names)
+	root, err := os.OpenRoot(w.root)
 	if err != nil {
-		return nil, usageError("%v", err)
+		return nil, fmt.Errorf("open repository: %w", err)
 	}
-	out := &generated{stack: stack, rendered: w.renderer().Render(ctx, rev, units)}
-	for _, r := range out.rendered {
-		if r.Err != nil {
-			out.problems = append(out.problems, r.Err)
+	rev := &reconcile.Revision{Tree: root.FS(), Dir: w.root}
+	gen, err := reconcile.Generate(ctx, rev, names, w.stages())
+	if err != nil {
+		root.Close()
+		var unknown *reconcile.UnknownUnitError
+		if errors.As(err, &unknown) {
+			return nil, usageError("%v", err)
 		}
+		return nil, err
 	}
-	if err := reconcile.Conflicts(out.rendered); err != nil {
-		out.problems = append(out.problems, joined(err)...)
-	}
-	failures, notes := runChecks(ctx, stack, out.rendered)
-	out.problems = append(out.problems, failures...)
-	out.notes = notes
-	return out, nil
+	return &workTreeRun{w: w, rev: rev, gen: gen, close: root.Close}, nil
 }
 
-// objects returns every generated object, unit by unit.
-func (g *generated) objects() int {
-	n := 0
-	for _, r := range g.rendered {
-		n += len(r.Objects)
+// failOnProblems prints every problem and a count, and returns exit 1, or
+// nil when there are none.
+func failOnProblems(w io.Writer, problems []error) error {
+	if len(problems) == 0 {
+		return nil
 	}
-	return n
+	printProblems(w, problems)
+	return silentExit(1)
+}
+
+func printProblems(w io.Writer, problems []error) {
+	for _, p := range problems {
+		fmt.Fprintln(w, p)
+	}
+	s := "s"
+	if len(problems) == 1 {
+		s = ""
+	}
+	fmt.Fprintf(w, "%d problem%s\n", len(problems), s)
 }

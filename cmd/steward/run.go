@@ -75,14 +75,6 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	if err != nil {
 		return err
 	}
-	src, err := sf.source(w, g.cacheDir)
-	if err != nil {
-		return err
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return err
-	}
 	rec, registry, err := metrics.NewRegistry()
 	if err != nil {
 		return err
@@ -98,14 +90,19 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 		do.Logger = w.logger
 		dispatcher = notify.NewDispatcher(do, notifiers...)
 	}
-	var r *reconcile.Reconciler
-	obs := &daemonObserver{source: sourceName(sf, w.root), store: store, metrics: rec, notifier: dispatcher,
-		stack: func() *reconcile.Stack { _, s := r.Current(); return s }}
+	source := sourceName(sf, w.root)
+	var notifier reconcile.Observer
+	if dispatcher != nil {
+		notifier = dispatcher
+	}
 	opts := reconcile.DefaultReconcilerOptions()
-	opts.Source, opts.Renderer, opts.Checker, opts.Targets = src, w.renderer(), stackChecker{}, tf.resolver(wd, w.logger)
-	opts.Observer, opts.Logger = obs, w.logger
+	opts.Observer = reconcile.Observers(status.NewObserver(store, source), rec, notifier)
 	opts.PollInterval, opts.Interval, opts.Concurrency = f.pollInterval, f.interval, f.concurrency
-	r = reconcile.NewReconciler(opts)
+	r, err := newReconciler(w, g, sf, tf, opts)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 
 	mux := http.NewServeMux()
 	mux.Handle("/", status.Handler(store))
@@ -123,7 +120,7 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	w.logger.Info("steward running", "listen", ln.Addr().String(), "source", obs.source)
+	w.logger.Info("steward running", "listen", ln.Addr().String(), "source", source)
 	fmt.Fprintf(cmd.ErrOrStderr(), "steward: serving http://%s/ (status), /metrics, /hooks/\n", ln.Addr())
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
@@ -192,7 +189,7 @@ func (f *runFlags) notifiers() ([]notify.Notifier, error) {
 
 func sourceName(sf *sourceFlags, root string) string {
 	if sf.repo != "" {
-		return status.RedactURL(sf.repo)
+		return reconcile.Redact(sf.repo)
 	}
 	return root
 }
@@ -218,9 +215,9 @@ func unitAPI(r *reconcile.Reconciler, token string) http.Handler {
 			r.Resume(unit)
 			r.Trigger()
 		case "sync":
-			go func() {
-				_, _ = r.Pass(context.WithoutCancel(req.Context()), reconcile.PassRequest{Units: []string{unit}, Manual: true})
-			}()
+			// Run owns the pass (a shutdown waits for it); requests that
+			// arrive while one is queued join it.
+			r.RequestSync([]string{unit})
 		default:
 			http.Error(w, "unknown action (want suspend, resume or sync)", http.StatusNotFound)
 			return

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -125,4 +126,30 @@ func (s *subSource) Poll(ctx context.Context) (*reconcile.Revision, error) {
 		sub.Dir = filepath.Join(sub.Dir, filepath.FromSlash(s.dir))
 	}
 	return &sub, nil
+}
+
+// newReconciler wires the engine as sync and run share it: the source the
+// flags name, steward's generators and checks (the one pipeline every verb
+// uses), and the targets with the credentials steward holds. The caller
+// closes it.
+func newReconciler(w *workspace, g *globalFlags, sf *sourceFlags, tf *targetFlags, opts reconcile.ReconcilerOptions) (*reconcile.Reconciler, error) {
+	src, err := sf.source(w, g.cacheDir)
+	if err != nil {
+		return nil, err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	opts.Source, opts.Stages = src, w.stages()
+	opts.Targets, opts.Logger = tf.resolver(wd, w.logger), w.logger
+	return reconcile.NewReconciler(opts), nil
+}
+
+// Close closes the source it serves.
+func (s *subSource) Close() error {
+	if c, ok := s.src.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -25,18 +24,11 @@ dependency order. A revision that fails generation or checks is not applied. Exi
 			if err != nil {
 				return err
 			}
-			src, err := sf.source(w, g.cacheDir)
+			r, err := newReconciler(w, g, sf, tf, reconcile.DefaultReconcilerOptions())
 			if err != nil {
 				return err
 			}
-			wd, err := os.Getwd()
-			if err != nil {
-				return err
-			}
-			opts := reconcile.DefaultReconcilerOptions()
-			opts.Source, opts.Renderer, opts.Checker = src, w.renderer(), stackChecker{}
-			opts.Targets, opts.Logger = tf.resolver(wd, w.logger), w.logger
-			r := reconcile.NewReconciler(opts)
+			defer r.Close()
 			res, err := r.Pass(cmd.Context(), reconcile.PassRequest{Units: args, Manual: true})
 			out := cmd.OutOrStdout()
 			if res != nil && res.Refused != nil {
@@ -68,7 +60,7 @@ dependency order. A revision that fails generation or checks is not applied. Exi
 // printUnitEvent prints one unit's result and every change that is not
 // "unchanged".
 func printUnitEvent(out io.Writer, ev reconcile.UnitEvent) {
-	fmt.Fprintf(out, "unit %s (target %s) at %s: %s", ev.Unit.Name, ev.Unit.Target, short(ev.Revision), ev.State)
+	fmt.Fprintf(out, "unit %s (target %s) at %s: %s", ev.Unit.Name, ev.Unit.Target, reconcile.ShortRevision(ev.Revision, reconcile.RevisionWidth), ev.State)
 	if cs := ev.ChangeSet; cs != nil {
 		fmt.Fprintf(out, " — %s", countSummary(cs.Changes))
 	}

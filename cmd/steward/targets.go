@@ -100,13 +100,3 @@ func (f *targetFlags) resolver(base string, logger *slog.Logger) reconcile.Targe
 		return nil, fmt.Errorf("target %s sets no kind", name)
 	}
 }
-
-// stackChecker is the checks stage as the reconciler consumes it.
-type stackChecker struct{}
-
-func (stackChecker) Check(ctx context.Context, stack *reconcile.Stack, rendered []reconcile.Rendered) error {
-	if failures, _ := runChecks(ctx, stack, rendered); len(failures) > 0 {
-		return failures
-	}
-	return nil
-}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -42,16 +41,6 @@ func findRoot(dir string) (string, error) {
 			return abs, nil
 		}
 	}
-}
-
-// workTree returns the working tree as a revision: the files as they are on
-// disk (uncommitted changes included), confined to the repository root.
-func (w *workspace) workTree() (*reconcile.Revision, io.Closer, error) {
-	root, err := os.OpenRoot(w.root)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open repository: %w", err)
-	}
-	return &reconcile.Revision{Tree: root.FS(), Dir: w.root}, root, nil
 }
 
 // renderer returns a Renderer wired with steward's generators.

@@ -65,7 +65,7 @@ func New(rules []reconcile.Check, opts Options) (*Checker, error) {
 	if err != nil {
 		return nil, err
 	}
-	selfEnv, err := newSelfEnv()
+	selfEnv, err := selfEnv()
 	if err != nil {
 		return nil, fmt.Errorf("cel environment: %w", err)
 	}

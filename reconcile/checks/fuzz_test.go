@@ -28,7 +28,7 @@ func FuzzCRDSchema(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	env, err := newSelfEnv()
+	env, err := selfEnv()
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
-	"github.com/google/cel-go/ext"
 
 	"github.com/stewardhq/steward/reconcile"
 )
@@ -86,27 +85,12 @@ func (m *matcher) matches(unit string, o *reconcile.Object) bool {
 		glob(m.name, o.GetName()) && glob(m.namespace, o.GetNamespace())
 }
 
-// newEnv is the CEL environment of every rule: object as a dynamic map, with
-// cel-go's string, list, set, math and encoder extensions and optionals.
-func newEnv() (*cel.Env, error) {
-	return cel.NewEnv(
-		cel.Variable("object", cel.DynType),
-		cel.OptionalTypes(),
-		cel.CrossTypeNumericComparisons(true),
-		ext.Strings(),
-		ext.Lists(ext.ListsMaxRangeSize(100_000)),
-		ext.Sets(),
-		ext.Math(),
-		ext.Encoders(),
-	)
-}
-
 // compileRules compiles every check; all bad ones are reported together.
 func compileRules(checks []reconcile.Check, costLimit uint64) ([]rule, error) {
 	if len(checks) == 0 {
 		return nil, nil
 	}
-	env, err := newEnv()
+	env, err := ruleEnv()
 	if err != nil {
 		return nil, fmt.Errorf("cel environment: %w", err)
 	}

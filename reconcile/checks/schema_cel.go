@@ -5,7 +5,6 @@ import (
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
-	"github.com/google/cel-go/ext"
 )
 
 // celValidation is one x-kubernetes-validations rule of a CRD schema, with
@@ -14,22 +13,6 @@ type celValidation struct {
 	rule    string
 	message string
 	prg     cel.Program
-}
-
-// newSelfEnv is the environment of x-kubernetes-validations rules: self as a
-// dynamic value, with the same extensions as the stack's checks. The
-// Kubernetes-only functions (quantity, url, format, ...) and oldSelf are not
-// declared: rules using them do not compile and are skipped.
-func newSelfEnv() (*cel.Env, error) {
-	return cel.NewEnv(
-		cel.Variable("self", cel.DynType),
-		cel.OptionalTypes(),
-		cel.CrossTypeNumericComparisons(true),
-		ext.Strings(),
-		ext.Lists(ext.ListsMaxRangeSize(100_000)),
-		ext.Sets(),
-		ext.Math(),
-	)
 }
 
 // compileValidations compiles the rules of a schema node that can be run

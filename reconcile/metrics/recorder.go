@@ -50,7 +50,8 @@ type Recorder struct {
 	DriftObjects      *prometheus.GaugeVec   // unit
 
 	mu       sync.Mutex
-	revision string // the one revision series kept in SourceRevision
+	revision string          // the one revision series kept in SourceRevision
+	units    map[string]bool // units with series, forgotten when the stack drops them
 }
 
 // New returns a Recorder whose collectors are not yet registered anywhere.

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/stewardhq/steward/reconcile"
 )
 
 // CommitStatusOptions configures a commit-status notifier (GitHub, Gitea,
@@ -69,7 +71,7 @@ func (o CommitStatusOptions) context(unit string) string {
 func checkURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("url %q: want http(s)://host/...", redactURL(s))
+		return fmt.Errorf("url %q: want http(s)://host/...", reconcile.Redact(s))
 	}
 	if u.User != nil {
 		return errors.New("url must not hold credentials: set the token")

@@ -48,7 +48,7 @@ func (ev Event) Summary(n int) string {
 	var b strings.Builder
 	b.WriteString(string(ev.Kind))
 	if ev.Revision != "" {
-		b.WriteString(" " + short(ev.Revision))
+		b.WriteString(" " + reconcile.ShortRevision(ev.Revision, reconcile.CompactRevisionWidth))
 	}
 	var parts []string
 	if ev.Result != nil {
@@ -67,13 +67,6 @@ func (ev Event) Summary(n int) string {
 		b.WriteString(": no changes")
 	}
 	return truncate(b.String(), n)
-}
-
-func short(rev string) string {
-	if len(rev) > 7 {
-		return rev[:7]
-	}
-	return rev
 }
 
 func firstLine(s string) string {

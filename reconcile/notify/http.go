@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/stewardhq/steward/reconcile"
 )
 
 // HTTPError is a delivery the remote end answered with a non-2xx status.
@@ -56,7 +58,7 @@ func postRaw(ctx context.Context, client *http.Client, name, u string, header ht
 		// A *url.Error names the URL, which holds no token: tokens travel
 		// in headers. Unwrap it to keep the message short.
 		if ue, ok := errors.AsType[*url.Error](err); ok {
-			return fmt.Errorf("%s: post %s: %w", name, redactURL(u), ue.Err)
+			return fmt.Errorf("%s: post %s: %w", name, reconcile.Redact(u), ue.Err)
 		}
 		return fmt.Errorf("%s: post: %w", name, err)
 	}
@@ -77,14 +79,4 @@ func mask(s string, secrets []string) string {
 		}
 	}
 	return s
-}
-
-// redactURL drops user information from a URL.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	u.User = nil
-	return u.String()
 }

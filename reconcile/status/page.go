@@ -202,25 +202,8 @@ func diffLines(diff string) []diffLine {
 	return out
 }
 
-// shortRev shortens a commit SHA to 7 characters; anything else (a tag, a
-// "tag@sha" form) is kept, shortening a SHA after the last '@' or ':'.
-func shortRev(rev string) string {
-	i := strings.LastIndexAny(rev, "@:")
-	prefix, sha := rev[:i+1], rev[i+1:]
-	if len(sha) >= 12 && isHex(sha) {
-		return prefix + sha[:7]
-	}
-	return rev
-}
-
-func isHex(s string) bool {
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
+// shortRev shortens a commit SHA the way forges show it (7 digits).
+func shortRev(rev string) string { return reconcile.ShortRevision(rev, reconcile.CompactRevisionWidth) }
 
 // relTime renders t relative to now ("3m ago", "in 40s"); zero is "—".
 func relTime(t, now time.Time) timeView {

@@ -1,10 +1,10 @@
 package status
 
 import (
-	"net/url"
-	"regexp"
 	"sync"
 	"time"
+
+	"github.com/stewardhq/steward/reconcile"
 )
 
 // Store holds the status of every unit and of the source. It is safe for
@@ -27,8 +27,8 @@ func NewStore() *Store {
 // listed in the order they were first set: set them in dependency order.
 func (s *Store) Set(u UnitStatus) {
 	u = u.clone()
-	u.LastError = Redact(u.LastError)
-	u.Message = Redact(u.Message)
+	u.LastError = reconcile.Redact(u.LastError)
+	u.Message = reconcile.Redact(u.Message)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.units[u.Name]; !ok {
@@ -52,8 +52,8 @@ func (s *Store) Update(name string, fn func(u *UnitStatus)) {
 	fn(u)
 	u.Name = name
 	c := u.clone() // fn may have handed in slices it keeps
-	c.LastError = Redact(c.LastError)
-	c.Message = Redact(c.Message)
+	c.LastError = reconcile.Redact(c.LastError)
+	c.Message = reconcile.Redact(c.Message)
 	*u = c
 }
 
@@ -83,14 +83,14 @@ func (s *Store) Retain(names []string) {
 func (s *Store) SetSource(source, rev string, fetchedAt time.Time, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.source.Source = RedactURL(source)
+	s.source.Source = reconcile.Redact(source)
 	if rev != "" {
 		s.source.Revision = rev
 	}
 	s.source.FetchedAt = fetchedAt
 	s.source.SourceError = ""
 	if err != nil {
-		s.source.SourceError = Redact(err.Error())
+		s.source.SourceError = reconcile.Redact(err.Error())
 	}
 }
 
@@ -129,25 +129,4 @@ func (s *Store) Snapshot() Snapshot {
 		snap.Units = append(snap.Units, s.units[n].clone())
 	}
 	return snap
-}
-
-// RedactURL removes the user information (user name, password or token) of
-// a URL; other strings are returned as they are.
-func RedactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	u.User = nil
-	return u.String()
-}
-
-// userinfo matches the credentials part of a URL inside free text:
-// scheme://user:secret@ or scheme://token@.
-var userinfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@`)
-
-// Redact removes credentials embedded in URLs from free text such as an
-// error message.
-func Redact(s string) string {
-	return userinfo.ReplaceAllString(s, "${1}")
 }

@@ -93,24 +93,6 @@ func TestSetSource(t *testing.T) {
 	}
 }
 
-func TestRedact(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"https://git.example.com/r.git", "https://git.example.com/r.git"},
-		{"clone https://x-access-token:ghp_abc@github.com/o/r: 403", "clone https://github.com/o/r: 403"},
-		{"ssh://git@host:22/r.git and http://tok@h/x", "ssh://host:22/r.git and http://h/x"},
-		{"git@github.com:o/r.git", "git@github.com:o/r.git"}, // scp form holds no secret
-		{"no url here: a@b", "no url here: a@b"},
-	}
-	for _, tt := range tests {
-		if got := Redact(tt.in); got != tt.want {
-			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-	if got := RedactURL("https://u:p@h/x?ref=main"); got != "https://h/x?ref=main" {
-		t.Errorf("RedactURL = %q", got)
-	}
-}
-
 func TestUnitErrorsRedacted(t *testing.T) {
 	s := NewStore()
 	s.Set(UnitStatus{Name: "a", LastError: "pull https://u:hunter2@h/c: 401"})

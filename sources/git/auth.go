@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
@@ -14,6 +13,8 @@ import (
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"github.com/skeema/knownhosts"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/stewardhq/steward/reconcile"
 )
 
 // Auth holds the credentials for the remote. Which fields apply depends on
@@ -54,14 +55,14 @@ func splitURL(raw string, auth *Auth) (string, error) {
 	if err != nil {
 		// url.Parse echoes its input; never print a URL that may hold a
 		// password.
-		return "", fmt.Errorf("parse repository url %s: invalid URL", RedactURL(raw))
+		return "", fmt.Errorf("parse repository url %s: invalid URL", reconcile.Redact(raw))
 	}
 	switch u.Scheme {
 	case "file", "http", "https", "ssh":
 	case "":
-		return "", fmt.Errorf("repository url %s: no scheme (want file://, https://, http:// or ssh://)", RedactURL(raw))
+		return "", fmt.Errorf("repository url %s: no scheme (want file://, https://, http:// or ssh://)", reconcile.Redact(raw))
 	default:
-		return "", fmt.Errorf("repository url %s: unsupported scheme %q (want file://, https://, http:// or ssh://)", RedactURL(raw), u.Scheme)
+		return "", fmt.Errorf("repository url %s: unsupported scheme %q (want file://, https://, http:// or ssh://)", reconcile.Redact(raw), u.Scheme)
 	}
 	if u.User != nil {
 		if p, ok := u.User.Password(); ok && u.Scheme != "ssh" {
@@ -81,25 +82,6 @@ func splitURL(raw string, auth *Auth) (string, error) {
 	}
 	return u.String(), nil
 }
-
-// RedactURL returns raw without the password of its userinfo (and without
-// the username for http(s), where it is often a token).
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return userinfoRE.ReplaceAllString(raw, "://***@")
-	}
-	if u.User != nil {
-		if u.Scheme == "ssh" {
-			u.User = url.User(u.User.Username())
-		} else {
-			u.User = url.User("***")
-		}
-	}
-	return u.String()
-}
-
-var userinfoRE = regexp.MustCompile(`://[^/@\s]*@`)
 
 // transportAuth returns go-git's auth method for the URL.
 func transportAuth(rawURL string, a Auth) (transport.AuthMethod, error) {
@@ -181,7 +163,7 @@ func (e *RemoteError) Error() string {
 			msg = strings.ReplaceAll(msg, s, "***")
 		}
 	}
-	msg = userinfoRE.ReplaceAllString(msg, "://***@")
+	msg = reconcile.Redact(msg)
 	switch {
 	case errors.Is(e.Err, transport.ErrAuthenticationRequired):
 		msg = "authentication required (no or wrong credentials)"
@@ -206,5 +188,5 @@ func (s *Source) remoteErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &RemoteError{Op: op, URL: RedactURL(s.url), Err: err, secrets: s.opts.Auth.secrets()}
+	return &RemoteError{Op: op, URL: reconcile.Redact(s.url), Err: err, secrets: s.opts.Auth.secrets()}
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
+
+	"github.com/stewardhq/steward/reconcile"
 )
 
 // CommitOptions describe a commit made in the Source's bare clone (no
@@ -81,7 +83,7 @@ func (s *Source) Commit(ctx context.Context, opts CommitOptions) (string, error)
 		return "", fmt.Errorf("commit: %w", err)
 	}
 	if tree == pc.TreeHash {
-		return "", fmt.Errorf("commit: no change to %s", short(parent.String()))
+		return "", fmt.Errorf("commit: no change to %s", reconcile.ShortRevision(parent.String(), reconcile.RevisionWidth))
 	}
 	sig := opts.Author
 	if sig.When.IsZero() {

@@ -127,7 +127,7 @@ func NewSource(opts SourceOptions) (*Source, error) {
 	}
 	s.url = u
 	if s.auth, err = transportAuth(u, s.opts.Auth); err != nil {
-		return nil, fmt.Errorf("git source %s: %w", RedactURL(u), err)
+		return nil, fmt.Errorf("git source %s: %w", reconcile.Redact(u), err)
 	}
 	if opts.SemverTag != "" {
 		if s.semver, err = semver.NewConstraint(opts.SemverTag); err != nil {
@@ -199,13 +199,13 @@ func (s *Source) Poll(ctx context.Context) (*reconcile.Revision, error) {
 
 	shallow := s.opts.Depth > 0 && adv.Capabilities.Supports(capability.Shallow)
 	if s.opts.Depth > 0 && !shallow {
-		s.log.Info("server does not allow shallow fetches; fetching full history", "repository", RedactURL(s.url))
+		s.log.Info("server does not allow shallow fetches; fetching full history", "repository", reconcile.Redact(s.url))
 	}
 	if err := s.fetch(ctx, ref, shallow); err != nil {
 		if !shallow || ctx.Err() != nil || isAuthErr(err) {
 			return nil, err
 		}
-		s.log.Warn("shallow fetch failed; retrying a full fetch", "repository", RedactURL(s.url), "error", err)
+		s.log.Warn("shallow fetch failed; retrying a full fetch", "repository", reconcile.Redact(s.url), "error", err)
 		shallow = false
 		if err := s.fetch(ctx, ref, false); err != nil {
 			return nil, err
@@ -282,7 +282,7 @@ func (s *Source) pick(adv *packp.AdvRefs) (string, plumbing.Hash, error) {
 		ref := "refs/tags/" + s.opts.Tag
 		h, ok := adv.References[ref]
 		if !ok {
-			return "", plumbing.ZeroHash, fmt.Errorf("%s: tag %q not found", RedactURL(s.url), s.opts.Tag)
+			return "", plumbing.ZeroHash, fmt.Errorf("%s: tag %q not found", reconcile.Redact(s.url), s.opts.Tag)
 		}
 		return ref, h, nil
 	case s.semver != nil:
@@ -291,7 +291,7 @@ func (s *Source) pick(adv *packp.AdvRefs) (string, plumbing.Hash, error) {
 		ref := "refs/heads/" + s.opts.Branch
 		h, ok := adv.References[ref]
 		if !ok {
-			return "", plumbing.ZeroHash, fmt.Errorf("%s: branch %q not found", RedactURL(s.url), s.opts.Branch)
+			return "", plumbing.ZeroHash, fmt.Errorf("%s: branch %q not found", reconcile.Redact(s.url), s.opts.Branch)
 		}
 		return ref, h, nil
 	}
@@ -323,9 +323,9 @@ func (s *Source) pickHead(adv *packp.AdvRefs) (string, plumbing.Hash, error) {
 		}
 	}
 	if len(adv.References) == 0 {
-		return "", plumbing.ZeroHash, fmt.Errorf("%s: repository is empty", RedactURL(s.url))
+		return "", plumbing.ZeroHash, fmt.Errorf("%s: repository is empty", reconcile.Redact(s.url))
 	}
-	return "", plumbing.ZeroHash, fmt.Errorf("%s: remote HEAD names no branch; set a branch", RedactURL(s.url))
+	return "", plumbing.ZeroHash, fmt.Errorf("%s: remote HEAD names no branch; set a branch", reconcile.Redact(s.url))
 }
 
 func rank(ref string) int {
@@ -356,7 +356,7 @@ func (s *Source) pickSemver(adv *packp.AdvRefs) (string, plumbing.Hash, error) {
 		}
 	}
 	if best == nil {
-		return "", plumbing.ZeroHash, fmt.Errorf("%s: no tag matches semver %q", RedactURL(s.url), s.opts.SemverTag)
+		return "", plumbing.ZeroHash, fmt.Errorf("%s: no tag matches semver %q", reconcile.Redact(s.url), s.opts.SemverTag)
 	}
 	return bestRef, adv.References[bestRef], nil
 }

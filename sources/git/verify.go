@@ -14,6 +14,8 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/stewardhq/steward/reconcile"
 )
 
 // VerifyOptions enable commit signature verification: a commit is accepted
@@ -82,7 +84,7 @@ type SignatureError struct {
 
 func (e *SignatureError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "commit %s refused: %v", short(e.Commit), e.Reason)
+	fmt.Fprintf(&b, "commit %s refused: %v", reconcile.ShortRevision(e.Commit, reconcile.RevisionWidth), e.Reason)
 	if e.Format != "" {
 		fmt.Fprintf(&b, " (%s", e.Format)
 		if e.KeyID != "" {
@@ -100,13 +102,6 @@ func (e *SignatureError) Error() string {
 func (e *SignatureError) Is(target error) bool { return target == e.Reason }
 
 func (e *SignatureError) Unwrap() error { return e.Err }
-
-func short(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
-}
 
 // Verify checks c's signature; it returns *SignatureError when c is refused.
 func (v *Verifier) Verify(c *object.Commit) (*Signer, error) {

@@ -23,6 +23,9 @@ type FailedError struct {
 	Failed []reconcile.Change
 }
 
+// Is matches reconcile.ErrChangesFailed: the failures are in the change set.
+func (e *FailedError) Is(target error) bool { return target == reconcile.ErrChangesFailed }
+
 func (e *FailedError) Error() string {
 	if len(e.Failed) == 1 {
 		return fmt.Sprintf("unit %s: %s", e.Unit, e.Failed[0])

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	ssaerrors "github.com/fluxcd/pkg/ssa/errors"
+	"golang.org/x/sync/errgroup"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,6 +17,19 @@ import (
 
 	"github.com/stewardhq/steward/reconcile"
 )
+
+// dryRunAll dry-runs the objects at the indexes dry, concurrently.
+func (t *Target) dryRunAll(ctx context.Context, data *planData, lv *liveObjects, dry []int, creating map[string]bool) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(t.opts.Concurrency)
+	for _, i := range dry {
+		p := data.objects[i]
+		g.Go(func() error {
+			return t.dryRun(gctx, data.id, p, lv.objs[p.id], creating)
+		})
+	}
+	return g.Wait()
+}
 
 // dryRun asks the server what applying p would do and sets p's change. It
 // returns an error only when the server could not be reached.
@@ -34,7 +48,7 @@ func (t *Target) dryRun(ctx context.Context, id *identity, p *planned, live *uns
 	if err != nil && live == nil && apierrors.IsNotFound(err) && creating[p.obj.GetNamespace()] {
 		p.change.Action = reconcile.Created
 		p.change.Message = "after its namespace"
-		p.change.Diff = t.diff(p.id, nil, p.obj)
+		p.change.Diff = objectDiff(p.id, nil, p.obj)
 		return nil
 	}
 	if err != nil && apierrors.IsInvalid(err) && live != nil && p.force {
@@ -61,10 +75,10 @@ func (t *Target) dryRun(ctx context.Context, id *identity, p *planned, live *uns
 	switch {
 	case live == nil:
 		p.change.Action = reconcile.Created
-		p.change.Diff = t.diff(p.id, nil, res)
+		p.change.Diff = objectDiff(p.id, nil, res)
 	case !sameContent(live, res):
 		p.change.Action = reconcile.Configured
-		p.change.Diff = t.diff(p.id, live, res)
+		p.change.Diff = objectDiff(p.id, live, res)
 	case liveFingerprint(res, t.opts.FieldManager) != liveFingerprint(live, t.opts.FieldManager):
 		p.change.Action = reconcile.Configured
 		p.change.Message = "fields change owner"
@@ -100,7 +114,7 @@ func (t *Target) planRecreate(ctx context.Context, id *identity, p *planned, liv
 	p.takeOver = true
 	p.change.Action = reconcile.Configured
 	p.change.Message = "recreate (force): " + apiMessage(updateErr)
-	p.change.Diff = t.diff(p.id, live, p.obj)
+	p.change.Diff = objectDiff(p.id, live, p.obj)
 	return nil
 }
 

@@ -7,12 +7,9 @@ import (
 	"slices"
 
 	"github.com/fluxcd/pkg/ssa/utils"
-	"golang.org/x/sync/errgroup"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/stewardhq/steward/reconcile"
 )
@@ -50,43 +47,33 @@ type planData struct {
 }
 
 // Plan compares the unit's objects with the cluster and returns what Apply
-// would do, with a diff per object. It changes nothing in the cluster.
+// would do, with a diff per object. It changes nothing in the cluster: it
+// gathers what the cluster holds, decides what it can without the server
+// (decide, pure), and dry-runs the rest.
 func (t *Target) Plan(ctx context.Context, req reconcile.ApplyRequest) (*reconcile.Plan, error) {
-	if req.Unit == nil {
-		return nil, errors.New("kubernetes plan: request without a unit")
-	}
-	id, err := t.identityFor(req.Unit)
+	data, lv, err := t.gather(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	objs, err := t.prepare(req)
-	if err != nil {
+	dry, creating := decide(data.objects, lv, data.old, t.decideOptions())
+	if err := t.dryRunAll(ctx, data, lv, dry, creating); err != nil {
 		return nil, err
 	}
-	old, _, err := t.readInventory(ctx, req.Unit.Name)
-	if err != nil {
-		return nil, err
-	}
-	if err := t.resolve(objs, req.Unit.Namespace); err != nil {
-		return nil, err
-	}
-	if err := checkDuplicates(objs); err != nil {
-		return nil, err
-	}
-	sortPlanned(objs)
-	live, err := t.liveView(ctx, id, objs)
-	if err != nil {
-		return nil, err
-	}
-	data := &planData{target: t, unit: req.Unit.Name, id: id, objects: objs, old: old}
-	if err := t.classify(ctx, data, live); err != nil {
-		return nil, err
-	}
-	if err := t.planPrune(ctx, req, data); err != nil {
-		return nil, err
+	if stale := staleEntries(data.objects, data.old); len(stale) > 0 {
+		objs := make([]staleObject, len(stale))
+		for i, e := range stale {
+			objs[i].entry = e
+		}
+		var keepers []reconcile.ObjectID
+		if req.Unit.Prune {
+			if objs, keepers, err = t.gatherPrune(ctx, data, stale); err != nil {
+				return nil, err
+			}
+		}
+		data.prune = decidePrune(req.Unit.Name, req.Unit.Prune, objs, keepers)
 	}
 	plan := &reconcile.Plan{Request: req, Data: data}
-	for _, p := range objs {
+	for _, p := range data.objects {
 		plan.Changes = append(plan.Changes, p.change)
 	}
 	for _, p := range data.prune {
@@ -216,138 +203,6 @@ func checkDuplicates(objs []*planned) error {
 func (p *planned) fail(msg string) {
 	p.change.Action = reconcile.Failed
 	p.change.Message = msg
-}
-
-// liveKey groups objects for one LIST.
-type liveKey struct {
-	gvk       schema.GroupVersionKind
-	namespace string
-}
-
-// liveView lists, once per kind and namespace, the objects the plan touches.
-// A list the server refuses (forbidden) leaves its objects to dry-runs:
-// they are missing from the result's known set.
-type liveObjects struct {
-	known map[liveKey]bool
-	objs  map[reconcile.ObjectID]*unstructured.Unstructured
-}
-
-func (t *Target) liveView(ctx context.Context, id *identity, objs []*planned) (*liveObjects, error) {
-	var keys []liveKey
-	seen := map[liveKey]bool{}
-	for _, p := range objs {
-		if p.mapping == nil || p.change.Action == reconcile.Failed {
-			continue
-		}
-		k := liveKey{gvk: p.obj.GroupVersionKind(), namespace: p.obj.GetNamespace()}
-		if !seen[k] {
-			seen[k] = true
-			keys = append(keys, k)
-		}
-	}
-	lists := make([]*unstructured.UnstructuredList, len(keys))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(t.opts.Concurrency)
-	for i, k := range keys {
-		g.Go(func() error {
-			list := &unstructured.UnstructuredList{}
-			list.SetGroupVersionKind(k.gvk.GroupVersion().WithKind(k.gvk.Kind + "List"))
-			err := id.client.List(gctx, list, client.InNamespace(k.namespace))
-			switch {
-			case err == nil:
-				lists[i] = list
-			case apierrors.IsNotFound(err):
-				lists[i] = &unstructured.UnstructuredList{}
-			case isAPIStatus(err):
-				// forbidden or otherwise refused: dry-run these objects
-			default:
-				return fmt.Errorf("list %s in %q: %w", k.gvk.Kind, k.namespace, err)
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	lv := &liveObjects{known: map[liveKey]bool{}, objs: map[reconcile.ObjectID]*unstructured.Unstructured{}}
-	for i, list := range lists {
-		if list == nil {
-			continue
-		}
-		lv.known[keys[i]] = true
-		for j := range list.Items {
-			o := &list.Items[j]
-			o.SetGroupVersionKind(keys[i].gvk)
-			lv.objs[reconcile.IDOf(o)] = o
-		}
-	}
-	return lv, nil
-}
-
-// isAPIStatus reports whether err is an answer of the API server (as
-// opposed to a transport failure).
-func isAPIStatus(err error) bool {
-	var st apierrors.APIStatus
-	return errors.As(err, &st)
-}
-
-// classify decides each object's action, dry-running those the live view
-// and the inventory cannot vouch for.
-func (t *Target) classify(ctx context.Context, data *planData, lv *liveObjects) error {
-	creating := map[string]bool{} // namespaces this plan creates
-	for _, p := range data.objects {
-		if utils.IsNamespace(p.obj) && lv.objs[p.id] == nil {
-			creating[p.obj.GetName()] = true
-		}
-	}
-	var dry []int
-	for i, p := range data.objects {
-		if p.change.Action == reconcile.Failed {
-			continue
-		}
-		p.desired = desiredFingerprint(p.obj, p.force)
-		if p.mapping == nil {
-			p.change.Action = reconcile.Created
-			p.change.Message = "after its CustomResourceDefinition"
-			p.change.Diff = t.diff(p.id, nil, p.obj)
-			continue
-		}
-		known := lv.known[liveKey{gvk: p.obj.GroupVersionKind(), namespace: p.obj.GetNamespace()}]
-		live := lv.objs[p.id]
-		switch {
-		case known && live == nil && !t.opts.DryRunNew:
-			p.change.Action = reconcile.Created
-			p.change.Diff = t.diff(p.id, nil, p.obj)
-		case live != nil && t.unchanged(data.old, p, live):
-			p.change.Action = reconcile.Unchanged
-		default:
-			dry = append(dry, i)
-		}
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(t.opts.Concurrency)
-	for _, i := range dry {
-		p := data.objects[i]
-
-		g.Go(func() error {
-			return t.dryRun(gctx, data.id, p, lv.objs[p.id], creating)
-		})
-	}
-	return g.Wait()
-}
-
-// unchanged reports whether the inventory vouches for live: steward sends
-// what it sent last time and the fields it manages are as it left them.
-func (t *Target) unchanged(old inventory, p *planned, live *unstructured.Unstructured) bool {
-	e, ok := old[p.id]
-	if !ok || e.Desired == "" || e.Live == "" || e.Desired != p.desired || e.Version != p.obj.GroupVersionKind().Version {
-		return false
-	}
-	if liveFingerprint(live, t.opts.FieldManager) != e.Live {
-		return false
-	}
-	p.live = e.Live
-	return true
 }
 
 // sortPlanned orders objects the way every output lists them.

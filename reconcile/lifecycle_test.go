@@ -1,0 +1,172 @@
+package reconcile_test
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stewardhq/steward/reconcile"
+	"github.com/stewardhq/steward/targets/machine"
+)
+
+// closeLog records which targets and sources were closed.
+type closeLog struct {
+	mu     sync.Mutex
+	closed []string
+}
+
+func (l *closeLog) add(name string) {
+	l.mu.Lock()
+	l.closed = append(l.closed, name)
+	l.mu.Unlock()
+}
+
+func (l *closeLog) list() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.closed)
+}
+
+// closingTarget is a real local target that holds a (pretend) connection.
+type closingTarget struct {
+	reconcile.Target
+	name string
+	log  *closeLog
+}
+
+func (c *closingTarget) Close() error { c.log.add(c.name); return nil }
+
+type closingSource struct {
+	reconcile.Source
+	log *closeLog
+}
+
+func (c *closingSource) Close() error { c.log.add("source"); return nil }
+
+func closingFixture(t *testing.T, files map[string]string) (*fixture, *closeLog) {
+	log := &closeLog{}
+	var f *fixture
+	f = newFixtureWith(t, files, func(o *reconcile.ReconcilerOptions) {
+		o.Source = &closingSource{Source: o.Source, log: log}
+		o.Targets = func(_ context.Context, name string, spec reconcile.TargetSpec) (reconcile.Target, error) {
+			return &closingTarget{Target: machine.NewLocal(filepath.Join(f.root, name)), name: name + ":" + spec.Local.Root, log: log}, nil
+		}
+	})
+	return f, log
+}
+
+// A target the stack edits or drops is closed when the new revision becomes
+// current; Close closes the rest and the source.
+func TestReconcilerClosesEvictedTargetsAndEverythingOnClose(t *testing.T) {
+	f, log := closingFixture(t, map[string]string{
+		"steward.yaml": stack,
+		"app/f.yaml":   file("conf", "/etc/app.conf", "v1"),
+		"base/f.yaml":  file("motd", "/etc/motd", "base v1"),
+	})
+	if res := f.pass(reconcile.PassRequest{}); res.Failed() {
+		t.Fatalf("first pass: %s", f.states(res))
+	}
+	if got := log.list(); len(got) != 0 {
+		t.Fatalf("closed during a pass: %v", got)
+	}
+	// edge moves to another root: the old edge target is closed, core kept.
+	f.commit("move edge", map[string]string{"steward.yaml": strings.Replace(stack, "{local: {root: edge}}", "{local: {root: edge2}}", 1)})
+	if res := f.pass(reconcile.PassRequest{}); res.Failed() {
+		t.Fatalf("second pass: %s", f.states(res))
+	}
+	if got := log.list(); !slices.Equal(got, []string{"edge:edge"}) {
+		t.Fatalf("after the edit closed %v, want [edge:edge]", got)
+	}
+	if res := f.pass(reconcile.PassRequest{Units: []string{"app"}, Manual: true}); res.Failed() {
+		t.Fatalf("app on the new edge: %s", f.states(res))
+	}
+	if err := f.r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := log.list()
+	slices.Sort(got)
+	if want := []string{"core:core", "edge:edge", "edge:edge2", "source"}; !slices.Equal(got, want) {
+		t.Fatalf("after Close closed %v, want %v", got, want)
+	}
+}
+
+// Syncs requested while one is queued join it: a burst of requests for one
+// unit costs one manual pass, not one each.
+func TestRequestSyncCoalesces(t *testing.T) {
+	passes := &passCounter{}
+	f := newFixtureWith(t, map[string]string{
+		"steward.yaml": stack,
+		"app/f.yaml":   file("conf", "/etc/app.conf", "v1"),
+		"base/f.yaml":  file("motd", "/etc/motd", "base v1"),
+	}, func(o *reconcile.ReconcilerOptions) { o.Observer = reconcile.Observers(o.Observer, passes) })
+	f.pass(reconcile.PassRequest{}) // everything applied once
+	for range 2000 {
+		f.r.RequestSync([]string{"base"})
+		f.r.RequestSync([]string{"app"})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.r.Run(ctx) }()
+	// Run takes the one queued request (a manual pass of app and base),
+	// then the trigger left behind (an ordinary pass, nothing due).
+	passes.wait(3)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := passes.applied(); n != 2 {
+		t.Fatalf("4000 requests applied units %d times, want 2 (app and base once)", n)
+	}
+	if n := passes.count(); n != 3 {
+		t.Fatalf("%d passes, want 3 (the first, one manual, one ordinary)", n)
+	}
+}
+
+type passCounter struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	passes  int
+	applies int
+}
+
+func (p *passCounter) SourceChecked(reconcile.SourceEvent) {}
+
+func (p *passCounter) UnitReconciled(ev reconcile.UnitEvent) {
+	p.mu.Lock()
+	if ev.ChangeSet != nil && p.passes > 0 {
+		p.applies++
+	}
+	p.mu.Unlock()
+}
+
+func (p *passCounter) PassCompleted(reconcile.PassEvent) {
+	p.mu.Lock()
+	p.passes++
+	p.mu.Unlock()
+	p.signal()
+}
+
+func (p *passCounter) signal() {
+	p.mu.Lock()
+	if p.cond != nil {
+		p.cond.Broadcast()
+	}
+	p.mu.Unlock()
+}
+
+func (p *passCounter) wait(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cond == nil {
+		p.cond = sync.NewCond(&p.mu)
+	}
+	for p.passes < n {
+		p.cond.Wait()
+	}
+}
+
+func (p *passCounter) count() int   { p.mu.Lock(); defer p.mu.Unlock(); return p.passes }
+func (p *passCounter) applied() int { p.mu.Lock(); defer p.mu.Unlock(); return p.applies }
