@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the test binaries (kube-apiserver, etcd, the distribution registry)
-# from the tools module next to this script into the directory given as $1. The build is skipped when that
-# directory already holds binaries stamped with the hash of the tools module's
-# files, so an edit to the module rebuilds and nothing else does.
+# from the tools module next to this script into the directory given as $1.
+# The build is skipped when that directory already holds binaries stamped with the hash of the tools module's
+# files, so an edit to the module rebuilds and nothing else does. kubectl (for
+# the kustomize parity test; Debian has none recent enough) comes from its own
+# module, kubectl/, stamped the same way.
 set -euo pipefail
 
 dir=${1:?usage: build.sh DIR}
@@ -19,14 +21,6 @@ stamp=$(cd "$tools" && find . -type f \( -name '*.go' -o -name 'go.mod' -o -name
 # binaries are up to date (a no-op when it is there).
 (cd "$tools" && GOFLAGS=-mod=readonly "$go" mod download k8s.io/kubernetes)
 
-if [[ -x $dir/kube-apiserver && -x $dir/etcd && -x $dir/registry && -f $dir/.stamp && $(<"$dir/.stamp") == "$stamp" ]]; then
-	echo "testenv: binaries in $dir are up to date"
-	exit 0
-fi
-
-mkdir -p "$dir"
-rm -f "$dir/.stamp"
-
 # Kubernetes reads its version from ldflags; without them the server reports
 # v0.0.0 and clients that check it (kubectl, discovery) misbehave.
 kver=v1.37.0
@@ -35,6 +29,25 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 	ldflags+=" -X $pkg.gitVersion=$kver -X $pkg.gitMajor=1 -X $pkg.gitMinor=37"
 	ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 done
+
+kstamp=$(cd "$here/kubectl" && sha256sum go.mod go.sum main.go | sha256sum | cut -d' ' -f1)
+if [[ -x $dir/kubectl && -f $dir/.kubectl-stamp && $(<"$dir/.kubectl-stamp") == "$kstamp" ]]; then
+	echo "testenv: kubectl in $dir is up to date"
+else
+	echo "testenv: building kubectl into $dir"
+	mkdir -p "$dir"
+	rm -f "$dir/.kubectl-stamp"
+	(cd "$here/kubectl" && GOFLAGS=-mod=readonly CGO_ENABLED=0 "$go" build -trimpath -ldflags "$ldflags" -o "$dir/kubectl" .)
+	echo "$kstamp" >"$dir/.kubectl-stamp"
+fi
+
+if [[ -x $dir/kube-apiserver && -x $dir/etcd && -x $dir/registry && -f $dir/.stamp && $(<"$dir/.stamp") == "$stamp" ]]; then
+	echo "testenv: binaries in $dir are up to date"
+	exit 0
+fi
+
+mkdir -p "$dir"
+rm -f "$dir/.stamp"
 
 echo "testenv: building kube-apiserver, etcd and registry into $dir (several minutes the first time)"
 cd "$tools"

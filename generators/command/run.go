@@ -63,21 +63,49 @@ type runSpec struct {
 	maxOutput int64
 }
 
-// group is a started command's process group and why it was killed.
+// reaperGrace is how long the reaper may take to kill the command's tree
+// before its whole process group is SIGKILLed.
+const reaperGrace = 5 * time.Second
+
+// group is a started command: its reaper, which leads the process group,
+// and why it was killed.
 type group struct {
-	pgid  int
-	mu    sync.Mutex
-	cause error
+	pgid   int
+	exited <-chan struct{} // closed once the reaper was waited for
+	mu     sync.Mutex
+	cause  error
+	killed bool
 }
 
-// kill SIGKILLs the whole group; the first non-nil cause is kept.
+// kill asks the reaper to kill every descendant of the command (setsid ones
+// too), and SIGKILLs the group if the reaper has not exited after
+// reaperGrace. The first non-nil cause is kept.
 func (g *group) kill(cause error) {
 	g.mu.Lock()
 	if g.cause == nil {
 		g.cause = cause
 	}
+	first := !g.killed
+	g.killed = true
 	g.mu.Unlock()
-	_ = syscall.Kill(-g.pgid, syscall.SIGKILL) // ESRCH: already gone
+	if !first {
+		return
+	}
+	select {
+	case <-g.exited:
+		return // waited for: its pid may be reused
+	default:
+	}
+	terminate(g.pgid) // not waited for yet, so still ours
+	go func() {
+		t := time.NewTimer(reaperGrace)
+		defer t.Stop()
+		select {
+		case <-g.exited:
+		case <-t.C:
+			_ = syscall.Kill(-g.pgid, syscall.SIGKILL)
+		}
+	}()
 }
 
 func (g *group) err() error {
@@ -103,9 +131,10 @@ func run(ctx context.Context, rs runSpec) ([]byte, error) {
 		return nil, fail(err, "")
 	}
 	defer errR.Close()
+	path, argv := reaped(rs.path, rs.argv)
 	cmd := &exec.Cmd{
-		Path:        rs.path,
-		Args:        rs.argv,
+		Path:        path,
+		Args:        argv,
 		Dir:         rs.dir,
 		Env:         rs.env,
 		Stdout:      outW,
@@ -123,7 +152,8 @@ func run(ctx context.Context, rs runSpec) ([]byte, error) {
 	if err != nil {
 		return nil, fail(err, "")
 	}
-	g := &group{pgid: cmd.Process.Pid}
+	exited := make(chan struct{})
+	g := &group{pgid: cmd.Process.Pid, exited: exited}
 
 	stderr := newTail(StderrTail)
 	errDone := make(chan struct{})
@@ -131,7 +161,6 @@ func run(ctx context.Context, rs runSpec) ([]byte, error) {
 		_, _ = io.Copy(stderr, errR)
 		close(errDone)
 	}()
-	exited := make(chan struct{})
 	var waitErr error
 	go func() {
 		waitErr = cmd.Wait()
@@ -163,9 +192,10 @@ func run(ctx context.Context, rs runSpec) ([]byte, error) {
 	return out, nil
 }
 
-// watch kills the group when the context ends, the timeout passes, or the
-// leader exits (so no stray child survives). After a kill it bounds how
-// long the readers may wait for EOF by closing their pipes.
+// watch kills the command when the context ends or the timeout passes.
+// When the reaper exits it has killed every descendant itself. After a
+// kill it bounds how long the readers may wait for EOF by closing their
+// pipes.
 func watch(ctx context.Context, g *group, timeout time.Duration, exited, done <-chan struct{}, pipes ...io.Closer) {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
@@ -176,9 +206,8 @@ func watch(ctx context.Context, g *group, timeout time.Duration, exited, done <-
 	}
 	select {
 	case <-exited:
-		g.kill(nil)
-		// The leader is gone; something outside the group may still hold
-		// the pipes. The timeout and the context still apply.
+		// The reaper is gone and killed the command's tree; should anything
+		// still hold the pipes, the timeout and the context still apply.
 		select {
 		case <-done:
 		case <-timer.C:

@@ -14,10 +14,12 @@ import (
 
 // TestParityWithKubectl builds the golden fixtures with `kubectl kustomize`
 // (load restrictions off, as steward builds) and expects the same objects.
+// kubectl is the one `make testenv` builds (deploy/testenv/kubectl), at the
+// version of the test API server, not whatever is on PATH.
 func TestParityWithKubectl(t *testing.T) {
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		testenv.Missing(t, "kubectl not on PATH")
+	kubectl := filepath.Join(testenv.BinDir(), "kubectl")
+	if _, err := os.Stat(kubectl); err != nil {
+		testenv.Missing(t, "no kubectl in %s", testenv.BinDir())
 	}
 	for name, dir := range map[string]string{"overlay": "apps/overlays/prod", "generators": "unit"} {
 		t.Run(name, func(t *testing.T) {
