@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds the test binaries (kube-apiserver, etcd, the distribution registry)
 # from the tools module next to this script into the directory given as $1.
-# The build is skipped when that directory already holds binaries stamped with the hash of the tools module's
-# files, so an edit to the module rebuilds and nothing else does. kubectl (for
-# the kustomize parity test; Debian has none recent enough) comes from its own
-# module, kubectl/, stamped the same way.
+# The build is skipped when that directory already holds binaries stamped
+# with the hash of the tools module's files, so an edit to the module
+# rebuilds and nothing else does. kubectl (for the kustomize parity test;
+# Debian has none recent enough) comes from its own module, kubectl/,
+# stamped the same way.
 set -euo pipefail
 
 dir=${1:?usage: build.sh DIR}

@@ -149,10 +149,17 @@ func unsafeFor(s yaml.Style, v string) string {
 	return ""
 }
 
-func scan(file string, data []byte) ([]site, []Warning) {
+func scan(file string, data []byte) (sites []site, warns []Warning) {
 	if !bytes.Contains(data, []byte("$imagepolicy")) {
 		return nil, nil
 	}
+	defer func() {
+		// The YAML parser must not take the scan down with it: a file it
+		// cannot read is left alone like any other non-YAML file.
+		if r := recover(); r != nil {
+			sites, warns = nil, []Warning{{file, 1, fmt.Sprintf("file could not be parsed (%v): markers left alone", r)}}
+		}
+	}()
 	lines := bytes.SplitAfter(data, []byte("\n"))
 	starts := make([]int, len(lines))
 	for i, off := 1, 0; i < len(lines); i++ {

@@ -422,3 +422,28 @@ func TestUnreachableAndNotFound(t *testing.T) {
 }
 
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }
+
+// TestRateLimitPerRegistry: a registry whose budget is spent holds its own
+// requests and no other registry's. rate.Limiter refuses at once a wait
+// that would outlast the context's deadline, so nothing here sleeps.
+func TestRateLimitPerRegistry(t *testing.T) {
+	a := testregistry.Start(t, testregistry.Options{})
+	b := testregistry.Start(t, testregistry.Options{})
+	a.PushAt(t, "app", "1", time.Unix(0, 0))
+	b.PushAt(t, "app", "1", time.Unix(0, 0))
+	o, _ := testOptions(a.Host, b.Host)
+	o.RequestsPerSecond = 0.0001 // one request per ~3 hours after the burst
+	o.Burst = 3                  // a first scan: the https and http pings, one tag list
+	c := newClient(t, o)
+	if _, err := c.Scan().Tags(t.Context(), a.Repo("app")); err != nil {
+		t.Fatalf("within the burst: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if _, err := c.Scan().Tags(ctx, a.Repo("app")); err == nil || !strings.Contains(err.Error(), "rate") {
+		t.Fatalf("budget spent: err = %v, want the rate limit's refusal", err)
+	}
+	if _, err := c.Scan().Tags(ctx, b.Repo("app")); err != nil {
+		t.Fatalf("another registry was held by the first one's limit: %v", err)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -82,6 +84,35 @@ func (r *Registry) Tags(tb testing.TB, repo string, img v1.Image, tags []string)
 	}
 	if err := g.Wait(); err != nil {
 		tb.Fatalf("registry: %v", err)
+	}
+}
+
+// SeedTags is Tags for benchmarks that need tens of thousands of tags: it
+// pushes img once as tags[0] through the API, then writes the other tags'
+// links straight into the registry's filesystem storage, in the layout the
+// registry itself writes (registry/storage/paths.go: a tag is
+// _manifests/tags/TAG/current/link and .../index/sha256/HEX/link holding
+// the digest). The registry serves them like pushed tags.
+func (r *Registry) SeedTags(tb testing.TB, repo string, img v1.Image, tags []string) {
+	tb.Helper()
+	if len(tags) == 0 {
+		return
+	}
+	d := r.Push(tb, repo, tags[0], img)
+	link := []byte(d.String())
+	base := filepath.Join(r.Root, "docker", "registry", "v2", "repositories", filepath.FromSlash(repo), "_manifests", "tags")
+	for _, tag := range tags[1:] {
+		for _, dir := range []string{
+			filepath.Join(base, tag, "current"),
+			filepath.Join(base, tag, "index", d.Algorithm, d.Hex),
+		} {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				tb.Fatalf("registry: seed: %v", err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "link"), link, 0o644); err != nil {
+				tb.Fatalf("registry: seed: %v", err)
+			}
+		}
 	}
 }
 

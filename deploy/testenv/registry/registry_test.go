@@ -36,6 +36,34 @@ func TestStartPushList(t *testing.T) {
 	}
 }
 
+func TestSeedTags(t *testing.T) {
+	r := Start(t, Options{})
+	img := Image(t, time.Unix(0, 0), "seed")
+	tags := []string{"a", "b", "c", "d"}
+	r.SeedTags(t, "seeded/app", img, tags)
+	resp, err := http.Get(r.URL() + "/v2/seeded/app/tags/list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page struct{ Tags []string }
+	err = json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	if err != nil || !slices.Equal(page.Tags, tags) {
+		t.Fatalf("seeded tags listed as %v, %v", page.Tags, err)
+	}
+	want, _ := img.Digest()
+	req, _ := http.NewRequest(http.MethodHead, r.URL()+"/v2/seeded/app/manifests/d", nil)
+	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Docker-Content-Digest") != want.String() {
+		t.Fatalf("seeded tag d: status %d digest %q, want 200 %s", resp.StatusCode, resp.Header.Get("Docker-Content-Digest"), want)
+	}
+}
+
 func TestAuth(t *testing.T) {
 	r := Start(t, Options{User: "robot", Password: "s3cret"})
 	r.PushAt(t, "app", "1", time.Unix(0, 0)) // Push authenticates itself
