@@ -1,0 +1,6 @@
+// Package examples holds stacks that run as they are written: each
+// directory has a steward.yaml and a README.md, and `steward verify` passes
+// in each (cmd/steward's TestExamplesVerify runs it). The package's own
+// tests apply the examples that need real systems: the machine estate to
+// test sshd hosts.
+package examples
