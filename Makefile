@@ -9,7 +9,7 @@ LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 export STEWARD_TESTENV_BIN ?= $(HOME)/.cache/steward/testenv/bin
 
 # Debian packages the tests use: sshd for machine targets, git for the git server.
-TEST_PACKAGES  := openssh-server openssh-client git sudo chromium gnupg
+TEST_PACKAGES  := openssh-server openssh-client git sudo chromium gnupg debootstrap systemd-container
 BENCH_PACKAGES := $(TEST_PACKAGES) ansible
 
 .PHONY: build test bench demo testenv deps lint
