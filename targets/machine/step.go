@@ -54,6 +54,7 @@ const (
 	opAttrs                 // set mode/owner/group of path
 	opRemove                // remove path
 	opRun                   // run argv, non-zero exit fails
+	opRefresh               // refresh the package index (once per run of a host)
 )
 
 // op is one primitive change. Owner and group are names (or numeric
@@ -71,6 +72,8 @@ type op struct {
 	dir     string
 	pending string // pending action this op performs
 	forget  bool   // user database changed: drop cached ids
+	pkg     string // a package manager run: its errors quote the manager
+	journal string // a systemd unit started: its failure quotes the unit's journal
 }
 
 // exec performs op on h.
@@ -105,17 +108,44 @@ func (o *op) exec(ctx context.Context, h *host) error {
 		if err := h.t.Remove(ctx, o.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove %s: %w", o.path, err)
 		}
+	case opRefresh:
+		return h.refreshIndex(ctx)
 	case opRun:
-		res, err := h.runEnv(ctx, o.env, o.dir, o.argv)
-		if err != nil {
+		return o.run(ctx, h)
+	}
+	return nil
+}
+
+func (o *op) run(ctx context.Context, h *host) error {
+	res, err := h.runEnv(ctx, o.env, o.dir, o.argv)
+	if err != nil {
+		return err
+	}
+	if o.pkg == PackageManagerDnf && res.ExitCode != 0 && !h.refreshed {
+		// dnf's index is checked by failing: refresh it once, then retry.
+		if err := h.refreshIndex(ctx); err != nil {
 			return err
 		}
-		if err := exitError(o.argv, res); err != nil {
+		if res, err = h.runEnv(ctx, o.env, o.dir, o.argv); err != nil {
 			return err
 		}
-		if o.forget {
-			h.forget()
+	}
+	switch {
+	case o.pkg != "":
+		err = packageError(o.argv, res)
+	default:
+		err = exitError(o.argv, res)
+	}
+	if err != nil && o.journal != "" {
+		if tail := h.journalTail(ctx, o.journal); tail != "" {
+			err = fmt.Errorf("%w\njournal of %s:\n%s", err, o.journal, tail)
 		}
+	}
+	if err != nil {
+		return err
+	}
+	if o.forget {
+		h.forget()
 	}
 	return nil
 }

@@ -123,7 +123,11 @@ func checkAvailable(o Options) error {
 type Host struct {
 	// Name is the machine name and the guest's hostname.
 	Name string
-	// Addr is "127.0.0.1:PORT", where the guest's sshd listens.
+	// IP is the host's own loopback address (127.x.y.z, chosen at random):
+	// guests share this machine's network, so a service of each guest can
+	// listen on the same port of its own address, as on separate hosts.
+	IP string
+	// Addr is "IP:PORT", where the guest's sshd listens.
 	Addr string
 	Port int
 	// User is the user to log in as: root.
@@ -247,12 +251,15 @@ func (h *Host) create(ctx context.Context) error {
 		}
 	}
 	h.ConsolePath = filepath.Join(h.Dir, "console.log")
-	port, err := freePort()
+	var ip [3]byte
+	_, _ = rand.Read(ip[:])
+	h.IP = fmt.Sprintf("127.%d.%d.%d", 16+int(ip[0])%224, ip[1], 1+int(ip[2])%254)
+	port, err := freePort(h.IP)
 	if err != nil {
 		return err
 	}
 	h.Port = port
-	h.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	h.Addr = net.JoinHostPort(h.IP, strconv.Itoa(port))
 	for _, d := range []struct {
 		path string
 		mode os.FileMode
@@ -278,9 +285,9 @@ func (h *Host) create(ctx context.Context) error {
 	if err := os.WriteFile(filepath.Join(upper, "root/.ssh/authorized_keys"), client, 0o600); err != nil {
 		return err
 	}
-	dropIn := fmt.Sprintf("# steward test host %s\nPort %d\nListenAddress 127.0.0.1\nHostKey /etc/ssh/ssh_host_ed25519_key\n"+
+	dropIn := fmt.Sprintf("# steward test host %s\nPort %d\nListenAddress %s\nHostKey /etc/ssh/ssh_host_ed25519_key\n"+
 		"PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUseDNS no\n"+
-		"MaxStartups 100\nMaxSessions 30\n", h.Name, port)
+		"MaxStartups 100\nMaxSessions 30\n", h.Name, port, h.IP)
 	if err := os.WriteFile(filepath.Join(upper, "etc/ssh/sshd_config.d/steward-test.conf"), []byte(dropIn), 0o644); err != nil {
 		return err
 	}
@@ -493,8 +500,8 @@ func (h *Host) Console() string {
 	return string(b)
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freePort(ip string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		return 0, fmt.Errorf("free port: %w", err)
 	}
