@@ -126,7 +126,9 @@ func (h *host) indexStale(ctx context.Context, maxAge time.Duration) (bool, erro
 }
 
 // refreshStamp is touched after steward refreshed the apt index.
-func (h *host) refreshStamp() string { return h.path(path.Join(InventoryDir, ".package-index-refreshed")) }
+func (h *host) refreshStamp() string {
+	return h.path(path.Join(InventoryDir, ".package-index-refreshed"))
+}
 
 func (r *packageRes) plan(ctx context.Context, h *host, pc *planCtx) (*step, error) {
 	pm, err := h.packageManager(ctx)
