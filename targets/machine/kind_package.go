@@ -81,15 +81,17 @@ func versionMatches(installed, want string) bool {
 	return want == "" || installed == want || strings.HasPrefix(installed, want+"-")
 }
 
-// aptKnows reports whether apt's package index has name (at version, when
-// given): apt-cache policy lists a candidate and a version table.
-func (h *host) aptKnows(ctx context.Context, name, version string) (bool, error) {
+// aptVersion looks name up in apt's package index: whether it is known
+// (has a candidate, or, with a version, that version in its table) and the
+// full version that matches the wanted one ("1.0" finds "1.0-1"), which is
+// what apt-get install needs.
+func (h *host) aptVersion(ctx context.Context, name, version string) (string, bool, error) {
 	res, err := h.run(ctx, "apt-cache", "policy", name)
 	if err != nil {
-		return false, err
+		return "", false, err
 	}
 	if res.ExitCode != 0 {
-		return false, nil
+		return "", false, nil
 	}
 	candidate := false
 	for _, l := range strings.Split(string(res.Stdout), "\n") {
@@ -99,11 +101,11 @@ func (h *host) aptKnows(ctx context.Context, name, version string) (bool, error)
 			candidate = f[1] != "(none)"
 		case version != "" && len(f) == 2 && versionMatches(f[0], version):
 			if _, err := strconv.Atoi(f[1]); err == nil { // "VERSION PRIORITY" of the table
-				return true, nil
+				return f[0], true, nil
 			}
 		}
 	}
-	return candidate && version == "", nil
+	return version, candidate && version == "", nil
 }
 
 // indexStale reports whether the host's apt index is older than maxAge:
@@ -165,40 +167,43 @@ func (r *packageRes) plan(ctx context.Context, h *host, pc *planCtx) (*step, err
 	if !install {
 		return st, nil
 	}
-	if why, err := h.needsRefresh(ctx, pm, r.spec.Name, r.spec.Version); err != nil {
+	version, why, err := h.needsRefresh(ctx, pm, r.spec.Name, r.spec.Version)
+	if err != nil {
 		return nil, err
-	} else if why != "" {
+	}
+	if why != "" {
 		st.diff += " (refreshing the package index first: " + why + ")"
 		st.ops = append(st.ops, op{kind: opRefresh})
 	}
 	st.diff += "\n"
-	st.ops = append(st.ops, h.installPackage(pm, r.spec.Name, r.spec.Version, compareVersions(r.spec.Version, cur) < 0 && cur != ""))
+	st.ops = append(st.ops, h.installPackage(pm, r.spec.Name, version, compareVersions(r.spec.Version, cur) < 0 && cur != ""))
 	return st, nil
 }
 
 // needsRefresh says why the package index must be refreshed before
 // installing name: apt does not know it (at that version), or the index is
-// older than the configured maximum age. dnf refreshes on a failed install
-// instead (see opInstall).
-func (h *host) needsRefresh(ctx context.Context, pm, name, version string) (string, error) {
+// older than the configured maximum age; and the version to install (apt's
+// full version when it knows it). dnf refreshes on a failed install instead
+// (see op.run).
+func (h *host) needsRefresh(ctx context.Context, pm, name, version string) (string, string, error) {
 	if pm != PackageManagerApt {
-		return "", nil
+		return version, "", nil
 	}
-	known, err := h.aptKnows(ctx, name, version)
+	full, known, err := h.aptVersion(ctx, name, version)
 	if err != nil {
-		return "", fmt.Errorf("query package %s: %w", name, err)
+		return "", "", fmt.Errorf("query package %s: %w", name, err)
 	}
 	if !known {
-		return pkgRef(pm, name, version) + " is not in it", nil
+		return version, pkgRef(pm, name, version) + " is not in it", nil
 	}
 	stale, err := h.indexStale(ctx, h.cacheMaxAge)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if stale {
-		return fmt.Sprintf("older than %s", h.cacheMaxAge), nil
+		return full, fmt.Sprintf("older than %s", h.cacheMaxAge), nil
 	}
-	return "", nil
+	return full, "", nil
 }
 
 func pkgRef(pm, name, version string) string {
@@ -223,7 +228,7 @@ var aptEnv = map[string]string{"DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C
 func (h *host) installPackage(pm, name, version string, downgrade bool) op {
 	if pm == PackageManagerApt {
 		argv := append([]string{"apt-get", "install", "-y", "-q", "--no-install-recommends", "--allow-downgrades"}, h.aptLock()...)
-		return op{kind: opRun, env: aptEnv, pkg: pm, argv: append(argv, pkgRef(pm, name, version))}
+		return op{kind: opRun, env: aptEnv, pkg: pm, argv: append(argv, pkgRef(pm, name, version)), pkgName: name, pkgVersion: version}
 	}
 	verb := "install"
 	if downgrade {

@@ -73,6 +73,9 @@ type op struct {
 	pending string // pending action this op performs
 	forget  bool   // user database changed: drop cached ids
 	pkg     string // a package manager run: its errors quote the manager
+	// pkgName and pkgVersion are what an apt install asks for: after a
+	// refresh of the index the version is looked up again ("1.0" -> "1.0-1").
+	pkgName, pkgVersion string
 	journal string // a systemd unit started: its failure quotes the unit's journal
 }
 
@@ -117,7 +120,13 @@ func (o *op) exec(ctx context.Context, h *host) error {
 }
 
 func (o *op) run(ctx context.Context, h *host) error {
-	res, err := h.runEnv(ctx, o.env, o.dir, o.argv)
+	argv := o.argv
+	if o.pkg == PackageManagerApt && o.pkgVersion != "" && h.refreshed {
+		if full, known, err := h.aptVersion(ctx, o.pkgName, o.pkgVersion); err == nil && known {
+			argv = append(slices.Clone(argv[:len(argv)-1]), pkgRef(o.pkg, o.pkgName, full))
+		}
+	}
+	res, err := h.runEnv(ctx, o.env, o.dir, argv)
 	if err != nil {
 		return err
 	}
@@ -126,15 +135,15 @@ func (o *op) run(ctx context.Context, h *host) error {
 		if err := h.refreshIndex(ctx); err != nil {
 			return err
 		}
-		if res, err = h.runEnv(ctx, o.env, o.dir, o.argv); err != nil {
+		if res, err = h.runEnv(ctx, o.env, o.dir, argv); err != nil {
 			return err
 		}
 	}
 	switch {
 	case o.pkg != "":
-		err = packageError(o.argv, res)
+		err = packageError(argv, res)
 	default:
-		err = exitError(o.argv, res)
+		err = exitError(argv, res)
 	}
 	if err != nil && o.journal != "" {
 		if tail := h.journalTail(ctx, o.journal); tail != "" {
