@@ -76,7 +76,7 @@ type op struct {
 	// pkgName and pkgVersion are what an apt install asks for: after a
 	// refresh of the index the version is looked up again ("1.0" -> "1.0-1").
 	pkgName, pkgVersion string
-	journal string // a systemd unit started: its failure quotes the unit's journal
+	journal             string // a systemd unit started: its failure quotes the unit's journal
 }
 
 // exec performs op on h.

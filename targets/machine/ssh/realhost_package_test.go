@@ -51,7 +51,9 @@ done > Packages
 echo 'deb [trusted=yes] file:/srv/stw-repo ./' > /etc/apt/sources.list.d/stw-repo.list
 `
 	guest(t, h, script)
-	t.Cleanup(func() { h.Exec(context.Background(), "rm", "-rf", "/srv/stw-repo", "/tmp/stw-build", "/etc/apt/sources.list.d/stw-repo.list") })
+	t.Cleanup(func() {
+		h.Exec(context.Background(), "rm", "-rf", "/srv/stw-repo", "/tmp/stw-build", "/etc/apt/sources.list.d/stw-repo.list")
+	})
 }
 
 // TestRealPackage installs, pins, downgrades and removes packages with the
@@ -125,7 +127,9 @@ func TestRealPackageIndexRefresh(t *testing.T) {
 	}
 	localRepo(t, h, "stw-one=1.0", "stw-two=1.0", "stw-three=1.0")
 	guest(t, h, `echo 'APT::Update::Post-Invoke { "echo update >> /root/stw-updates"; };' > /etc/apt/apt.conf.d/99stw-count`)
-	t.Cleanup(func() { h.Exec(context.Background(), "rm", "-f", "/etc/apt/apt.conf.d/99stw-count", "/root/stw-updates") })
+	t.Cleanup(func() {
+		h.Exec(context.Background(), "rm", "-f", "/etc/apt/apt.conf.d/99stw-count", "/root/stw-updates")
+	})
 	f := newRealFleet(t, hosts[1:2], nil)
 	cs := f.sync(t, unitRequest("stw-refresh", "r1", pkgObjects(t, "stw-one", "stw-two")...))
 	for i, c := range cs.Changes {
