@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -11,7 +12,10 @@ import (
 	"github.com/stewardhq/steward/reconcile"
 )
 
-var _ reconcile.Target = (*Target)(nil)
+var (
+	_ reconcile.Target = (*Target)(nil)
+	_ io.Closer        = (*Target)(nil)
+)
 
 // Dialer connects to one host. The ssh package supplies one; tests return
 // LocalTransports with separate roots.
@@ -51,6 +55,10 @@ type Config struct {
 	HTTPClient *http.Client
 	// Logger receives progress with keys unit, target, revision, host, object.
 	Logger *slog.Logger
+	// Connections, when set, holds the hosts' connections for the life of
+	// the target (an ssh.Pool whose Dial is the target's Dialer); Close
+	// closes it.
+	Connections io.Closer
 }
 
 // DefaultPackageLockTimeout is how long apt waits for the dpkg lock.
@@ -112,6 +120,15 @@ func LocalDialer(roots map[string]string, env map[string]string) Dialer {
 		}
 		return NewLocalTransport(host, root, env)
 	}
+}
+
+// Close releases the connections the target holds (Config.Connections);
+// a target is not used after Close.
+func (t *Target) Close() error {
+	if t.cfg.Connections == nil {
+		return nil
+	}
+	return t.cfg.Connections.Close()
 }
 
 // Config returns the target's configuration.
