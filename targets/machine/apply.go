@@ -116,6 +116,9 @@ func (t *Target) applyHost(ctx context.Context, req reconcile.ApplyRequest, unit
 	if hp.err != nil {
 		return changes, true
 	}
+	if hp.planErr != nil {
+		return changes, true
+	}
 	if hp.held != "" {
 		// Counted as failed by the breaker, as when it was rolled back.
 		return changes, true
@@ -232,6 +235,12 @@ func execSteps(ctx context.Context, h *host, steps []*step, inv *Inventory, chan
 		begin := time.Now()
 		for _, o := range s.ops {
 			if err := o.exec(ctx, h); err != nil {
+				if s.prune && s.id.Kind == KindDirectory && o.kind == opRemove && h.isDir(ctx, o.path) {
+					// It holds what steward did not create: keep it, say so
+					// once, and forget it.
+					changes[i].Action, changes[i].Message = reconcile.Unchanged, "kept: not empty"
+					break
+				}
 				changes[i].Action = reconcile.Failed
 				changes[i].Message = err.Error()
 				changes[i].Duration = time.Since(begin)

@@ -267,3 +267,47 @@ func TestOwnerMissingOnHost(t *testing.T) {
 		t.Fatalf("change %+v", c)
 	}
 }
+
+// TestPlanFailureIsPerObject: an object that fails to plan reports its own
+// error; the host's other objects say they were not applied, not that
+// error, and nothing is changed on the host.
+func TestPlanFailureIsPerObject(t *testing.T) {
+	r := newRig(t)
+	objs := []*reconcile.Object{
+		fileObj(t, "good", "/etc/good", "g\n", ""),
+		obj(t, hdr+"kind: File\nmetadata: {name: owned}\nspec: {path: /etc/owned, content: x, owner: no-such-user-here}"),
+		fileObj(t, "same", "/etc/same", "s\n", ""),
+	}
+	r.write(h1, "etc/same", "s\n", 0o644)
+	cs := r.sync(request("u", "r1", false, objs...))
+	wantActions(t, cs.Changes, "h1 machine.steward.dev/File/good skipped", "h1 machine.steward.dev/File/owned failed", "h1 machine.steward.dev/File/same unchanged")
+	if m := cs.Changes[0].Message; m != "not applied: the plan of another object failed on this host" {
+		t.Fatalf("good: %q", m)
+	}
+	if m := cs.Changes[1].Message; !strings.Contains(m, `File/owned: spec.owner: user "no-such-user-here": not found on the host`) {
+		t.Fatalf("owned: %q", m)
+	}
+	if r.exists(h1, "etc/good") {
+		t.Fatal("a host with a failed plan was changed")
+	}
+}
+
+// TestPruneKeepsNonEmptyDirectory: a created Directory that now holds
+// files someone else put there is kept when no longer declared, reported
+// once as kept, then forgotten (not failed on every pass).
+func TestPruneKeepsNonEmptyDirectory(t *testing.T) {
+	r := newRig(t)
+	r.sync(request("u", "r1", true, obj(t, hdr+"kind: Directory\nmetadata: {name: d}\nspec: {path: /srv/d}")))
+	r.write(h1, "srv/d/user.txt", "mine\n", 0o644)
+	cs := r.sync(request("u", "r2", true))
+	wantActions(t, cs.Changes, "h1 machine.steward.dev/Directory/d unchanged")
+	if m := cs.Changes[0].Message; m != "kept: not empty" {
+		t.Fatalf("message %q", m)
+	}
+	if r.file(h1, "srv/d/user.txt") != "mine\n" {
+		t.Fatal("user file lost")
+	}
+	if cs := r.sync(request("u", "r3", true)); len(cs.Changes) != 0 {
+		t.Fatalf("second pass: %+v", cs.Changes)
+	}
+}

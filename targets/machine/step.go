@@ -159,6 +159,12 @@ func (o *op) run(ctx context.Context, h *host) error {
 	return nil
 }
 
+// isDir reports whether p is a directory on the host now.
+func (h *host) isDir(ctx context.Context, p string) bool {
+	fi, err := h.stat(ctx, p)
+	return err == nil && fi != nil && fi.IsDir()
+}
+
 // attrs resolves names into FileAttrs (-1 for unset ids).
 func (h *host) attrs(ctx context.Context, mode fs.FileMode, owner, group string) (FileAttrs, error) {
 	a := FileAttrs{Mode: mode, UID: -1, GID: -1}

@@ -149,6 +149,7 @@ type hostPlan struct {
 	objects []*reconcile.Object // declared objects, the next last good
 	changes []reconcile.Change  // the plan's changes, index-aligned with steps
 	held    string              // why the revision is not applied here (rolled back before)
+	planErr error               // the first object that failed to plan: nothing is applied
 }
 
 func (hp *hostPlan) changed() bool {
@@ -209,8 +210,11 @@ func hostChanges(hp *hostPlan, res []resource, host string) []reconcile.Change {
 	out := make([]reconcile.Change, len(hp.steps))
 	for i, s := range hp.steps {
 		out[i] = reconcile.Change{Object: s.id, Host: host, Action: s.action, Diff: s.diff, Message: s.msg}
-		if hp.held != "" && len(s.ops) > 0 {
+		switch {
+		case hp.held != "" && len(s.ops) > 0:
 			out[i].Action, out[i].Message = reconcile.Skipped, hp.held
+		case hp.planErr != nil && s.action != reconcile.Failed && len(s.ops) > 0:
+			out[i].Action, out[i].Message = reconcile.Skipped, "not applied: the plan of another object failed on this host"
 		}
 	}
 	return out
@@ -274,11 +278,19 @@ func planHost(ctx context.Context, h *host, inv *Inventory, res []resource, prun
 	for _, r := range res {
 		st, err := r.plan(ctx, h, pc)
 		if err != nil {
-			var se *SpecError
-			if errors.As(err, &se) {
-				return nil, err
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
 			}
-			return nil, fmt.Errorf("%s: %w", objName(r.ID()), err)
+			// This object failed to plan; the others are still planned so
+			// each reports its own outcome, but the host is not applied.
+			var se *SpecError
+			if !errors.As(err, &se) {
+				err = fmt.Errorf("%s: %w", objName(r.ID()), err)
+			}
+			st = &step{id: r.ID(), action: reconcile.Failed, msg: "plan: " + err.Error()}
+			if hp.planErr == nil {
+				hp.planErr = err
+			}
 		}
 		st.key = r.ID().Kind + ":" + r.ident()
 		declared[st.key] = true
