@@ -234,6 +234,24 @@ func (h *host) gatherFacts(ctx context.Context) (map[string]string, error) {
 			}
 		}
 	}
+	// PID 1 names the init system; the addresses are what the host itself
+	// reports. Hosts without these tools just lack the facts.
+	if res, err := h.run(ctx, "cat", "/proc/1/comm"); err == nil && res.ExitCode == 0 {
+		facts["init"] = strings.TrimSpace(string(res.Stdout))
+	}
+	var addrs []string
+	if res, err := h.run(ctx, "hostname", "-I"); err == nil && res.ExitCode == 0 {
+		addrs = strings.Fields(string(res.Stdout))
+		facts["addresses"] = strings.Join(addrs, " ")
+	}
+	// address is where steward reaches the host when that is an IP
+	// address, else the first address the host reports.
+	switch {
+	case net.ParseIP(facts["host"]) != nil:
+		facts["address"] = facts["host"]
+	case len(addrs) > 0:
+		facts["address"] = addrs[0]
+	}
 	h.facts = facts
 	return facts, nil
 }

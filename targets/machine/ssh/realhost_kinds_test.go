@@ -147,3 +147,35 @@ spec: {run: [sh, -c, 'echo ` + name + ` >> /var/lib/stw-cmd/ran'], ` + guards + 
 	f.sync(t, unitRequest("stw-cmd", "r3"))
 	guest(t, h, "rm -rf /var/lib/stw-cmd")
 }
+
+// TestRealFacts: the facts a File template sees on a real host (OS,
+// distribution and version, architecture, kernel, init system, hostname,
+// addresses) are what the guest itself reports.
+func TestRealFacts(t *testing.T) {
+	hosts := realHosts(t)
+	h := hosts[1]
+	f := newRealFleet(t, hosts[1:2], nil)
+	f.sync(t, unitRequest("stw-facts", "r1", objects(t, `apiVersion: machine.steward.dev/v1
+kind: File
+metadata: {name: stw-facts}
+spec:
+  path: /etc/stw-facts
+  template: true
+  content: |
+    {{.Facts.os}} {{.Facts.distro}} {{.Facts.distroVersion}} {{.Facts.arch}} {{.Facts.kernel}}
+    {{.Facts.init}} {{.Facts.hostname}} {{.Host}}
+    {{.Facts.addresses}}
+    {{.Facts.address}}
+`)...))
+	got := guest(t, h, "cat /etc/stw-facts")
+	want := guest(t, h, `. /etc/os-release
+echo "$(uname -s | tr A-Z a-z) $ID $VERSION_ID $(uname -m) $(uname -r)"
+echo "$(cat /proc/1/comm) $(hostname)"`) + " " + h.IP + "\n" + guest(t, h, "hostname -I") + "\n" + h.IP
+	if got != want {
+		t.Fatalf("facts:\n%s\nthe guest says:\n%s", got, want)
+	}
+	if !strings.HasPrefix(got, "linux debian ") || !strings.Contains(got, "\nsystemd "+h.Name+" ") {
+		t.Fatalf("facts do not describe a Debian guest running systemd:\n%s", got)
+	}
+	f.sync(t, unitRequest("stw-facts", "r2"))
+}
