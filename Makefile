@@ -9,7 +9,9 @@ LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 export STEWARD_TESTENV_BIN ?= $(HOME)/.cache/steward/testenv/bin
 
 # Debian packages the tests use: sshd for machine targets, git for the git server.
-TEST_PACKAGES  := openssh-server openssh-client git sudo chromium gnupg systemd ca-certificates
+# systemd for systemd-analyze (deploy/systemd), debootstrap and
+# systemd-container for the real Debian hosts (deploy/testenv/realhost).
+TEST_PACKAGES  := openssh-server openssh-client git sudo chromium gnupg systemd ca-certificates debootstrap systemd-container
 BENCH_PACKAGES := $(TEST_PACKAGES) ansible
 
 .PHONY: build test bench demo testenv deps lint

@@ -47,8 +47,9 @@ func (f *targetFlags) resolver(base string, logger *slog.Logger) reconcile.Targe
 			if !filepath.IsAbs(root) {
 				root = filepath.Join(base, root)
 			}
-			t := machine.NewLocal(root)
-			return t, nil
+			cfg := machine.DefaultConfig(machine.LocalHost)
+			cfg.Name, cfg.Logger = name, logger.With("target", name)
+			return machine.New(cfg, machine.LocalDialer(map[string]string{machine.LocalHost: root}, nil)), nil
 		case spec.Machines != nil:
 			m := spec.Machines
 			cfg := machine.DefaultConfig(m.Hosts...)
@@ -72,6 +73,7 @@ func (f *targetFlags) resolver(base string, logger *slog.Logger) reconcile.Targe
 			// One connection per host for the life of the process: a host's
 			// plan and apply share it, and the transport redials when it drops.
 			pool := ssh.NewPool(ssh.Dialer(sc, f.credentialsDir, f.knownHosts))
+			cfg.Connections = pool
 			return machine.New(cfg, pool.Dial), nil
 		case spec.Kubernetes != nil:
 			k := spec.Kubernetes

@@ -116,6 +116,13 @@ func (t *Target) applyHost(ctx context.Context, req reconcile.ApplyRequest, unit
 	if hp.err != nil {
 		return changes, true
 	}
+	if hp.planErr != nil {
+		return changes, true
+	}
+	if hp.held != "" {
+		// Counted as failed by the breaker, as when it was rolled back.
+		return changes, true
+	}
 	inv := cloneInventory(hp.inv)
 	if !hp.changed() && !inventoryOutdated(inv, req.Revision, len(hp.pending) > 0) {
 		return changes, false // nothing to do: not even a connection
@@ -127,7 +134,7 @@ func (t *Target) applyHost(ctx context.Context, req reconcile.ApplyRequest, unit
 		return changes, true
 	}
 	defer tr.Close()
-	h := newHost(tr, hp.host, t.cfg.Root, t.cfg.Env, t.cfg.PackageManager)
+	h := t.host(tr, hp.host)
 	final := func(status string) error {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
 		defer cancel()
@@ -136,10 +143,14 @@ func (t *Target) applyHost(ctx context.Context, req reconcile.ApplyRequest, unit
 		return writeInventory(wctx, h, inv)
 	}
 
-	// Record the restarts and triggered runs first: they must survive a
-	// run that dies before doing them.
-	if len(hp.pending) > 0 {
+	// Record the restarts and triggered runs first, and what the run is
+	// about to create: a run that dies midway (kill -9) leaves them
+	// recorded, so the next run still performs the actions, and prune
+	// still removes what was created.
+	planned := plannedCreations(inv, hp.steps)
+	if len(hp.pending) > 0 || len(planned) > 0 {
 		inv.Pending = slices.Clone(hp.pending)
+		inv.Entries = append(inv.Entries, planned...)
 		if err := writeInventory(ctx, h, inv); err != nil {
 			failChanged(hp, changes, err.Error())
 			return changes, true
@@ -164,13 +175,30 @@ func (t *Target) applyHost(ctx context.Context, req reconcile.ApplyRequest, unit
 		}
 	}
 	inv.LastGood = &GoodRevision{Revision: req.Revision, Objects: objectMaps(hp.objects)}
-	inv.Failed = ""
+	inv.Failed, inv.FailedAt, inv.FailedReason = "", nil, ""
 	if err := final(StatusApplied); err != nil {
 		failChanged(hp, changes, err.Error())
 		return changes, true
 	}
 	log.Info("host applied", "changes", countOps(hp.steps))
 	return changes, false
+}
+
+// plannedCreations returns the inventory entries of what the steps create
+// and the inventory does not list yet.
+func plannedCreations(inv *Inventory, steps []*step) []Entry {
+	known := map[string]bool{}
+	for _, e := range inv.Entries {
+		known[e.key()] = true
+	}
+	var out []Entry
+	for _, s := range steps {
+		if s.prune || s.entry == nil || !s.entry.Created || len(s.ops) == 0 || known[s.key] {
+			continue
+		}
+		out = append(out, *s.entry)
+	}
+	return out
 }
 
 // inventoryOutdated reports whether the inventory must be rewritten even
@@ -207,6 +235,12 @@ func execSteps(ctx context.Context, h *host, steps []*step, inv *Inventory, chan
 		begin := time.Now()
 		for _, o := range s.ops {
 			if err := o.exec(ctx, h); err != nil {
+				if s.prune && s.id.Kind == KindDirectory && o.kind == opRemove && h.isDir(ctx, o.path) {
+					// It holds what steward did not create: keep it, say so
+					// once, and forget it.
+					changes[i].Action, changes[i].Message = reconcile.Unchanged, "kept: not empty"
+					break
+				}
 				changes[i].Action = reconcile.Failed
 				changes[i].Message = err.Error()
 				changes[i].Duration = time.Since(begin)
@@ -270,6 +304,8 @@ func (t *Target) rollback(ctx context.Context, h *host, req reconcile.ApplyReque
 		inv.Revision = good
 	}
 	inv.Failed = req.Revision
+	now := time.Now().UTC()
+	inv.FailedAt, inv.FailedReason = &now, herr.Error()
 	failChanged(hp, changes, msg)
 	status := StatusRolledBack
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,11 +17,20 @@ import (
 	"github.com/stewardhq/steward/reconcile"
 )
 
-func confAndUnit(t *testing.T, conf string, extra ...*reconcile.Object) []*reconcile.Object {
+// confAndReload is a File and a Command that runs when it changes,
+// appending a line to <root>/etc/reloads of the first host (the pending
+// action "Command/reload run").
+func confAndReload(t *testing.T, r *rig, conf string, extra ...*reconcile.Object) []*reconcile.Object {
 	return append([]*reconcile.Object{
 		fileObj(t, "conf", "/etc/web.conf", conf, ""),
-		unitObj(t, "  watches: [File/conf]\n"),
+		obj(t, hdr+"kind: Command\nmetadata: {name: reload}\nspec: {run: [sh, -c, 'echo ran >> \"$R/etc/reloads\"'], env: {R: "+quote(r.root(""))+"}, watches: [File/conf]}"),
 	}, extra...)
+}
+
+// reloads counts the reload runs recorded under host's root.
+func reloads(r *rig, host string) int {
+	b, _ := os.ReadFile(filepath.Join(r.root(host), "etc/reloads"))
+	return strings.Count(string(b), "ran\n")
 }
 
 func inventoryOf(t *testing.T, r *rig, host string) *Inventory {
@@ -55,7 +66,7 @@ func TestHealthRollback(t *testing.T) {
 		q.Unit.Health = health
 		return q
 	}
-	cs := r.sync(req("r1", confAndUnit(t, "v1\n")))
+	cs := r.sync(req("r1", confAndReload(t, r, "v1\n")))
 	if len(cs.Failed()) > 0 {
 		t.Fatalf("r1 failed: %+v", cs.Failed())
 	}
@@ -63,11 +74,10 @@ func TestHealthRollback(t *testing.T) {
 	mu.Lock()
 	unhealthy["h2"] = true
 	mu.Unlock()
-	r.shims.calls(t, false)
-	cs = r.sync(req("r2", confAndUnit(t, "v2\n", fileObj(t, "extra", "/etc/extra", "x\n", ""))))
+	cs = r.sync(req("r2", confAndReload(t, r, "v2\n", fileObj(t, "extra", "/etc/extra", "x\n", ""))))
 	wantActions(t, cs.Changes,
-		"h1 machine.steward.dev/File/extra created", "h1 machine.steward.dev/File/conf configured", "h1 machine.steward.dev/Unit/web configured",
-		"h2 machine.steward.dev/File/extra failed", "h2 machine.steward.dev/File/conf failed", "h2 machine.steward.dev/Unit/web failed")
+		"h1 machine.steward.dev/File/extra created", "h1 machine.steward.dev/File/conf configured", "h1 machine.steward.dev/Command/reload configured",
+		"h2 machine.steward.dev/File/extra failed", "h2 machine.steward.dev/File/conf failed", "h2 machine.steward.dev/Command/reload failed")
 	msg := cs.Changes[3].Message
 	for _, want := range []string{"health check failed after applying revision r2", "status 503", "rolled back to revision r1"} {
 		if !strings.Contains(msg, want) {
@@ -83,16 +93,10 @@ func TestHealthRollback(t *testing.T) {
 	if got := r.file("h1", "etc/web.conf"); got != "v2\n" {
 		t.Fatalf("h1 conf %q, want v2", got)
 	}
-	// h1 restarted once for r2; h2 restarted for r2 and again for the
-	// rollback (shared systemd shim state).
-	restarts := 0
-	for _, c := range r.shims.calls(t, false) {
-		if c == "systemctl restart web.service" {
-			restarts++
-		}
-	}
-	if restarts != 3 {
-		t.Fatalf("%d restarts, want 3 (h1 r2, h2 r2, h2 rollback)", restarts)
+	// Every reload runs on the first host's tree (the command's $R): r1 on
+	// both hosts, r2 on both, and the rollback's on h2.
+	if n := reloads(r, "h1"); n != 5 {
+		t.Fatalf("%d reloads, want 5 (r1 twice, r2 twice, h2's rollback)", n)
 	}
 	inv := inventoryOf(t, r, "h2")
 	if inv.Status != StatusRolledBack || inv.Revision != "r1" || inv.Failed != "r2" || inv.LastGood.Revision != "r1" {
@@ -100,6 +104,35 @@ func TestHealthRollback(t *testing.T) {
 	}
 	if inv := inventoryOf(t, r, "h1"); inv.Status != StatusApplied || inv.LastGood.Revision != "r2" {
 		t.Fatalf("h1 inventory: status %s last good %s", inv.Status, inv.LastGood.Revision)
+	}
+
+	// The reconciler retries r2: h2, where it was rolled back, is held
+	// (skipped, saying why) instead of applied and rolled back again.
+	r2 := req("r2", confAndReload(t, r, "v2\n", fileObj(t, "extra", "/etc/extra", "x\n", "")))
+	cs = r.sync(r2)
+	wantActions(t, cs.Changes,
+		"h1 machine.steward.dev/File/extra unchanged", "h1 machine.steward.dev/File/conf unchanged", "h1 machine.steward.dev/Command/reload unchanged",
+		"h2 machine.steward.dev/File/extra skipped", "h2 machine.steward.dev/File/conf skipped", "h2 machine.steward.dev/Command/reload skipped")
+	if m := cs.Changes[3].Message; !strings.HasPrefix(m, "rolled back from revision r2 at ") || !strings.Contains(m, "status 503") {
+		t.Fatalf("held message %q", m)
+	}
+	if n := reloads(r, "h1"); n != 5 || r.file("h2", "etc/web.conf") != "v1\n" {
+		t.Fatal("the held revision was applied")
+	}
+	// A manual sync applies it once more.
+	p, err := r.target.Plan(RetryFailed(t.Context()), r2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs, err = r.target.Apply(RetryFailed(t.Context()), p); err != nil || len(cs.Failed()) != 3 {
+		t.Fatalf("manual sync: %v %+v", err, cs)
+	}
+	// A new revision is applied.
+	mu.Lock()
+	unhealthy["h2"] = false
+	mu.Unlock()
+	if cs := r.sync(req("r3", confAndReload(t, r, "v3\n"))); len(cs.Failed()) > 0 || r.file("h2", "etc/web.conf") != "v3\n" {
+		t.Fatalf("r3: %+v", cs.Changes)
 	}
 }
 
@@ -115,37 +148,6 @@ func TestHealthFailsWithoutLastGood(t *testing.T) {
 	}
 	if inv := inventoryOf(t, r, h1); inv.Status != StatusFailed || inv.LastGood != nil {
 		t.Fatalf("inventory status %s last good %v", inv.Status, inv.LastGood)
-	}
-}
-
-func TestPendingRestartSurvivesFailedRun(t *testing.T) {
-	r := newRig(t)
-	r.sync(request("u", "r1", false, confAndUnit(t, "a\n")...))
-	r.shims.calls(t, false)
-
-	r.shims.fail(t, "restart", true)
-	cs := r.sync(request("u", "r2", false, confAndUnit(t, "b\n")...))
-	wantActions(t, cs.Changes, "h1 machine.steward.dev/File/conf configured", "h1 machine.steward.dev/Unit/web failed")
-	if inv := inventoryOf(t, r, h1); !slices.Equal(inv.Pending, []string{"Unit/web restart"}) || inv.Status != StatusFailed {
-		t.Fatalf("inventory pending %q status %s", inv.Pending, inv.Status)
-	}
-
-	r.shims.fail(t, "restart", false)
-	r.shims.calls(t, false)
-	cs = r.sync(request("u", "r2", false, confAndUnit(t, "b\n")...))
-	wantActions(t, cs.Changes, "h1 machine.steward.dev/File/conf unchanged", "h1 machine.steward.dev/Unit/web configured")
-	if d := cs.Changes[1].Diff; d != "restart web.service (pending from an earlier run)\n" {
-		t.Fatalf("diff %q", d)
-	}
-	want := []string{"systemctl is-enabled web.service", "systemctl is-active web.service", "systemctl restart web.service"}
-	if got := r.shims.calls(t, false); !slices.Equal(got, want) {
-		t.Fatalf("commands:\n  got  %q\n  want %q", got, want)
-	}
-	if inv := inventoryOf(t, r, h1); len(inv.Pending) != 0 || inv.Status != StatusApplied {
-		t.Fatalf("inventory pending %q status %s", inv.Pending, inv.Status)
-	}
-	if cs := r.sync(request("u", "r2", false, confAndUnit(t, "b\n")...)); cs.HasChanges() {
-		t.Fatalf("third run changed things: %+v", cs.Changes)
 	}
 }
 
@@ -182,9 +184,12 @@ func (d *dying) Run(ctx context.Context, c Cmd) (*CmdResult, error) {
 	return d.Transport.Run(ctx, c)
 }
 
-func TestPendingRestartSurvivesLostConnection(t *testing.T) {
+// TestPendingRunSurvivesLostConnection: the connection drops right after
+// the watched File was written; the run the change calls for was recorded
+// as pending before, and the next run performs it.
+func TestPendingRunSurvivesLostConnection(t *testing.T) {
 	r := newRig(t)
-	r.sync(request("u", "r1", false, confAndUnit(t, "a\n")...))
+	r.sync(request("u", "r1", false, confAndReload(t, r, "a\n")...))
 	var armed bool
 	r.wrap = func(_ string, tr Transport) Transport {
 		if armed {
@@ -192,21 +197,53 @@ func TestPendingRestartSurvivesLostConnection(t *testing.T) {
 		}
 		return tr
 	}
-	p := r.plan(request("u", "r2", false, confAndUnit(t, "b\n")...))
+	p := r.plan(request("u", "r2", false, confAndReload(t, r, "b\n")...))
 	armed = true
 	cs, err := r.target.Apply(t.Context(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantActions(t, cs.Changes, "h1 machine.steward.dev/File/conf configured", "h1 machine.steward.dev/Unit/web failed")
-	if inv := inventoryOf(t, r, h1); !slices.Equal(inv.Pending, []string{"Unit/web restart"}) {
-		t.Fatalf("pending %q: the restart was not recorded before the change", inv.Pending)
+	wantActions(t, cs.Changes, "h1 machine.steward.dev/File/conf configured", "h1 machine.steward.dev/Command/reload failed")
+	if inv := inventoryOf(t, r, h1); !slices.Equal(inv.Pending, []string{"Command/reload run"}) {
+		t.Fatalf("pending %q: the run was not recorded before the change", inv.Pending)
 	}
 	armed = false
-	r.shims.calls(t, false)
-	cs = r.sync(request("u", "r2", false, confAndUnit(t, "b\n")...))
-	wantActions(t, cs.Changes, "h1 machine.steward.dev/File/conf unchanged", "h1 machine.steward.dev/Unit/web configured")
-	if got := r.shims.calls(t, false); !slices.Contains(got, "systemctl restart web.service") {
-		t.Fatalf("pending restart not run: %q", got)
+	before := reloads(r, h1)
+	cs = r.sync(request("u", "r2", false, confAndReload(t, r, "b\n")...))
+	wantActions(t, cs.Changes, "h1 machine.steward.dev/File/conf unchanged", "h1 machine.steward.dev/Command/reload configured")
+	if d := cs.Changes[1].Diff; !strings.Contains(d, "pending from an earlier run") {
+		t.Fatalf("diff %q", d)
+	}
+	if reloads(r, h1) != before+1 {
+		t.Fatal("pending run not done")
+	}
+	if inv := inventoryOf(t, r, h1); len(inv.Pending) != 0 || inv.Status != StatusApplied {
+		t.Fatalf("inventory pending %q status %s", inv.Pending, inv.Status)
+	}
+}
+
+// TestPruneAfterInterruptedRun: a run that dies midway (here the connection
+// drops after the second of three new files) has recorded what it was about
+// to create before creating anything, so when the files are no longer
+// declared, prune removes those it created.
+func TestPruneAfterInterruptedRun(t *testing.T) {
+	r := newRig(t)
+	r.wrap = func(_ string, tr Transport) Transport { return &dying{Transport: tr, dieAfter: "/etc/b"} }
+	objs := []*reconcile.Object{
+		fileObj(t, "a", "/etc/a", "a\n", ""), fileObj(t, "b", "/etc/b", "b\n", ""), fileObj(t, "c", "/etc/c", "c\n", ""),
+	}
+	cs, err := r.target.Apply(t.Context(), r.plan(request("u", "r1", true, objs...)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantActions(t, cs.Changes, "h1 machine.steward.dev/File/a created", "h1 machine.steward.dev/File/b created", "h1 machine.steward.dev/File/c failed")
+	if !r.exists(h1, "etc/a") || !r.exists(h1, "etc/b") || r.exists(h1, "etc/c") {
+		t.Fatal("the injected failure did not stop the run after /etc/b")
+	}
+	r.wrap = nil
+	cs = r.sync(request("u", "r2", true))
+	wantActions(t, cs.Changes, "h1 machine.steward.dev/File/c unchanged", "h1 machine.steward.dev/File/b deleted", "h1 machine.steward.dev/File/a deleted")
+	if r.exists(h1, "etc/a") || r.exists(h1, "etc/b") {
+		t.Fatal("files created by the interrupted run were left behind")
 	}
 }

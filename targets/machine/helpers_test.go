@@ -17,13 +17,12 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
-// shims is a test host's command environment. systemd, apt, dnf and the
-// user database tools don't run in the test environment, so every test that
-// touches Unit, Package or User puts the recording shims of testdata/shims
-// first on PATH: each logs its argv to a log file and keeps just enough
-// state (enabled/active units, installed packages, users) in files for
-// steward's queries to see its own changes. Tests assert the exact command
-// sequence from the log.
+// shims is a test host's command environment for dnf, which does not run
+// here: the recording shims of testdata/shims (dnf, rpm) come first on
+// PATH, log their argv to a log file and keep just enough state (installed
+// packages) for steward's queries to see its own changes. Tests assert the
+// exact command sequence from the log. Everything else (systemd, apt,
+// accounts) is tested on real hosts in package ssh.
 type shims struct {
 	log   string
 	state string
@@ -45,9 +44,8 @@ func newShims(t *testing.T) *shims {
 	return s
 }
 
-// calls returns the logged commands and clears the log. Lookups (getent,
-// id) are left out unless all is set.
-func (s *shims) calls(t *testing.T, all bool) []string {
+// calls returns the logged commands and clears the log.
+func (s *shims) calls(t *testing.T) []string {
 	t.Helper()
 	data, err := os.ReadFile(s.log)
 	if err != nil && !os.IsNotExist(err) {
@@ -56,25 +54,12 @@ func (s *shims) calls(t *testing.T, all bool) []string {
 	_ = os.Remove(s.log)
 	var out []string
 	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		if l == "" || (!all && (strings.HasPrefix(l, "getent ") || strings.HasPrefix(l, "id "))) {
+		if l == "" {
 			continue
 		}
 		out = append(out, l)
 	}
 	return out
-}
-
-// fail makes the shim verb (start, restart) fail until cleared.
-func (s *shims) fail(t *testing.T, verb string, on bool) {
-	t.Helper()
-	p := filepath.Join(s.state, "fail-"+verb)
-	if on {
-		if err := os.WriteFile(p, nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	_ = os.Remove(p)
 }
 
 // rig is a machine target over local "hosts", each a temporary root.
@@ -99,6 +84,7 @@ func newRig(t *testing.T, hosts ...string) *rig {
 	r.cfg = DefaultConfig(hosts...)
 	r.cfg.Name = "test"
 	r.cfg.Env = r.shims.env
+	r.cfg.PackageManager = PackageManagerDnf
 	r.build()
 	return r
 }

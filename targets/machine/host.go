@@ -10,6 +10,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // host is one connected host during one Plan or Apply: the transport, the
@@ -21,6 +22,10 @@ type host struct {
 	env    map[string]string
 	pkgMgr string // "apt", "dnf", or "" until detected
 
+	lockTimeout time.Duration // how long apt waits for the dpkg lock
+	cacheMaxAge time.Duration // refresh an older package index before installing
+	refreshed   bool          // the package index was refreshed in this run
+
 	users  map[string]int
 	groups map[string]int
 	facts  map[string]string
@@ -30,8 +35,25 @@ func newHost(t Transport, name, root string, env map[string]string, pkgMgr strin
 	if root == "" {
 		root = "/"
 	}
-	return &host{t: t, name: name, root: root, env: env, pkgMgr: pkgMgr,
+	return &host{t: t, name: name, root: root, env: env, pkgMgr: pkgMgr, lockTimeout: DefaultPackageLockTimeout,
 		users: map[string]int{}, groups: map[string]int{}}
+}
+
+// host returns a connected host with the target's settings.
+func (t *Target) host(tr Transport, name string) *host {
+	h := newHost(tr, name, t.cfg.Root, t.cfg.Env, t.cfg.PackageManager)
+	h.lockTimeout, h.cacheMaxAge = t.cfg.PackageLockTimeout, t.cfg.PackageCacheMaxAge
+	return h
+}
+
+// journalTail returns the last lines a systemd unit logged, "" when the
+// journal cannot be read.
+func (h *host) journalTail(ctx context.Context, unit string) string {
+	res, err := h.run(ctx, "journalctl", "--unit", unit, "--lines", "15", "--no-pager", "--output", "cat", "--quiet")
+	if err != nil || res.ExitCode != 0 {
+		return ""
+	}
+	return strings.TrimRight(string(res.Stdout), "\n")
 }
 
 // hostname is the configured host without its port: what {{.Host}} means.
@@ -211,6 +233,24 @@ func (h *host) gatherFacts(ctx context.Context) (map[string]string, error) {
 				facts["distroVersion"] = v
 			}
 		}
+	}
+	// PID 1 names the init system; the addresses are what the host itself
+	// reports. Hosts without these tools just lack the facts.
+	if res, err := h.run(ctx, "cat", "/proc/1/comm"); err == nil && res.ExitCode == 0 {
+		facts["init"] = strings.TrimSpace(string(res.Stdout))
+	}
+	var addrs []string
+	if res, err := h.run(ctx, "hostname", "-I"); err == nil && res.ExitCode == 0 {
+		addrs = strings.Fields(string(res.Stdout))
+		facts["addresses"] = strings.Join(addrs, " ")
+	}
+	// address is where steward reaches the host when that is an IP
+	// address, else the first address the host reports.
+	switch {
+	case net.ParseIP(facts["host"]) != nil:
+		facts["address"] = facts["host"]
+	case len(addrs) > 0:
+		facts["address"] = addrs[0]
 	}
 	h.facts = facts
 	return facts, nil

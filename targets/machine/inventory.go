@@ -36,8 +36,25 @@ type Inventory struct {
 	// check, with its objects, for rollback.
 	LastGood *GoodRevision `json:"lastGood,omitempty"`
 	// Failed names the revision that failed its health check and was
-	// rolled back, when Status is rolledBack.
-	Failed string `json:"failed,omitempty"`
+	// rolled back, when Status is rolledBack; FailedAt and FailedReason say
+	// when and why. That revision is not applied to the host again until
+	// another revision arrives or a manual sync asks for it (RetryFailed).
+	Failed       string     `json:"failed,omitempty"`
+	FailedAt     *time.Time `json:"failedAt,omitempty"`
+	FailedReason string     `json:"failedReason,omitempty"`
+}
+
+// held says why rev is not applied to the host: it failed its health check
+// there and was rolled back. "" when it may be applied.
+func (inv *Inventory) held(rev string) string {
+	if inv.Status != StatusRolledBack || inv.Failed == "" || inv.Failed != rev {
+		return ""
+	}
+	at := ""
+	if inv.FailedAt != nil {
+		at = " at " + inv.FailedAt.Format(time.RFC3339)
+	}
+	return fmt.Sprintf("rolled back from revision %s%s: %s; not applied again until a new revision or a manual sync", rev, at, inv.FailedReason)
 }
 
 // GoodRevision is a revision that applied and passed its health check.

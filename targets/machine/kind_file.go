@@ -27,7 +27,7 @@ func (r *fileRes) watchList() []string    { return nil }
 // TemplateData is what a File template sees: {{.Host}} and {{.Facts.os}}.
 type TemplateData struct {
 	Host  string            // the configured host without its port
-	Facts map[string]string // hostname, os, kernel, arch, host, distro, distroVersion
+	Facts map[string]string // hostname, os, kernel, arch, host, distro, distroVersion, init, addresses, address
 }
 
 // content returns the bytes the file should hold on h.

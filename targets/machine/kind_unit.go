@@ -92,10 +92,10 @@ func (r *unitRes) plan(ctx context.Context, h *host, pc *planCtx) (*step, error)
 			st.ops = append(st.ops, op{kind: opRun, argv: []string{"systemctl", "stop", r.name}})
 		case r.spec.State == "running" && !active:
 			lines = append(lines, "start "+r.name)
-			st.ops = append(st.ops, op{kind: opRun, argv: []string{"systemctl", "start", r.name}, pending: restartIf(len(by) > 0, restart)})
+			st.ops = append(st.ops, op{kind: opRun, argv: []string{"systemctl", "start", r.name}, pending: restartIf(len(by) > 0, restart), journal: r.name})
 		case active && len(by) > 0:
 			lines = append(lines, fmt.Sprintf("restart %s (%s)", r.name, strings.Join(by, ", ")))
-			st.ops = append(st.ops, op{kind: opRun, argv: []string{"systemctl", "restart", r.name}, pending: restart})
+			st.ops = append(st.ops, op{kind: opRun, argv: []string{"systemctl", "restart", r.name}, pending: restart, journal: r.name})
 		}
 	}
 	if len(st.ops) > 0 {

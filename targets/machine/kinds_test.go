@@ -149,130 +149,55 @@ func TestDirectory(t *testing.T) {
 	}
 }
 
-func unitObj(t *testing.T, extra string) *reconcile.Object {
-	return obj(t, hdr+"kind: Unit\nmetadata: {name: web}\nspec:\n  content: \"[Service]\\nExecStart=/bin/web\\n\"\n  enabled: true\n  state: running\n"+extra)
-}
-
-// TestUnit drives systemctl through the recording shim (systemd does not
-// run here) and asserts the exact command sequence.
-func TestUnit(t *testing.T) {
+// TestPackage drives dnf and rpm through recording shims, since no dnf
+// runs here, and asserts the exact commands. apt is tested on real hosts
+// (package ssh, realhost_package_test.go).
+func TestPackage(t *testing.T) {
 	r := newRig(t)
-	conf := func(c string) *reconcile.Object { return fileObj(t, "conf", "/etc/web.conf", c, "") }
-	watch := "  watches: [File/conf]\n"
+	pkg := func(spec string) *reconcile.Object {
+		return obj(t, hdr+"kind: Package\nmetadata: {name: nginx}\nspec: {"+spec+"}")
+	}
+	query := "rpm -q --qf %{VERSION}-%{RELEASE} nginx"
 	steps := []struct {
-		name  string
 		objs  []*reconcile.Object
-		want  []string // changes
-		calls []string // systemctl calls, plan then apply
+		want  string
+		calls []string
 	}{
-		{"create", []*reconcile.Object{conf("a"), unitObj(t, watch)},
-			[]string{"h1 machine.steward.dev/File/conf created", "h1 machine.steward.dev/Unit/web created"},
-			[]string{"systemctl is-enabled web.service", "systemctl is-active web.service",
-				"systemctl daemon-reload", "systemctl enable web.service", "systemctl start web.service"}},
-		{"no-op", []*reconcile.Object{conf("a"), unitObj(t, watch)},
-			[]string{"h1 machine.steward.dev/File/conf unchanged", "h1 machine.steward.dev/Unit/web unchanged"},
-			[]string{"systemctl is-enabled web.service", "systemctl is-active web.service"}},
-		{"watched file changed", []*reconcile.Object{conf("b"), unitObj(t, watch)},
-			[]string{"h1 machine.steward.dev/File/conf configured", "h1 machine.steward.dev/Unit/web configured"},
-			[]string{"systemctl is-enabled web.service", "systemctl is-active web.service", "systemctl restart web.service"}},
-		{"unit file changed", []*reconcile.Object{conf("b"), unitObj(t, watch+"  name: web.service\n")},
-			[]string{"h1 machine.steward.dev/File/conf unchanged", "h1 machine.steward.dev/Unit/web unchanged"},
-			[]string{"systemctl is-enabled web.service", "systemctl is-active web.service"}},
-		{"stop and disable", []*reconcile.Object{obj(t, hdr+"kind: Unit\nmetadata: {name: web}\nspec: {enabled: false, state: stopped}")},
-			[]string{"h1 machine.steward.dev/Unit/web configured", "h1 machine.steward.dev/File/conf deleted"},
-			[]string{"systemctl is-enabled web.service", "systemctl is-active web.service",
-				"systemctl disable web.service", "systemctl stop web.service"}},
-		{"prune unit", nil,
-			[]string{"h1 machine.steward.dev/Unit/web deleted"},
-			[]string{"systemctl disable --now web.service", "systemctl daemon-reload"}},
+		{[]*reconcile.Object{pkg("")}, "created", []string{query, "dnf install -y -q nginx"}},
+		{[]*reconcile.Object{pkg("")}, "unchanged", []string{query}},
+		{[]*reconcile.Object{pkg("version: 1.24-2")}, "configured", []string{query, "dnf install -y -q nginx-1.24-2"}},
+		{[]*reconcile.Object{pkg("version: \"1.24\"")}, "unchanged", []string{query}},
+		{[]*reconcile.Object{pkg("version: 1.22-1")}, "configured", []string{query, "dnf downgrade -y -q nginx-1.22-1"}},
+		{nil, "deleted", []string{query, "dnf remove -y -q nginx"}},
+		{[]*reconcile.Object{pkg("state: absent")}, "unchanged", []string{query}},
 	}
 	for i, s := range steps {
-		t.Run(s.name, func(t *testing.T) {
-			cs := r.sync(request("u", "r"+string(rune('1'+i)), true, s.objs...))
-			wantActions(t, cs.Changes, s.want...)
-			if got := r.shims.calls(t, false); !slices.Equal(got, s.calls) {
-				t.Fatalf("commands:\n  got  %q\n  want %q", got, s.calls)
-			}
-		})
-	}
-	if r.exists(h1, "etc/systemd/system/web.service") {
-		t.Fatal("unit file not pruned")
+		cs := r.sync(request("u", "r"+string(rune('1'+i)), true, s.objs...))
+		if len(cs.Changes) != 1 || string(cs.Changes[0].Action) != s.want {
+			t.Fatalf("step %d: changes %+v, want one %s", i, cs.Changes, s.want)
+		}
+		if got := r.shims.calls(t); !slices.Equal(got, s.calls) {
+			t.Fatalf("step %d commands:\n  got  %q\n  want %q", i, got, s.calls)
+		}
 	}
 }
 
-func TestUnitContentChangeRestarts(t *testing.T) {
+// TestPackageDnfRefreshOnce: a dnf install that fails is retried once after
+// `dnf makecache`, at most once per run; the error quotes dnf.
+func TestPackageDnfRefreshOnce(t *testing.T) {
 	r := newRig(t)
-	r.sync(request("u", "r1", false, unitObj(t, "")))
-	r.shims.calls(t, false)
-	changed := obj(t, hdr+"kind: Unit\nmetadata: {name: web}\nspec:\n  content: \"[Service]\\nExecStart=/bin/web --v2\\n\"\n  enabled: true\n  state: running\n")
-	cs := r.sync(request("u", "r2", false, changed))
-	wantActions(t, cs.Changes, "h1 machine.steward.dev/Unit/web configured")
-	want := []string{"systemctl is-enabled web.service", "systemctl is-active web.service", "systemctl daemon-reload", "systemctl restart web.service"}
-	if got := r.shims.calls(t, false); !slices.Equal(got, want) {
-		t.Fatalf("commands:\n  got  %q\n  want %q", got, want)
+	objs := []*reconcile.Object{
+		obj(t, hdr+"kind: Package\nmetadata: {name: a-missing}"),
+		obj(t, hdr+"kind: Package\nmetadata: {name: b-fine}"),
 	}
-	if !strings.Contains(cs.Changes[0].Diff, "+ExecStart=/bin/web --v2") || !strings.Contains(cs.Changes[0].Diff, "restart web.service (unit file changed)") {
-		t.Fatalf("diff:\n%s", cs.Changes[0].Diff)
+	cs := r.sync(request("u", "r1", false, objs...))
+	wantActions(t, cs.Changes, "h1 machine.steward.dev/Package/a-missing failed", "h1 machine.steward.dev/Package/b-fine skipped")
+	if m := cs.Changes[0].Message; m != "dnf install -y -q a-missing exited 1: Error: Unable to find a match: a-missing" {
+		t.Fatalf("message %q", m)
 	}
-}
-
-// TestPackage drives apt-get/dpkg-query and dnf/rpm through recording shims
-// (no package manager runs here) and asserts the exact commands.
-func TestPackage(t *testing.T) {
-	for _, pm := range []struct {
-		name            string
-		query, install  string
-		upgrade, remove string
-	}{
-		{PackageManagerApt,
-			"dpkg-query -W -f=${Status}\t${Version} nginx",
-			"apt-get install -y -q --no-install-recommends nginx",
-			"apt-get install -y -q --no-install-recommends nginx=1.24-2",
-			"apt-get remove -y -q nginx"},
-		{PackageManagerDnf,
-			"rpm -q --qf %{VERSION}-%{RELEASE} nginx",
-			"dnf install -y -q nginx",
-			"dnf install -y -q nginx-1.24-2",
-			"dnf remove -y -q nginx"},
-	} {
-		t.Run(pm.name, func(t *testing.T) {
-			r := newRig(t)
-			r.cfg.PackageManager = pm.name
-			r.build()
-			pkg := func(spec string) *reconcile.Object {
-				return obj(t, hdr+"kind: Package\nmetadata: {name: nginx}\nspec: {"+spec+"}")
-			}
-			steps := []struct {
-				objs  []*reconcile.Object
-				want  string
-				calls []string
-			}{
-				{[]*reconcile.Object{pkg("")}, "created", []string{pm.query, pm.install}},
-				{[]*reconcile.Object{pkg("")}, "unchanged", []string{pm.query}},
-				{[]*reconcile.Object{pkg("version: 1.24-2")}, "configured", []string{pm.query, pm.upgrade}},
-				{[]*reconcile.Object{pkg("version: \"1.24\"")}, "unchanged", []string{pm.query}},
-				{nil, "deleted", []string{pm.query, pm.remove}},
-				{[]*reconcile.Object{pkg("state: absent")}, "unchanged", []string{pm.query}},
-			}
-			for i, s := range steps {
-				cs := r.sync(request("u", "r"+string(rune('1'+i)), true, s.objs...))
-				if len(cs.Changes) != 1 || string(cs.Changes[0].Action) != s.want {
-					t.Fatalf("step %d: changes %+v, want one %s", i, cs.Changes, s.want)
-				}
-				if got := r.shims.calls(t, false); !slices.Equal(got, s.calls) {
-					t.Fatalf("step %d commands:\n  got  %q\n  want %q", i, got, s.calls)
-				}
-			}
-		})
-	}
-}
-
-func TestPackageManagerDetected(t *testing.T) {
-	r := newRig(t)
-	cs := r.sync(request("u", "r1", false, obj(t, hdr+"kind: Package\nmetadata: {name: jq}")))
-	wantActions(t, cs.Changes, "h1 machine.steward.dev/Package/jq created")
-	want := []string{"apt-get --version", "dpkg-query -W -f=${Status}\t${Version} jq", "apt-get install -y -q --no-install-recommends jq"}
-	if got := r.shims.calls(t, false); !slices.Equal(got, want) {
+	want := []string{"rpm -q --qf %{VERSION}-%{RELEASE} a-missing", "rpm -q --qf %{VERSION}-%{RELEASE} b-fine",
+		"dnf install -y -q a-missing", "dnf makecache -q", "dnf install -y -q a-missing"}
+	if got := r.shims.calls(t); !slices.Equal(got, want) {
 		t.Fatalf("commands:\n  got  %q\n  want %q", got, want)
 	}
 }
@@ -322,58 +247,15 @@ func TestCommandFailure(t *testing.T) {
 	r := newRig(t)
 	objs := []*reconcile.Object{
 		obj(t, hdr+"kind: Command\nmetadata: {name: a-fails}\nspec: {run: [sh, -c, 'echo boom >&2; exit 3'], creates: /x}"),
-		obj(t, hdr+"kind: Unit\nmetadata: {name: web}\nspec: {state: running}"),
+		obj(t, hdr+"kind: Command\nmetadata: {name: b-after}\nspec: {run: [\"true\"], creates: /y}"),
 	}
 	cs := r.sync(request("u", "r1", false, objs...))
-	wantActions(t, cs.Changes, "h1 machine.steward.dev/Command/a-fails failed", "h1 machine.steward.dev/Unit/web skipped")
+	wantActions(t, cs.Changes, "h1 machine.steward.dev/Command/a-fails failed", "h1 machine.steward.dev/Command/b-after skipped")
 	if m := cs.Changes[0].Message; m != "sh -c echo boom >&2; exit 3 exited 3: boom" {
 		t.Fatalf("message %q", m)
 	}
 	if m := cs.Changes[1].Message; m != "not applied: Command/a-fails failed" {
 		t.Fatalf("message %q", m)
-	}
-}
-
-// TestUser drives useradd/usermod/userdel through recording shims (the
-// test must not change this machine's accounts) and asserts the commands.
-func TestUser(t *testing.T) {
-	r := newRig(t)
-	user := func(spec string) *reconcile.Object {
-		return obj(t, hdr+"kind: User\nmetadata: {name: deploy}\nspec: {"+spec+"}")
-	}
-	owned := obj(t, hdr+"kind: File\nmetadata: {name: key}\nspec: {path: /home/deploy/key, content: k, owner: deploy, group: deploy, mode: \"0600\"}")
-	steps := []struct {
-		objs  []*reconcile.Object
-		want  []string
-		calls []string
-	}{
-		{[]*reconcile.Object{user("uid: 2500, groups: [adm, sudo], shell: /bin/bash, home: /home/deploy"), owned},
-			[]string{"h1 machine.steward.dev/User/deploy created", "h1 machine.steward.dev/File/key created"},
-			[]string{"useradd -u 2500 -G adm,sudo -s /bin/bash -d /home/deploy -m deploy"}},
-		{[]*reconcile.Object{user("uid: 2500, groups: [sudo, adm], shell: /bin/bash, home: /home/deploy"), owned},
-			[]string{"h1 machine.steward.dev/User/deploy unchanged", "h1 machine.steward.dev/File/key unchanged"}, nil},
-		{[]*reconcile.Object{user("uid: 2500, groups: [adm], shell: /bin/zsh"), owned},
-			[]string{"h1 machine.steward.dev/User/deploy configured", "h1 machine.steward.dev/File/key unchanged"},
-			[]string{"usermod -G adm -s /bin/zsh deploy"}},
-		{nil,
-			[]string{"h1 machine.steward.dev/File/key deleted", "h1 machine.steward.dev/User/deploy deleted"},
-			[]string{"userdel deploy"}},
-	}
-	for i, s := range steps {
-		cs := r.sync(request("u", "r"+string(rune('1'+i)), true, s.objs...))
-		wantActions(t, cs.Changes, s.want...)
-		if got := r.shims.calls(t, false); !slices.Equal(got, s.calls) {
-			t.Fatalf("step %d commands:\n  got  %q\n  want %q", i, got, s.calls)
-		}
-		if i == 0 {
-			fi, err := os.Stat(filepath.Join(r.root(h1), "home/deploy/key"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if info := infoOf(fi); info.UID != 2500 || info.GID != 2500 {
-				t.Fatalf("owner %d:%d, want the new user 2500:2500", info.UID, info.GID)
-			}
-		}
 	}
 }
 
@@ -383,5 +265,49 @@ func TestOwnerMissingOnHost(t *testing.T) {
 	c := p.Changes[0]
 	if c.Action != reconcile.Failed || !strings.Contains(c.Message, `File/f: spec.owner: user "no-such-user-here": not found on the host`) {
 		t.Fatalf("change %+v", c)
+	}
+}
+
+// TestPlanFailureIsPerObject: an object that fails to plan reports its own
+// error; the host's other objects say they were not applied, not that
+// error, and nothing is changed on the host.
+func TestPlanFailureIsPerObject(t *testing.T) {
+	r := newRig(t)
+	objs := []*reconcile.Object{
+		fileObj(t, "good", "/etc/good", "g\n", ""),
+		obj(t, hdr+"kind: File\nmetadata: {name: owned}\nspec: {path: /etc/owned, content: x, owner: no-such-user-here}"),
+		fileObj(t, "same", "/etc/same", "s\n", ""),
+	}
+	r.write(h1, "etc/same", "s\n", 0o644)
+	cs := r.sync(request("u", "r1", false, objs...))
+	wantActions(t, cs.Changes, "h1 machine.steward.dev/File/good skipped", "h1 machine.steward.dev/File/owned failed", "h1 machine.steward.dev/File/same unchanged")
+	if m := cs.Changes[0].Message; m != "not applied: the plan of another object failed on this host" {
+		t.Fatalf("good: %q", m)
+	}
+	if m := cs.Changes[1].Message; !strings.Contains(m, `File/owned: spec.owner: user "no-such-user-here": not found on the host`) {
+		t.Fatalf("owned: %q", m)
+	}
+	if r.exists(h1, "etc/good") {
+		t.Fatal("a host with a failed plan was changed")
+	}
+}
+
+// TestPruneKeepsNonEmptyDirectory: a created Directory that now holds
+// files someone else put there is kept when no longer declared, reported
+// once as kept, then forgotten (not failed on every pass).
+func TestPruneKeepsNonEmptyDirectory(t *testing.T) {
+	r := newRig(t)
+	r.sync(request("u", "r1", true, obj(t, hdr+"kind: Directory\nmetadata: {name: d}\nspec: {path: /srv/d}")))
+	r.write(h1, "srv/d/user.txt", "mine\n", 0o644)
+	cs := r.sync(request("u", "r2", true))
+	wantActions(t, cs.Changes, "h1 machine.steward.dev/Directory/d unchanged")
+	if m := cs.Changes[0].Message; m != "kept: not empty" {
+		t.Fatalf("message %q", m)
+	}
+	if r.file(h1, "srv/d/user.txt") != "mine\n" {
+		t.Fatal("user file lost")
+	}
+	if cs := r.sync(request("u", "r3", true)); len(cs.Changes) != 0 {
+		t.Fatalf("second pass: %+v", cs.Changes)
 	}
 }

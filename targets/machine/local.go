@@ -24,7 +24,7 @@ var _ Transport = (*LocalTransport)(nil)
 // LocalTransport reaches this host. Every path is put under Root and
 // confined there (an os.Root: symlinks cannot lead out of it), so several
 // "hosts" on one machine keep separate trees. Commands run as they are,
-// with Env added to steward's environment.
+// with a clean environment: steward's PATH and HOME, then Env.
 type LocalTransport struct {
 	name string
 	root string
@@ -313,7 +313,9 @@ func (t *LocalTransport) Run(ctx context.Context, c Cmd) (*CmdResult, error) {
 	if len(c.Argv) == 0 {
 		return nil, errors.New("run: empty argv")
 	}
-	env := os.Environ()
+	// The same clean environment generators get: PATH and HOME, not
+	// steward's own (which may hold its tokens).
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	pathList := os.Getenv("PATH")
 	for _, m := range []map[string]string{t.env, c.Env} {
 		for k, v := range m {

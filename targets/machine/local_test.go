@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -169,5 +170,30 @@ func TestLocalConfinedToRoot(t *testing.T) {
 	}
 	if _, err := tr.Run(ctx, Cmd{Argv: []string{"no-such-program-here"}}); err == nil {
 		t.Fatal("running a missing program is not an error")
+	}
+}
+
+// TestLocalCommandEnvironment: commands on a local target get the clean
+// environment generators get (PATH, HOME and what the target or command
+// sets), never steward's own, which may hold its tokens.
+func TestLocalCommandEnvironment(t *testing.T) {
+	t.Setenv("STEWARD_API_TOKEN", "secret-token-value")
+	tr, err := NewLocalTransport("local", t.TempDir(), map[string]string{"FROM_TARGET": "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	res, err := tr.Run(t.Context(), Cmd{Argv: []string{"env"}, Env: map[string]string{"FROM_CMD": "c"}})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("env: %v %+v", err, res)
+	}
+	var names []string
+	for _, l := range strings.Split(strings.TrimSpace(string(res.Stdout)), "\n") {
+		k, _, _ := strings.Cut(l, "=")
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	if want := []string{"FROM_CMD", "FROM_TARGET", "HOME", "PATH"}; !slices.Equal(names, want) {
+		t.Fatalf("environment %q, want %q", names, want)
 	}
 }

@@ -54,7 +54,7 @@ func planPrune(ctx context.Context, h *host, e *Entry) (*step, error) {
 		if err != nil || v == "" {
 			return st, err
 		}
-		st.ops = []op{removePackage(pm, e.Ident)}
+		st.ops = []op{h.removePackage(pm, e.Ident)}
 		st.diff = fmt.Sprintf("- package %s %s\n", e.Ident, v)
 	case KindUser:
 		a, err := h.lookupAccount(ctx, e.Ident, false)

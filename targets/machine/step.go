@@ -54,6 +54,7 @@ const (
 	opAttrs                 // set mode/owner/group of path
 	opRemove                // remove path
 	opRun                   // run argv, non-zero exit fails
+	opRefresh               // refresh the package index (once per run of a host)
 )
 
 // op is one primitive change. Owner and group are names (or numeric
@@ -71,6 +72,11 @@ type op struct {
 	dir     string
 	pending string // pending action this op performs
 	forget  bool   // user database changed: drop cached ids
+	pkg     string // a package manager run: its errors quote the manager
+	// pkgName and pkgVersion are what an apt install asks for: after a
+	// refresh of the index the version is looked up again ("1.0" -> "1.0-1").
+	pkgName, pkgVersion string
+	journal             string // a systemd unit started: its failure quotes the unit's journal
 }
 
 // exec performs op on h.
@@ -105,19 +111,58 @@ func (o *op) exec(ctx context.Context, h *host) error {
 		if err := h.t.Remove(ctx, o.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove %s: %w", o.path, err)
 		}
+	case opRefresh:
+		return h.refreshIndex(ctx)
 	case opRun:
-		res, err := h.runEnv(ctx, o.env, o.dir, o.argv)
-		if err != nil {
-			return err
-		}
-		if err := exitError(o.argv, res); err != nil {
-			return err
-		}
-		if o.forget {
-			h.forget()
-		}
+		return o.run(ctx, h)
 	}
 	return nil
+}
+
+func (o *op) run(ctx context.Context, h *host) error {
+	argv := o.argv
+	if o.pkg == PackageManagerApt && o.pkgVersion != "" && h.refreshed {
+		if full, known, err := h.aptVersion(ctx, o.pkgName, o.pkgVersion); err == nil && known {
+			argv = append(slices.Clone(argv[:len(argv)-1]), pkgRef(o.pkg, o.pkgName, full))
+		}
+	}
+	res, err := h.runEnv(ctx, o.env, o.dir, argv)
+	if err != nil {
+		return err
+	}
+	if o.pkg == PackageManagerDnf && res.ExitCode != 0 && !h.refreshed {
+		// dnf's index is checked by failing: refresh it once, then retry.
+		if err := h.refreshIndex(ctx); err != nil {
+			return err
+		}
+		if res, err = h.runEnv(ctx, o.env, o.dir, argv); err != nil {
+			return err
+		}
+	}
+	switch {
+	case o.pkg != "":
+		err = packageError(argv, res)
+	default:
+		err = exitError(argv, res)
+	}
+	if err != nil && o.journal != "" {
+		if tail := h.journalTail(ctx, o.journal); tail != "" {
+			err = fmt.Errorf("%w\njournal of %s:\n%s", err, o.journal, tail)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if o.forget {
+		h.forget()
+	}
+	return nil
+}
+
+// isDir reports whether p is a directory on the host now.
+func (h *host) isDir(ctx context.Context, p string) bool {
+	fi, err := h.stat(ctx, p)
+	return err == nil && fi != nil && fi.IsDir()
 }
 
 // attrs resolves names into FileAttrs (-1 for unset ids).

@@ -4,13 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/stewardhq/steward/reconcile"
 )
 
-var _ reconcile.Target = (*Target)(nil)
+var (
+	_ reconcile.Target = (*Target)(nil)
+	_ io.Closer        = (*Target)(nil)
+)
 
 // Dialer connects to one host. The ssh package supplies one; tests return
 // LocalTransports with separate roots.
@@ -38,16 +43,31 @@ type Config struct {
 	Env map[string]string
 	// PackageManager is apt or dnf; empty detects it on each host.
 	PackageManager string
+	// PackageLockTimeout is how long apt waits for the dpkg lock another
+	// process holds before it fails (default DefaultPackageLockTimeout).
+	PackageLockTimeout time.Duration
+	// PackageCacheMaxAge refreshes the package index before installing or
+	// changing a package when it is older than this; 0 refreshes it only
+	// when a package or version is unknown. Either way at most once per run.
+	PackageCacheMaxAge time.Duration
 	// HTTPClient runs HTTP health checks (default a client without
 	// redirects to other hosts' credentials; http.DefaultClient's transport).
 	HTTPClient *http.Client
 	// Logger receives progress with keys unit, target, revision, host, object.
 	Logger *slog.Logger
+	// Connections, when set, holds the hosts' connections for the life of
+	// the target (an ssh.Pool whose Dial is the target's Dialer); Close
+	// closes it.
+	Connections io.Closer
 }
+
+// DefaultPackageLockTimeout is how long apt waits for the dpkg lock.
+const DefaultPackageLockTimeout = time.Minute
 
 // DefaultConfig returns a Config for hosts with the defaults filled in.
 func DefaultConfig(hosts ...string) Config {
-	return Config{Hosts: hosts, Root: "/", Parallel: 20, HTTPClient: &http.Client{}, Logger: slog.New(slog.DiscardHandler)}
+	return Config{Hosts: hosts, Root: "/", Parallel: 20, HTTPClient: &http.Client{}, Logger: slog.New(slog.DiscardHandler),
+		PackageLockTimeout: DefaultPackageLockTimeout}
 }
 
 // Target applies machine objects to hosts.
@@ -71,6 +91,9 @@ func New(cfg Config, dial Dialer) *Target {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = def.Logger
+	}
+	if cfg.PackageLockTimeout <= 0 {
+		cfg.PackageLockTimeout = def.PackageLockTimeout
 	}
 	return &Target{cfg: cfg, dial: dial}
 }
@@ -99,6 +122,15 @@ func LocalDialer(roots map[string]string, env map[string]string) Dialer {
 	}
 }
 
+// Close releases the connections the target holds (Config.Connections);
+// a target is not used after Close.
+func (t *Target) Close() error {
+	if t.cfg.Connections == nil {
+		return nil
+	}
+	return t.cfg.Connections.Close()
+}
+
 // Config returns the target's configuration.
 func (t *Target) Config() Config { return t.cfg }
 
@@ -116,6 +148,8 @@ type hostPlan struct {
 	pending []string            // pending actions of this plan, recorded first
 	objects []*reconcile.Object // declared objects, the next last good
 	changes []reconcile.Change  // the plan's changes, index-aligned with steps
+	held    string              // why the revision is not applied here (rolled back before)
+	planErr error               // the first object that failed to plan: nothing is applied
 }
 
 func (hp *hostPlan) changed() bool {
@@ -176,6 +210,12 @@ func hostChanges(hp *hostPlan, res []resource, host string) []reconcile.Change {
 	out := make([]reconcile.Change, len(hp.steps))
 	for i, s := range hp.steps {
 		out[i] = reconcile.Change{Object: s.id, Host: host, Action: s.action, Diff: s.diff, Message: s.msg}
+		switch {
+		case hp.held != "" && len(s.ops) > 0:
+			out[i].Action, out[i].Message = reconcile.Skipped, hp.held
+		case hp.planErr != nil && s.action != reconcile.Failed && len(s.ops) > 0:
+			out[i].Action, out[i].Message = reconcile.Skipped, "not applied: the plan of another object failed on this host"
+		}
 	}
 	return out
 }
@@ -186,7 +226,7 @@ func (t *Target) planHostDial(ctx context.Context, name, unit string, req reconc
 		return &hostPlan{host: name, err: fmt.Errorf("connect: %w", err)}
 	}
 	defer tr.Close()
-	h := newHost(tr, name, t.cfg.Root, t.cfg.Env, t.cfg.PackageManager)
+	h := t.host(tr, name)
 	inv, err := readInventory(ctx, h, unit)
 	if err != nil {
 		return &hostPlan{host: name, err: err}
@@ -197,7 +237,26 @@ func (t *Target) planHostDial(ctx context.Context, name, unit string, req reconc
 		return &hostPlan{host: name, err: err}
 	}
 	hp.objects = req.Objects
+	if !retryFailed(ctx) && hp.changed() {
+		hp.held = inv.held(req.Revision)
+	}
 	return hp
+}
+
+type retryKey struct{}
+
+// RetryFailed marks ctx as a manual sync: Plan and Apply under it apply a
+// revision again to hosts where it failed its health check and was rolled
+// back. Without it such a host is skipped for that revision, so a bad
+// revision is not re-applied (and rolled back, restarting services) on
+// every retry.
+func RetryFailed(ctx context.Context) context.Context {
+	return context.WithValue(ctx, retryKey{}, true)
+}
+
+func retryFailed(ctx context.Context) bool {
+	v, _ := ctx.Value(retryKey{}).(bool)
+	return v
 }
 
 // planHost plans res on h against its inventory; it only reads the host.
@@ -219,11 +278,19 @@ func planHost(ctx context.Context, h *host, inv *Inventory, res []resource, prun
 	for _, r := range res {
 		st, err := r.plan(ctx, h, pc)
 		if err != nil {
-			var se *SpecError
-			if errors.As(err, &se) {
-				return nil, err
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
 			}
-			return nil, fmt.Errorf("%s: %w", objName(r.ID()), err)
+			// This object failed to plan; the others are still planned so
+			// each reports its own outcome, but the host is not applied.
+			var se *SpecError
+			if !errors.As(err, &se) {
+				err = fmt.Errorf("%s: %w", objName(r.ID()), err)
+			}
+			st = &step{id: r.ID(), action: reconcile.Failed, msg: "plan: " + err.Error()}
+			if hp.planErr == nil {
+				hp.planErr = err
+			}
 		}
 		st.key = r.ID().Kind + ":" + r.ident()
 		declared[st.key] = true

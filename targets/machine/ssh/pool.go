@@ -3,10 +3,13 @@ package ssh
 import (
 	"context"
 	"errors"
+	"io"
 	"sync"
 
 	"github.com/stewardhq/steward/targets/machine"
 )
+
+var _ io.Closer = (*Pool)(nil)
 
 // Pool keeps one transport per host for the length of a run, so the plan
 // and the apply of a host share one SSH connection: its Dial returns the

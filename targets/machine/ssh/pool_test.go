@@ -69,3 +69,26 @@ func TestPoolConcurrentDialsAndClose(t *testing.T) {
 		t.Fatalf("Dial after Close: err = %v", err)
 	}
 }
+
+// TestTargetCloseClosesPool: a machine target given its pool as
+// Config.Connections closes the hosts' connections when it is closed, as
+// the reconciler does when a stack edit replaces the target.
+func TestTargetCloseClosesPool(t *testing.T) {
+	h := startHosts(t, 1)[0]
+	pool := NewPool(func(ctx context.Context, host string) (machine.Transport, error) {
+		return Dial(ctx, hostConfig(h, nil))
+	})
+	cfg := machine.DefaultConfig(h.Addr)
+	cfg.Connections = pool
+	tgt := machine.New(cfg, pool.Dial)
+	p, err := tgt.Plan(t.Context(), reconcile.ApplyRequest{Unit: &reconcile.Unit{Name: "u"}, Revision: "r1"})
+	if err != nil || p.HasChanges() {
+		t.Fatalf("plan: %v %+v", err, p)
+	}
+	if err := tgt.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Dial(t.Context(), h.Addr); !errors.Is(err, ErrClosed) {
+		t.Fatalf("dial after Close: %v, want ErrClosed", err)
+	}
+}
