@@ -116,6 +116,7 @@ type Reconciler struct {
 	// backoff, sooner than the poll interval.
 	sourceFailures int
 	passMu         sync.Mutex // one pass at a time
+	sched          schedStats
 }
 
 type unitState struct {
