@@ -71,6 +71,10 @@ func ParseStack(data []byte, file string) (*Stack, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
+	s.byName = make(map[string]int, len(s.Units))
+	for i, u := range s.Units {
+		s.byName[u.Name] = i
+	}
 	return s, nil
 }
 
