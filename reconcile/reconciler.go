@@ -113,6 +113,7 @@ type Reconciler struct {
 	sourceFailures int
 	passMu         sync.Mutex // one pass at a time
 	resolveMu      sync.Mutex // one target resolution at a time
+	sched          schedStats
 }
 
 type unitState struct {

@@ -10,6 +10,9 @@ import (
 // applyAll reconciles the selected units of gen in dependency order: a unit
 // starts when everything it depends on has finished in this pass and is
 // ready at this revision; independent units run concurrently, bounded.
+// Only units with something to do are visited (see idle), and at most
+// Concurrency goroutines run at once, started as units become ready
+// (Kahn's order): a pass costs what it does, not the size of the estate.
 // Cancelling ctx stops starting units; those applying finish.
 func (r *Reconciler) applyAll(ctx context.Context, gen *generation, selected map[string]bool, req PassRequest) []UnitEvent {
 	units := gen.stack.Units
@@ -24,36 +27,53 @@ func (r *Reconciler) applyAll(ctx context.Context, gen *generation, selected map
 			}
 		}
 	}
-	done := make(map[string]chan struct{}, len(units))
-	for _, u := range units {
-		if selected[u.Name] {
-			done[u.Name] = make(chan struct{})
+	visit := r.toVisit(gen, selected, forced)
+	pos := make(map[string]int, len(visit)) // unit name -> index in visit
+	for k, i := range visit {
+		pos[units[i].Name] = k
+	}
+	waiting := make([]int, len(visit))      // unfinished dependencies
+	dependents := make([][]int, len(visit)) // by index in visit
+	var ready []int
+	for k, i := range visit {
+		for _, d := range units[i].DependsOn {
+			if j, ok := pos[d]; ok {
+				waiting[k]++
+				dependents[j] = append(dependents[j], k)
+			}
+		}
+		if waiting[k] == 0 {
+			ready = append(ready, k)
 		}
 	}
 	events := make([]*UnitEvent, len(units))
 	sem := make(chan struct{}, r.opts.Concurrency)
-	var wg sync.WaitGroup
-	for i := range units {
-		u := &units[i]
-		if !selected[u.Name] {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer close(done[u.Name])
-			for _, d := range u.DependsOn {
-				if ch, ok := done[d]; ok {
-					<-ch
+	finished := make(chan int)
+	running := 0
+	for len(ready) > 0 || running > 0 {
+		for len(ready) > 0 && running < r.opts.Concurrency {
+			k := ready[0]
+			ready = ready[1:]
+			running++
+			r.sched.started(running)
+			go func() {
+				i := visit[k]
+				u := &units[i]
+				if ev := r.reconcileUnit(ctx, gen, u, forced[u.Name], req.Manual, sem); ev != nil {
+					events[i] = ev
+					r.opts.Observer.UnitReconciled(*ev)
 				}
+				finished <- k
+			}()
+		}
+		k := <-finished
+		running--
+		for _, c := range dependents[k] {
+			if waiting[c]--; waiting[c] == 0 {
+				ready = append(ready, c)
 			}
-			if ev := r.reconcileUnit(ctx, gen, u, forced[u.Name], req.Manual, sem); ev != nil {
-				events[i] = ev
-				r.opts.Observer.UnitReconciled(*ev)
-			}
-		}()
+		}
 	}
-	wg.Wait()
 	var out []UnitEvent
 	for _, e := range events {
 		if e != nil {
@@ -61,6 +81,47 @@ func (r *Reconciler) applyAll(ctx context.Context, gen *generation, selected map
 		}
 	}
 	return out
+}
+
+// toVisit returns the indices, in stack order, of the selected units that
+// have something to do now: not idle, or forced.
+func (r *Reconciler) toVisit(gen *generation, selected, forced map[string]bool) []int {
+	now := r.opts.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []int
+	for i := range gen.stack.Units {
+		u := &gen.stack.Units[i]
+		if selected[u.Name] && (forced[u.Name] || !r.idle(gen, u, now)) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// idle reports whether reconcileUnit would do nothing for u at now (r.mu
+// held): not suspended, not due, and not unchanged at a new revision.
+func (r *Reconciler) idle(gen *generation, u *Unit, now time.Time) bool {
+	st := r.units[u.Name]
+	if st == nil || u.Suspend || r.suspended[u.Name] || !now.Before(r.dueAt(u)) {
+		return false
+	}
+	return !(st.ready && st.appliedHash == gen.hashes[u.Name] && st.appliedRevision != gen.rev.ID)
+}
+
+// schedStats counts the scheduler's work, for tests that keep a pass's cost
+// proportional to the units it has to do something for.
+type schedStats struct {
+	mu     sync.Mutex
+	visits int // reconcileUnit calls
+	peak   int // most units in flight at once
+}
+
+func (s *schedStats) started(running int) {
+	s.mu.Lock()
+	s.visits++
+	s.peak = max(s.peak, running)
+	s.mu.Unlock()
 }
 
 // reconcileUnit applies one unit if it is due and may be applied; it

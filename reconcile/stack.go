@@ -23,6 +23,9 @@ type Stack struct {
 	File string `yaml:"-"`
 	// pos maps field paths (units[1].target) to their place in File.
 	pos map[string]Pos
+	// byName indexes Units by name once parsed: the daemon looks every unit
+	// up by name on every pass.
+	byName map[string]int
 }
 
 // TargetSpec is one logical target; exactly one kind is set.
@@ -249,6 +252,11 @@ type Window struct {
 
 // Unit returns the unit named name, or nil.
 func (s *Stack) Unit(name string) *Unit {
+	// The index answers when it still describes Units; a miss or a stale
+	// entry falls back to the scan.
+	if i, ok := s.byName[name]; ok && i < len(s.Units) && s.Units[i].Name == name {
+		return &s.Units[i]
+	}
 	for i := range s.Units {
 		if s.Units[i].Name == name {
 			return &s.Units[i]

@@ -71,7 +71,9 @@ func ParseStack(data []byte, file string) (*Stack, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
+	s.byName = make(map[string]int, len(s.Units))
 	for i, u := range s.Units {
+		s.byName[u.Name] = i
 		if k := s.Targets[u.Target].Kubernetes; k != nil {
 			s.Units[i].targetNamespace = k.Namespace
 		}

@@ -110,7 +110,7 @@ func BenchmarkRunPeakRSS(b *testing.B) {
 	}
 }
 
-func initRepo(b *testing.B, dir string, files map[string]string) {
+func initRepo(b testing.TB, dir string, files map[string]string) {
 	b.Helper()
 	writeTree(b, dir, files)
 	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"commit", "-q", "-m", "init"}} {
@@ -118,7 +118,7 @@ func initRepo(b *testing.B, dir string, files map[string]string) {
 	}
 }
 
-func commitRepo(b *testing.B, dir string, files map[string]string) {
+func commitRepo(b testing.TB, dir string, files map[string]string) {
 	b.Helper()
 	writeTree(b, dir, files)
 	gitIn(b, dir, "commit", "-q", "-am", "change")

@@ -34,6 +34,7 @@ type runFlags struct {
 	statusRepo    string
 	statusPage    string
 	shutdownGrace time.Duration
+	pprof         bool
 }
 
 func newRunCommand(g *globalFlags) *cobra.Command {
@@ -65,6 +66,7 @@ SIGTERM stops scheduling, lets units being applied finish, and exits 0.`,
 	fl.StringVar(&f.statusRepo, "commit-status-repo", "", "repository the statuses go to: owner/name, or a GitLab project id or path")
 	fl.StringVar(&f.statusPage, "status-url", "", "public URL of this steward's status page, linked from commit statuses")
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", 2*time.Minute, "after SIGTERM, how long units being applied may take")
+	fl.BoolVar(&f.pprof, "pprof", false, "serve Go profiles at /debug/pprof/ (behind STEWARD_API_TOKEN, or loopback clients only without one)")
 	tf.register(fl)
 	sf.register(fl)
 	return cmd
@@ -113,6 +115,9 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	wh.OnPush = func(context.Context, webhook.Push) { r.Trigger() }
 	mux.Handle("/hooks/", webhook.New(wh))
 	mux.Handle("POST /api/units/{unit}/{action}", unitAPI(r, os.Getenv("STEWARD_API_TOKEN")))
+	if f.pprof {
+		mux.Handle("/debug/pprof/", pprofHandler(os.Getenv("STEWARD_API_TOKEN")))
+	}
 
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {

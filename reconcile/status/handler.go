@@ -10,11 +10,16 @@ import (
 
 // Handler serves the store:
 //
-//	GET /api/status  the Snapshot as JSON
+//	GET /api/status  the Snapshot as JSON; ?unit=NAME|GLOB, ?state=STATE and
+//	                 ?target=NAME (repeatable or comma-separated) filter the
+//	                 units, ?offset=N&limit=N page them; "matched" counts
+//	                 the units the filters selected
 //	GET /healthz     200 while the process serves
 //	GET /readyz      200 once the first reconcile pass completed, else 503
 //	GET /            the HTML status page (?refresh=N reloads it every N s,
-//	                 ?expand=1 opens every change list)
+//	                 ?expand=1 opens every change list): failing units
+//	                 first, grouped by state (?group=target|none), 100 a
+//	                 page (?page=N, ?per=N), with the filters of /api/status
 //
 // Mount it at "/" of the daemon's mux; more specific patterns registered
 // there (/metrics, /hooks/) take precedence.
@@ -39,13 +44,25 @@ func newHandler(s *Store, now func() time.Time) *handler {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
+// apiResult is /api/status: the snapshot of the units the query selected
+// and how many matched before offset and limit.
+type apiResult struct {
+	Snapshot
+	Matched int `json:"matched"`
+}
+
 func (h *handler) apiStatus(w http.ResponseWriter, r *http.Request) {
-	snap := h.store.Snapshot()
+	q, err := ParseQuery(r.URL.Query())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	res := h.store.Query(q, ByStore)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(snap); err != nil {
+	if err := enc.Encode(apiResult{res.Snapshot, res.Matched}); err != nil {
 		slog.Debug("write status", "err", err)
 	}
 }
@@ -76,8 +93,22 @@ func (h *handler) page(w http.ResponseWriter, r *http.Request) {
 		}
 		refresh = min(n, 3600)
 	}
-	v := newPageView(h.store.Snapshot(), h.now(), refresh)
+	p, err := parsePageParams(r.URL.Query())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	res := h.store.Query(p.query())
+	v := newPageView(res.Snapshot, h.now(), refresh)
 	v.Expand = r.URL.Query().Get("expand") == "1"
+	v.Counts = v.Counts[:0]
+	for _, st := range States {
+		if res.Counts[st] > 0 {
+			v.Counts = append(v.Counts, stateCount{st, res.Counts[st]})
+		}
+	}
+	v.Nav = newNavView(p, res)
+	groupHeadings(v.Units, p.group)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	// No script runs on the page: forbid it outright.

@@ -39,6 +39,7 @@ type pageView struct {
 	SourceErr string
 	Counts    []stateCount
 	Units     []unitView
+	Nav       navView
 }
 
 type stateCount struct {
@@ -94,14 +95,13 @@ type unitView struct {
 	Actions     []actionCount
 	Changed     []changeView // everything but unchanged
 	Unchanged   int
+	Group       string // set on the first unit of a group: its heading
 }
 
 var actionOrder = []reconcile.Action{
 	reconcile.Created, reconcile.Configured, reconcile.Deleted,
 	reconcile.Failed, reconcile.Skipped, reconcile.Unchanged,
 }
-
-var stateOrder = []string{StateFailed, StateBlocked, StateProgressing, StatePending, StateSuspended, StateReady}
 
 func newPageView(s Snapshot, now time.Time, refresh int) pageView {
 	v := pageView{
@@ -120,7 +120,7 @@ func newPageView(s Snapshot, now time.Time, refresh int) pageView {
 		byState[u.State]++
 		v.Units = append(v.Units, newUnitView(u, now))
 	}
-	for _, st := range stateOrder {
+	for _, st := range States {
 		if byState[st] > 0 {
 			v.Counts = append(v.Counts, stateCount{st, byState[st]})
 		}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -46,7 +47,17 @@ type TreeFS struct {
 
 	cacheMu sync.Mutex
 	trees   map[plumbing.Hash][]object.TreeEntry
+	// names indexes the entries of large trees by name: a directory of
+	// thousands of units is looked up once per unit, and scanning it each
+	// time made generating N units cost N².
+	names map[plumbing.Hash]map[string]int
+	// scanned counts entries compared by linear lookups, for tests.
+	scanned atomic.Int64
 }
+
+// smallTree is the entry count up to which a tree is scanned rather than
+// indexed.
+const smallTree = 32
 
 // entry is one resolved tree entry.
 type entry struct {
@@ -60,7 +71,8 @@ func (e entry) isDir() bool {
 }
 
 func newTreeFS(store storer.EncodedObjectStorer, mu *sync.Mutex, root plumbing.Hash, mtime time.Time) *TreeFS {
-	return &TreeFS{store: store, mu: mu, root: root, mtime: mtime, trees: map[plumbing.Hash][]object.TreeEntry{}}
+	return &TreeFS{store: store, mu: mu, root: root, mtime: mtime, trees: map[plumbing.Hash][]object.TreeEntry{},
+		names: map[plumbing.Hash]map[string]int{}}
 }
 
 // Open opens the named file or directory, following symlinks inside the
@@ -242,18 +254,46 @@ func (t *TreeFS) resolve(op, name string, follow bool) (entry, error) {
 	return cur, nil
 }
 
-// child finds name in dir.
+// child finds name in dir: a small tree is scanned, a large one looked up
+// in its index.
 func (t *TreeFS) child(dir entry, name string) (entry, bool, error) {
 	ents, err := t.entries(dir)
 	if err != nil {
 		return entry{}, false, err
 	}
-	for _, e := range ents {
+	if len(ents) > smallTree {
+		i, ok := t.index(dir.hash, ents)[name]
+		if !ok {
+			return entry{}, false, nil
+		}
+		e := ents[i]
+		return entry{name: e.Name, mode: e.Mode, hash: e.Hash}, true, nil
+	}
+	for i, e := range ents {
 		if e.Name == name {
+			t.scanned.Add(int64(i + 1))
 			return entry{name: e.Name, mode: e.Mode, hash: e.Hash}, true, nil
 		}
 	}
+	t.scanned.Add(int64(len(ents)))
 	return entry{}, false, nil
+}
+
+// index returns the name index of the tree hash, building it once.
+func (t *TreeFS) index(hash plumbing.Hash, ents []object.TreeEntry) map[string]int {
+	t.cacheMu.Lock()
+	defer t.cacheMu.Unlock()
+	idx, ok := t.names[hash]
+	if !ok {
+		idx = make(map[string]int, len(ents))
+		for i, e := range ents {
+			if _, dup := idx[e.Name]; !dup { // the first wins, as in a scan
+				idx[e.Name] = i
+			}
+		}
+		t.names[hash] = idx
+	}
+	return idx
 }
 
 // entries returns a directory's tree entries (none for a submodule).

@@ -191,30 +191,96 @@ func (t *LocalTransport) WriteFile(ctx context.Context, p string, content io.Rea
 }
 
 // clearAbandoned removes temporary files of base that a writer started
-// before started and never renamed (it was killed).
+// before started and never renamed (it was killed). A directory is listed
+// once per process (see sweeps), not on every write: the inventory directory
+// holds a file per unit, and listing it on each unit's write made a pass
+// over N units cost N² directory entries.
 func clearAbandoned(r *os.Root, dir, base string, started time.Time) {
+	for _, tmp := range sweeps.take(r, dir, base, started) {
+		_ = r.Remove(path.Join(dir, tmp))
+	}
+}
+
+// sweeps remembers, per directory, the temporary files of killed writers
+// found when the directory was first listed, by the base name they were
+// meant to replace. It is process-wide because transports are dialled per
+// operation; a writer in this process removes its own temporary file when it
+// fails, so only what an earlier (or another) process left needs finding.
+var sweeps = &tempSweeps{dirs: map[string]map[string][]tempFile{}, listings: map[string]int{}}
+
+type tempSweeps struct {
+	mu       sync.Mutex
+	dirs     map[string]map[string][]tempFile // root NUL dir -> base -> temporaries
+	listings map[string]int                   // times each directory was listed, for tests
+}
+
+type tempFile struct {
+	name    string
+	modTime time.Time
+}
+
+// take returns the temporary files of base in dir older than before, and
+// forgets them; dir is listed the first time it is asked about.
+func (s *tempSweeps) take(r *os.Root, dir, base string, before time.Time) []string {
+	key := r.Name() + "\x00" + dir
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	found, ok := s.dirs[key]
+	if !ok {
+		found = listTemps(r, dir)
+		s.dirs[key] = found
+		s.listings[key]++
+	}
+	var out []string
+	var rest []tempFile
+	for _, t := range found[base] {
+		if t.modTime.Before(before) {
+			out = append(out, t.name)
+		} else {
+			rest = append(rest, t)
+		}
+	}
+	if len(rest) == 0 {
+		delete(found, base)
+	} else {
+		found[base] = rest
+	}
+	return out
+}
+
+// listTemps lists dir's temporary files (".BASE.steward-RANDOM") by BASE.
+func listTemps(r *os.Root, dir string) map[string][]tempFile {
 	d := dir
 	if d == "" {
 		d = "."
 	}
 	f, err := r.Open(d)
 	if err != nil {
-		return
+		return nil
 	}
 	ents, err := f.ReadDir(-1)
 	f.Close()
 	if err != nil {
-		return
+		return nil
 	}
-	prefix := "." + base + ".steward-"
+	var out map[string][]tempFile
 	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), prefix) {
+		name := e.Name()
+		i := strings.LastIndex(name, ".steward-")
+		if !strings.HasPrefix(name, ".") || i < 1 {
 			continue
 		}
-		if fi, err := e.Info(); err == nil && fi.ModTime().Before(started) {
-			_ = r.Remove(path.Join(dir, e.Name()))
+		fi, err := e.Info()
+		if err != nil {
+			continue
 		}
+		if out == nil {
+			out = map[string][]tempFile{}
+		}
+		base := name[1:i]
+		out[base] = append(out[base], tempFile{name: name, modTime: fi.ModTime()})
 	}
+	return out
 }
 
 func syncDir(r *os.Root, dir string) error {

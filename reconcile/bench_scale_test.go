@@ -1,0 +1,140 @@
+package reconcile_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stewardhq/steward/generators/yaml"
+	"github.com/stewardhq/steward/reconcile"
+	"github.com/stewardhq/steward/sources/git"
+	"github.com/stewardhq/steward/targets/machine"
+)
+
+// BenchmarkScaleDriftPass measures a no-op drift pass (every unit due for
+// drift correction, nothing changed on disk) of the reconciler over N units
+// of 4 File objects on a local target, --concurrency 8, at N = 1000, 3000,
+// 10 000 (STEWARD_SCALE_SIZES overrides them), and prints the ratio and
+// growth exponent between sizes (goal: 10 000 units cost at most 11x 1000).
+// The parts are real: a git repository, the yaml generator, the local
+// machine target; only the clock is the benchmark's, so that a whole pass
+// falls due at once.
+func BenchmarkScaleDriftPass(b *testing.B) {
+	sizes := []int{1000, 3000, 10000}
+	if v := os.Getenv("STEWARD_SCALE_SIZES"); v != "" {
+		sizes = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				b.Fatalf("STEWARD_SCALE_SIZES: %q is not a unit count", f)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	type point struct {
+		units int
+		pass  time.Duration
+	}
+	var points []point
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("units=%d", n), func(b *testing.B) {
+			r, clock := scaleReconciler(b, n)
+			start := time.Now()
+			res, err := r.Pass(context.Background(), reconcile.PassRequest{})
+			if err != nil || res.Failed() || len(res.Events) != n {
+				b.Fatalf("first pass: %v, %d events, failed %v", err, len(res.Events), res != nil && res.Failed())
+			}
+			first := time.Since(start)
+			var total time.Duration
+			b.ResetTimer()
+			for range b.N {
+				clock.Advance(2 * time.Hour)
+				start := time.Now()
+				res, err := r.Pass(context.Background(), reconcile.PassRequest{})
+				total += time.Since(start)
+				if err != nil || res.Failed() || len(res.Events) != n {
+					b.Fatalf("drift pass: %v, %d events", err, len(res.Events))
+				}
+				for _, e := range res.Events {
+					if e.Drift != 0 || e.ChangeSet == nil || e.ChangeSet.HasChanges() {
+						b.Fatalf("drift pass changed %s", e.Unit.Name)
+					}
+				}
+			}
+			pass := total / time.Duration(b.N)
+			b.ReportMetric(float64(pass.Milliseconds()), "drift-pass-ms")
+			b.Logf("%d units / %d objects: first pass (in process) %.1f s, no-op drift pass %d ms", n, 4*n, first.Seconds(), pass.Milliseconds())
+			points = append(points, point{n, pass})
+		})
+	}
+	for i := 1; i < len(points); i++ {
+		a, c := points[i-1], points[i]
+		ratio := c.pass.Seconds() / a.pass.Seconds()
+		b.Logf("%d -> %d units: no-op drift pass x%.2f (exponent %.2f, goal <= 1.05)", a.units, c.units, ratio,
+			math.Log(ratio)/math.Log(float64(c.units)/float64(a.units)))
+	}
+}
+
+type benchClock struct{ now time.Time }
+
+func (c *benchClock) Now() time.Time          { return c.now }
+func (c *benchClock) Advance(d time.Duration) { c.now = c.now.Add(d) }
+
+// scaleReconciler returns a reconciler over a fresh repository of n units
+// of 4 Files each, applying under a temp directory.
+func scaleReconciler(b *testing.B, n int) (*reconcile.Reconciler, *benchClock) {
+	b.Helper()
+	repo, root := b.TempDir(), b.TempDir()
+	var stack strings.Builder
+	stack.WriteString("apiVersion: steward.dev/v1\nkind: Stack\ntargets:\n  here: {local: {root: out}}\nunits:\n")
+	for u := range n {
+		name := fmt.Sprintf("u%05d", u)
+		fmt.Fprintf(&stack, "  - {name: %s, path: units/%s, generator: {yaml: {}}, target: here}\n", name, name)
+		var f strings.Builder
+		for i := range 4 {
+			fmt.Fprintf(&f, "---\napiVersion: machine.steward.dev/v1\nkind: File\nmetadata: {name: %s-f%d}\nspec: {path: /srv/%s/f%d.conf, content: \"unit %s file %d\\n\", mode: \"0644\"}\n", name, i, name, i, name, i)
+		}
+		dir := filepath.Join(repo, "units", name)
+		must(b, os.MkdirAll(dir, 0o755))
+		must(b, os.WriteFile(filepath.Join(dir, "files.yaml"), []byte(f.String()), 0o644))
+	}
+	must(b, os.WriteFile(filepath.Join(repo, "steward.yaml"), []byte(stack.String()), 0o644))
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"commit", "-q", "-m", "fleet"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = repo
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=b", "GIT_AUTHOR_EMAIL=b@example.com",
+			"GIT_COMMITTER_NAME=b", "GIT_COMMITTER_EMAIL=b@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	opts := git.DefaultSourceOptions()
+	opts.URL, opts.CacheDir = "file://"+repo, b.TempDir()
+	src, err := git.NewSource(opts)
+	must(b, err)
+	clock := &benchClock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	ropts := reconcile.DefaultReconcilerOptions()
+	ropts.Source = src
+	ropts.Stages = reconcile.Stages{Renderer: reconcile.NewRenderer(reconcile.DefaultRenderOptions(func(u *reconcile.Unit) (reconcile.Generator, error) {
+		return yaml.New(u.Generator.YAML), nil
+	}))}
+	ropts.Targets = func(_ context.Context, name string, spec reconcile.TargetSpec) (reconcile.Target, error) {
+		return machine.NewLocal(filepath.Join(root, spec.Local.Root)), nil
+	}
+	ropts.Now, ropts.Interval, ropts.Concurrency = clock.Now, time.Hour, 8
+	return reconcile.NewReconciler(ropts), clock
+}
+
+func must(tb testing.TB, err error) {
+	tb.Helper()
+	if err != nil {
+		tb.Fatal(err)
+	}
+}

@@ -1,0 +1,9 @@
+package reconcile
+
+// SchedulerStats returns how many units the reconciler's passes visited so
+// far and the most it had in flight at once.
+func SchedulerStats(r *Reconciler) (visits, peak int) {
+	r.sched.mu.Lock()
+	defer r.sched.mu.Unlock()
+	return r.sched.visits, r.sched.peak
+}
