@@ -12,7 +12,7 @@ export STEWARD_TESTENV_BIN ?= $(HOME)/.cache/steward/testenv/bin
 TEST_PACKAGES  := openssh-server openssh-client git sudo chromium gnupg debootstrap systemd-container
 BENCH_PACKAGES := $(TEST_PACKAGES) ansible
 
-.PHONY: build test bench demo testenv deps lint
+.PHONY: build test bench demo demo-hosts testenv deps lint
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/steward ./cmd/steward
@@ -33,6 +33,9 @@ bench: testenv
 
 demo: build
 	deploy/demo.sh
+
+demo-hosts: build
+	deploy/demo-hosts.sh
 
 lint:
 	$(GO) vet ./...
