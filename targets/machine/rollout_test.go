@@ -184,3 +184,38 @@ func TestUnreachableHostFailsOnlyItself(t *testing.T) {
 		t.Fatalf("message %q", m)
 	}
 }
+
+// cancelling cancels a context once it wrote a file.
+type cancelling struct {
+	Transport
+	cancel func()
+}
+
+func (c cancelling) WriteFile(ctx context.Context, p string, r io.Reader, a FileAttrs) error {
+	err := c.Transport.WriteFile(ctx, p, r, a)
+	if strings.HasSuffix(p, "/etc/a") {
+		c.cancel()
+	}
+	return err
+}
+
+// TestApplyAbortedIsAnError: failures are data, but a run that is stopped
+// (ctx cancelled between batches) returns an error with the change set of
+// what it did: the first host applied, the second not touched.
+func TestApplyAbortedIsAnError(t *testing.T) {
+	r := newRig(t, "h1", "h2")
+	r.cfg.Rollout = reconcile.Rollout{Batch: reconcile.IntOrPercent{N: 1}}
+	r.build()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	r.wrap = func(host string, tr Transport) Transport { return cancelling{Transport: tr, cancel: cancel} }
+	p := r.plan(request("u", "r1", false, fileObj(t, "a", "/etc/a", "a\n", "")))
+	cs, err := r.target.Apply(ctx, p)
+	if !errors.Is(err, context.Canceled) || cs == nil {
+		t.Fatalf("apply: %v, change set %v", err, cs)
+	}
+	wantActions(t, cs.Changes, "h1 machine.steward.dev/File/a created", "h2 machine.steward.dev/File/a skipped")
+	if m := cs.Changes[1].Message; m != "not applied: context canceled" {
+		t.Fatalf("message %q", m)
+	}
+}
