@@ -145,3 +145,11 @@ func wantHostActions(t *testing.T, cs *reconcile.ChangeSet, host string, want ..
 		t.Fatalf("%s changes:\n  got  %q\n  want %q\nfull: %+v", host, got, want, cs.Changes)
 	}
 }
+
+// newTargetWith is the fleet's target with its connections through pool,
+// as the reconciler wires it: one connection per host for many runs.
+func newTargetWith(f *realFleet, pool *Pool) *machine.Target {
+	cfg := f.cfg
+	cfg.Connections = pool
+	return machine.New(cfg, pool.Dial)
+}

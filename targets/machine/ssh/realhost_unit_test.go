@@ -148,3 +148,45 @@ spec:
 	}
 	f.apply(t, t.Context(), unitRequest("stw-broken", "r2"))
 }
+
+// TestRealSSHDRestart: the unit being applied is the sshd steward talks
+// through. A changed drop-in restarts ssh.service over the same connection;
+// the run completes, and the next run (on the same pooled transport) works.
+func TestRealSSHDRestart(t *testing.T) {
+	hosts := realHosts(t)
+	h := hosts[2]
+	f := newRealFleet(t, hosts[2:3], nil)
+	pool := NewPool(f.dial)
+	defer pool.Close()
+	f.target = newTargetWith(f, pool)
+	objs := func(interval string) []*reconcile.Object {
+		return objects(t, `apiVersion: machine.steward.dev/v1
+kind: File
+metadata: {name: stw-sshd}
+spec: {path: /etc/ssh/sshd_config.d/stw-alive.conf, content: "ClientAliveInterval `+interval+`\n"}
+---
+apiVersion: machine.steward.dev/v1
+kind: Unit
+metadata: {name: ssh}
+spec: {state: running, watches: [File/stw-sshd]}
+`)
+	}
+	pid := func() string { return guest(t, h, "systemctl show --property MainPID --value ssh.service") }
+	before := pid()
+	cs := f.sync(t, unitRequest("stw-sshd", "r1", objs("30")...))
+	wantHostActions(t, cs, h.Addr, "File/stw-sshd created", "Unit/ssh configured")
+	after := pid()
+	if after == before {
+		t.Fatal("sshd was not restarted")
+	}
+	cs = f.sync(t, unitRequest("stw-sshd", "r2", objs("40")...))
+	wantHostActions(t, cs, h.Addr, "File/stw-sshd configured", "Unit/ssh configured")
+	if pid() == after {
+		t.Fatal("sshd was not restarted the second time")
+	}
+	f.sync(t, unitRequest("stw-sshd", "r3"))
+	if got := guest(t, h, "sshd -T | grep -i clientaliveinterval"); got != "clientaliveinterval 0" {
+		t.Fatalf("after prune: %q", got)
+	}
+	guest(t, h, "systemctl restart ssh.service")
+}
