@@ -179,3 +179,27 @@ echo "$(cat /proc/1/comm) $(hostname)"`) + " " + h.IP + "\n" + guest(t, h, "host
 	}
 	f.sync(t, unitRequest("stw-facts", "r2"))
 }
+
+// TestRealDiskFull: a File that does not fit on the guest's filesystem
+// fails with the write error and leaves the old file whole, with no
+// temporary file behind.
+func TestRealDiskFull(t *testing.T) {
+	hosts := realHosts(t)
+	h := hosts[0]
+	f := newRealFleet(t, hosts[:1], nil)
+	guest(t, h, "mkdir -p /srv/stw-full && mount -t tmpfs -o size=64k tmpfs /srv/stw-full && echo old > /srv/stw-full/data")
+	t.Cleanup(func() { h.Exec(t.Context(), "umount", "/srv/stw-full") })
+	big := strings.Repeat("0123456789abcdef", 16*1024) // 256 KiB
+	cs := f.apply(t, t.Context(), unitRequest("stw-full", "r1", objects(t, `apiVersion: machine.steward.dev/v1
+kind: File
+metadata: {name: stw-full}
+spec: {path: /srv/stw-full/data, content: "`+big+`"}
+`)...))
+	wantHostActions(t, cs, h.Addr, "File/stw-full failed")
+	if m := cs.Changes[0].Message; !strings.Contains(m, "write /srv/stw-full/data") {
+		t.Fatalf("message %q", m)
+	}
+	if got := guest(t, h, "cat /srv/stw-full/data; ls -A /srv/stw-full"); got != "old\ndata" {
+		t.Fatalf("after the failed write: %q", got)
+	}
+}

@@ -79,6 +79,9 @@ func newRealFleet(t testing.TB, hosts []*realhost.Host, edit func(*machine.Confi
 	}
 	f.cfg = machine.DefaultConfig(addrs...)
 	f.cfg.Name = "guests"
+	// The guests' package index is the cached base's: refreshed once a day,
+	// so a package the mirror has since replaced still installs.
+	f.cfg.PackageCacheMaxAge = 24 * time.Hour
 	if edit != nil {
 		edit(&f.cfg)
 	}
