@@ -203,3 +203,55 @@ spec: {path: /srv/stw-full/data, content: "`+big+`"}
 		t.Fatalf("after the failed write: %q", got)
 	}
 }
+
+// TestRealPlanIsHarmless: planning every kind against a real host (a unit
+// to create and start, packages to install, a user, files, a guarded
+// command whose guard runs) changes nothing on it: /etc, /srv, /home, the
+// dpkg database and the units systemd runs (less the login sessions the
+// SSH connection itself brings) are the same before and after.
+func TestRealPlanIsHarmless(t *testing.T) {
+	hosts := realHosts(t)
+	h := hosts[2]
+	f := newRealFleet(t, hosts[2:3], nil)
+	state := func() string {
+		return guest(t, h, `find /etc /srv /home /var/lib/dpkg /var/lib/steward -xdev -printf '%p %m %u %g %s %T@\n' 2>/dev/null | sort | sha256sum
+systemctl list-units --all --no-legend --plain | grep -v -e '^session-' -e '^user@' -e '^user-runtime-dir@' -e '^user-0.slice' | sort | sha256sum`)
+	}
+	objs := objects(t, `apiVersion: machine.steward.dev/v1
+kind: User
+metadata: {name: stwplan}
+---
+apiVersion: machine.steward.dev/v1
+kind: Package
+metadata: {name: sl}
+---
+apiVersion: machine.steward.dev/v1
+kind: File
+metadata: {name: stw-plan}
+spec: {path: /etc/stw-plan.conf, content: "x\n", owner: stwplan}
+---
+apiVersion: machine.steward.dev/v1
+kind: Command
+metadata: {name: stw-plan-init}
+spec: {run: [touch, /srv/stw-plan-init], unless: [test, -e, /srv/stw-plan-init]}
+---
+apiVersion: machine.steward.dev/v1
+kind: Unit
+metadata: {name: stw-plan}
+spec:
+  content: "[Service]\nExecStart=/bin/sleep infinity\n"
+  state: running
+  watches: [File/stw-plan]
+`)
+	before := state()
+	p, err := f.target.Plan(t.Context(), unitRequest("stw-plan", "r1", objs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(p.Changes); n != 5 || !p.HasChanges() {
+		t.Fatalf("plan: %+v", p.Changes)
+	}
+	if after := state(); after != before {
+		t.Fatalf("planning changed the host:\n%s\n%s", before, after)
+	}
+}

@@ -103,6 +103,37 @@ spec: {run: ["sh", "-c", "echo config check failed >&2; exit 4"], onlyIf: ["true
 		t.Fatal("the pending restart did not happen")
 	}
 
+	// A changed unit file: daemon-reload, then a restart.
+	third := invocation()
+	changed := objects(t, `apiVersion: machine.steward.dev/v1
+kind: File
+metadata: {name: stw-conf}
+spec: {path: /etc/stw-sleeper.conf, content: "c"}
+---
+apiVersion: machine.steward.dev/v1
+kind: Unit
+metadata: {name: stw-sleeper}
+spec:
+  content: |
+    [Unit]
+    Description=steward test sleeper, second edition
+    [Service]
+    ExecStart=/bin/sleep infinity
+    [Install]
+    WantedBy=multi-user.target
+  watches: [File/stw-conf]
+  enabled: true
+  state: running
+`)
+	cs = f.sync(t, unitRequest("stw-unit", "r4b", changed...))
+	wantHostActions(t, cs, host, "File/stw-conf unchanged", "Unit/stw-sleeper configured")
+	if d := cs.Changes[1].Diff; !strings.Contains(d, "+Description=steward test sleeper, second edition") || !strings.Contains(d, "restart stw-sleeper.service (unit file changed)") {
+		t.Fatalf("diff:\n%s", d)
+	}
+	if invocation() == third || guest(t, h, "systemctl show --property Description --value stw-sleeper.service") != "steward test sleeper, second edition" {
+		t.Fatal("systemd did not reload and restart the changed unit")
+	}
+
 	cs = f.sync(t, unitRequest("stw-unit", "r5", unitObjects(t, "c", "  enabled: true\n  state: stopped\n")...))
 	wantHostActions(t, cs, host, "File/stw-conf unchanged", "Unit/stw-sleeper configured")
 	if got := state(); got != "enabled\ninactive" {
