@@ -3,7 +3,7 @@
 // fails the test under CI and skips it elsewhere. The components themselves
 // are started by the packages below it: testenv/kube (kube-apiserver + etcd),
 // testenv/sshd (Debian's openssh-server), testenv/gitserver (git
-// http-backend).
+// http-backend), testenv/realhost (Debian guests booted with systemd-nspawn).
 package testenv
 
 import (
