@@ -21,6 +21,10 @@ import (
 // appending a line to <root>/etc/reloads of the first host (the pending
 // action "Command/reload run").
 func confAndReload(t *testing.T, r *rig, conf string, extra ...*reconcile.Object) []*reconcile.Object {
+	// Hosts run in parallel: the shared log's directory exists before any.
+	if err := os.MkdirAll(filepath.Join(r.root(""), "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	return append([]*reconcile.Object{
 		fileObj(t, "conf", "/etc/web.conf", conf, ""),
 		obj(t, hdr+"kind: Command\nmetadata: {name: reload}\nspec: {run: [sh, -c, 'echo ran >> \"$R/etc/reloads\"'], env: {R: "+quote(r.root(""))+"}, watches: [File/conf]}"),
