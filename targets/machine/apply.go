@@ -98,9 +98,14 @@ func (t *Target) forHosts(ctx context.Context, n int, fn func(ctx context.Contex
 	_ = g.Wait()
 }
 
+// skip marks the changes that had something to do as skipped; what was
+// unchanged (or failed to plan) stays as it was.
 func skip(cs []reconcile.Change, why string) []reconcile.Change {
 	out := slices.Clone(cs)
 	for i := range out {
+		if out[i].Action == reconcile.Unchanged || out[i].Action == reconcile.Failed {
+			continue
+		}
 		out[i].Action = reconcile.Skipped
 		out[i].Message = why
 	}

@@ -219,3 +219,22 @@ func TestApplyAbortedIsAnError(t *testing.T) {
 		t.Fatalf("message %q", m)
 	}
 }
+
+// TestStoppedRolloutKeepsUnchanged: on hosts the breaker leaves alone, what
+// had something to do is skipped, and what was already as declared stays
+// unchanged (it was not skipped: there was nothing to do).
+func TestStoppedRolloutKeepsUnchanged(t *testing.T) {
+	r := newRig(t, "h1", "h2")
+	r.cfg.Rollout = reconcile.Rollout{Batch: reconcile.IntOrPercent{N: 1}}
+	r.build()
+	r.write("h2", "etc/same", "s\n", 0o644)
+	objs := []*reconcile.Object{
+		fileObj(t, "same", "/etc/same", "s\n", ""),
+		obj(t, hdr+"kind: Command\nmetadata: {name: fails}\nspec: {run: [\"false\"], creates: /never}"),
+	}
+	r.write("h1", "etc/same", "s\n", 0o644)
+	cs := r.sync(request("u", "r1", false, objs...))
+	wantActions(t, cs.Changes,
+		"h1 machine.steward.dev/File/same unchanged", "h1 machine.steward.dev/Command/fails failed",
+		"h2 machine.steward.dev/File/same unchanged", "h2 machine.steward.dev/Command/fails skipped")
+}
