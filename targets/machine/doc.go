@@ -1,6 +1,6 @@
 // Package machine applies the machine kinds (apiVersion machine.steward.dev/v1:
 // File, Directory, Unit, Package, Command, User) to hosts reached through a
-// Transport: over SSH (package machine/ssh) or on this host (LocalTransport).
+// Transport: over SSH (package machine/ssh) or on this host (machine/local).
 //
 // Planning reads every host and changes nothing; Apply executes exactly the
 // per-host plans, batch by batch, with a failure breaker and a health check
