@@ -15,7 +15,7 @@ import (
 	"github.com/stewardhq/steward/generators/yaml"
 	"github.com/stewardhq/steward/reconcile"
 	"github.com/stewardhq/steward/sources/git"
-	"github.com/stewardhq/steward/targets/machine"
+	"github.com/stewardhq/steward/targets/machine/local"
 )
 
 // BenchmarkScaleDriftPass measures a no-op drift pass (every unit due for
@@ -126,7 +126,7 @@ func scaleReconciler(b *testing.B, n int) (*reconcile.Reconciler, *benchClock) {
 		return yaml.New(u.Generator.YAML), nil
 	}))}
 	ropts.Targets = func(_ context.Context, name string, spec reconcile.TargetSpec) (reconcile.Target, error) {
-		return machine.NewLocal(filepath.Join(root, spec.Local.Root)), nil
+		return local.NewTarget(name, filepath.Join(root, spec.Local.Root), nil), nil
 	}
 	ropts.Now, ropts.Interval, ropts.Concurrency = clock.Now, time.Hour, 8
 	return reconcile.NewReconciler(ropts), clock

@@ -14,6 +14,7 @@ import (
 	"github.com/stewardhq/steward/reconcile"
 	"github.com/stewardhq/steward/sources/git"
 	"github.com/stewardhq/steward/targets/machine"
+	"github.com/stewardhq/steward/targets/machine/local"
 )
 
 // These tests run the reconciler over real parts: a git repository read
@@ -81,7 +82,7 @@ func newFixtureWith(t *testing.T, files map[string]string, mod func(*reconcile.R
 	}))
 	ropts.Stages.Checks = func(*reconcile.Stack) (reconcile.Checker, error) { return machineChecker{}, nil }
 	ropts.Targets = func(_ context.Context, name string, spec reconcile.TargetSpec) (reconcile.Target, error) {
-		return machine.NewLocal(filepath.Join(f.root, name)), nil
+		return local.NewTarget(name, filepath.Join(f.root, name), nil), nil
 	}
 	ropts.Observer = f.rec
 	ropts.Now = f.clock.Now
