@@ -10,10 +10,14 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/generators/internal/gentest"
+	"github.com/stewardhq/steward/generators/internal/sandbox"
 	"github.com/stewardhq/steward/reconcile"
 )
 
-func isolated() Options {
+func isolated(t *testing.T) Options {
+	if sandbox.RaceEnabled {
+		t.Skip("the race detector's shadow memory does not fit under the sandbox's RLIMIT_DATA")
+	}
 	opts := DefaultOptions()
 	opts.Isolate, opts.MaxMemory = true, 256<<20
 	return opts
@@ -28,7 +32,7 @@ func limitsRequest(name string) reconcile.GenerateRequest {
 func TestIsolatedBombs(t *testing.T) {
 	for _, name := range []string{"bomb-double", "bomb-deep"} {
 		t.Run(name, func(t *testing.T) {
-			_, err := NewWithOptions(nil, isolated()).Generate(t.Context(), limitsRequest(name))
+			_, err := NewWithOptions(nil, isolated(t)).Generate(t.Context(), limitsRequest(name))
 			if err == nil || !strings.Contains(err.Error(), "ran out of memory (limit 256 MiB)") {
 				t.Fatalf("err = %v, want the memory limit", err)
 			}
@@ -45,7 +49,7 @@ func TestIsolatedSameAsInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := NewWithOptions(spec, isolated()).Generate(t.Context(), req)
+	got, err := NewWithOptions(spec, isolated(t)).Generate(t.Context(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +57,7 @@ func TestIsolatedSameAsInProcess(t *testing.T) {
 		t.Errorf("isolated output differs:\n%s", reconcile.UnifiedDiff("in process", "isolated", string(w), string(g)))
 	}
 	_, inErr := New(nil).Generate(t.Context(), limitsRequest("bad-runtime"))
-	_, isoErr := NewWithOptions(nil, isolated()).Generate(t.Context(), limitsRequest("bad-runtime"))
+	_, isoErr := NewWithOptions(nil, isolated(t)).Generate(t.Context(), limitsRequest("bad-runtime"))
 	var se *reconcile.SourceError
 	if inErr == nil || isoErr == nil || isoErr.Error() != inErr.Error() || !errors.As(isoErr, &se) {
 		t.Errorf("isolated error %q, in process %q: want the same, located", isoErr, inErr)
@@ -63,6 +67,9 @@ func TestIsolatedSameAsInProcess(t *testing.T) {
 // Output past MaxOutput is refused, in process and isolated.
 func TestOutputCap(t *testing.T) {
 	for _, isolate := range []bool{false, true} {
+		if isolate && sandbox.RaceEnabled {
+			continue // see isolated
+		}
 		opts := DefaultOptions()
 		opts.MaxOutput, opts.Isolate = 64<<10, isolate
 		_, err := NewWithOptions(nil, opts).Generate(t.Context(), limitsRequest("big-output"))
@@ -76,7 +83,7 @@ func TestOutputCap(t *testing.T) {
 func TestIsolatedDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
-	opts := isolated()
+	opts := isolated(t)
 	opts.MaxMemory = 1 << 30
 	_, err := NewWithOptions(nil, opts).Generate(ctx, limitsRequest("bomb-deep"))
 	if !errors.Is(err, context.DeadlineExceeded) {
