@@ -163,7 +163,7 @@ func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	case reflect.Map:
 		d.decodeMap(n, v, path)
 	case reflect.Interface: // free-form YAML, typed as objects are
-		x, err := nodeValue(n, &decodeState{budget: maxAliasExpansion})
+		x, err := nodeValue(n, &decodeState{budget: maxAliasExpansion, bytes: maxDecodedBytes})
 		if err != nil {
 			d.fail(n, path, "%v", err)
 			return
