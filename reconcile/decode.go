@@ -119,6 +119,10 @@ func newObject(m map[string]any) (*Object, error) {
 		return nil, fmt.Errorf("object has no apiVersion: %w", ErrMissingField)
 	case o.GetKind() == "":
 		return nil, fmt.Errorf("object has no kind: %w", ErrMissingField)
+	case o.GetName() == "" && o.GetGenerateName() != "":
+		// kubectl create accepts these; a declarative apply cannot track them.
+		return nil, fmt.Errorf("%s %s* cannot be applied: uses generateName (give it a metadata.name): %w",
+			o.GetKind(), o.GetGenerateName(), ErrMissingField)
 	case o.GetName() == "":
 		return nil, fmt.Errorf("%s has no metadata.name: %w", o.GetKind(), ErrMissingField)
 	}
