@@ -37,9 +37,23 @@ type RenderOptions struct {
 	Logger *slog.Logger
 }
 
-// DefaultRenderOptions returns options with one unit per CPU at once.
-func DefaultRenderOptions(gen GeneratorFor) RenderOptions {
-	return RenderOptions{Generators: gen, Concurrency: runtime.GOMAXPROCS(0)}
+// DefaultRenderOptions returns options with one unit per CPU at once (set
+// Generators).
+func DefaultRenderOptions() RenderOptions {
+	return RenderOptions{Concurrency: runtime.GOMAXPROCS(0), Logger: slog.New(slog.DiscardHandler)}
+}
+
+// withDefaults returns o with every zero field set from
+// DefaultRenderOptions.
+func (o RenderOptions) withDefaults() RenderOptions {
+	def := DefaultRenderOptions()
+	if o.Concurrency <= 0 {
+		o.Concurrency = def.Concurrency
+	}
+	if o.Logger == nil {
+		o.Logger = def.Logger
+	}
+	return o
 }
 
 // Renderer turns the units of a revision into objects.
@@ -49,13 +63,7 @@ type Renderer struct {
 
 // NewRenderer returns a Renderer.
 func NewRenderer(opts RenderOptions) *Renderer {
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = runtime.GOMAXPROCS(0)
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	return &Renderer{opts: opts}
+	return &Renderer{opts: opts.withDefaults()}
 }
 
 // Rendered is one unit's generation result.

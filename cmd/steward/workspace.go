@@ -45,7 +45,8 @@ func findRoot(dir string) (string, error) {
 
 // renderer returns a Renderer wired with steward's generators.
 func (w *workspace) renderer() *reconcile.Renderer {
-	opts := reconcile.DefaultRenderOptions(generatorFor)
+	opts := reconcile.DefaultRenderOptions()
+	opts.Generators = generatorFor
 	opts.PostProcess = postProcess
 	opts.Cache = w.cache
 	opts.Logger = w.logger

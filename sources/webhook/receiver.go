@@ -34,6 +34,17 @@ func DefaultOptions() Options {
 	return Options{MaxBodyBytes: 1 << 20}
 }
 
+// withDefaults returns o with every zero field set from DefaultOptions.
+func (o Options) withDefaults() Options {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultOptions().MaxBodyBytes
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
 // Receiver serves POST /hooks/{github,gitlab,gitea,generic}.
 type Receiver struct {
 	opts Options
@@ -45,20 +56,14 @@ var _ http.Handler = (*Receiver)(nil)
 // New returns a Receiver. Options are copied; a zero MaxBodyBytes takes the
 // default.
 func New(opts Options) *Receiver {
-	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = DefaultOptions().MaxBodyBytes
-	}
+	opts = opts.withDefaults()
 	secrets := make(map[string][]byte, len(opts.Secrets))
 	for k, v := range opts.Secrets {
 		secrets[k] = append([]byte(nil), v...)
 	}
 	opts.Secrets = secrets
 	opts.Secret = append([]byte(nil), opts.Secret...)
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	return &Receiver{opts: opts, log: log.With("component", "webhook")}
+	return &Receiver{opts: opts, log: opts.Logger.With("component", "webhook")}
 }
 
 // Register mounts the receiver at /hooks/ on mux.
