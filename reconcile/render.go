@@ -2,9 +2,7 @@ package reconcile
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"path"
 	"runtime"
@@ -86,26 +84,6 @@ type UnitError struct {
 
 func (e *UnitError) Error() string { return fmt.Sprintf("unit %s: %v", e.Unit, e.Err) }
 func (e *UnitError) Unwrap() error { return e.Err }
-
-// LoadStack reads and validates steward.yaml at the root of tree, including
-// that no unit path leaves the tree through a symlink.
-func LoadStack(tree fs.FS) (*Stack, error) {
-	data, err := fs.ReadFile(tree, StackFile)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: not found at the repository root", StackFile)
-		}
-		return nil, fmt.Errorf("read %s: %w", StackFile, err)
-	}
-	s, err := ParseStack(data, StackFile)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.CheckPaths(tree); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
 
 // Select returns the named units of s in stack order, or all units when
 // names is empty. An unknown name is an error.

@@ -17,6 +17,7 @@ type globalFlags struct {
 	noCache   bool
 	logFormat string
 	logLevel  string
+	stack     reconcile.StackLimits
 }
 
 func newRootCommand() *cobra.Command {
@@ -33,6 +34,9 @@ func newRootCommand() *cobra.Command {
 	f.BoolVar(&g.noCache, "no-cache", false, "generate every unit, ignoring and not writing the cache")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	def := reconcile.DefaultStackLimits()
+	f.Int64Var(&g.stack.MaxBytes, "stack-max-bytes", def.MaxBytes, "refuse a steward.yaml larger than this")
+	f.IntVar(&g.stack.MaxErrors, "max-errors", def.MaxErrors, "report at most this many errors of steward.yaml, then how many more")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
 	root.AddCommand(
 		newVersionCommand(),
@@ -64,7 +68,7 @@ func (g *globalFlags) workspace() (*workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &workspace{root: root, logger: logger}
+	w := &workspace{root: root, logger: logger, stackLimits: g.stack}
 	if !g.noCache {
 		dir := ""
 		if g.cacheDir != "" {
