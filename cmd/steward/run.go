@@ -34,6 +34,21 @@ type runFlags struct {
 	statusRepo    string
 	statusPage    string
 	shutdownGrace time.Duration
+	http          httpLimits
+}
+
+// httpLimits bound what one client of the HTTP port can hold.
+type httpLimits struct {
+	readTimeout, idleTimeout time.Duration
+	hookInFlight             int
+	hookBodyTimeout          time.Duration
+}
+
+// newHTTPServer returns the daemon's HTTP server: headers within 10s, a
+// whole request within readTimeout, idle keep-alive connections closed
+// after idleTimeout.
+func newHTTPServer(h http.Handler, l httpLimits) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: l.readTimeout, IdleTimeout: l.idleTimeout}
 }
 
 func newRunCommand(g *globalFlags) *cobra.Command {
@@ -65,6 +80,11 @@ SIGTERM stops scheduling, lets units being applied finish, and exits 0.`,
 	fl.StringVar(&f.statusRepo, "commit-status-repo", "", "repository the statuses go to: owner/name, or a GitLab project id or path")
 	fl.StringVar(&f.statusPage, "status-url", "", "public URL of this steward's status page, linked from commit statuses")
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", 2*time.Minute, "after SIGTERM, how long units being applied may take")
+	hook := webhook.DefaultOptions()
+	fl.DurationVar(&f.http.readTimeout, "http-read-timeout", 30*time.Second, "longest an HTTP request (headers and body) may take to arrive")
+	fl.DurationVar(&f.http.idleTimeout, "http-idle-timeout", 2*time.Minute, "close idle keep-alive connections after this")
+	fl.IntVar(&f.http.hookInFlight, "webhook-max-in-flight", hook.MaxInFlight, "webhook requests served at once; more get 503 before their body is read")
+	fl.DurationVar(&f.http.hookBodyTimeout, "webhook-body-timeout", hook.BodyTimeout, "longest a webhook body may take to arrive (408 after)")
 	tf.register(fl)
 	sf.register(fl)
 	return cmd
@@ -110,6 +130,7 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	wh := webhook.DefaultOptions()
 	wh.Secret = []byte(os.Getenv("STEWARD_WEBHOOK_SECRET"))
 	wh.Logger = w.logger
+	wh.MaxInFlight, wh.BodyTimeout = f.http.hookInFlight, f.http.hookBodyTimeout
 	wh.OnPush = func(context.Context, webhook.Push) { r.Trigger() }
 	mux.Handle("/hooks/", webhook.New(wh))
 	mux.Handle("POST /api/units/{unit}/{action}", unitAPI(r, os.Getenv("STEWARD_API_TOKEN")))
@@ -118,7 +139,7 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(mux, f.http)
 	go func() { _ = srv.Serve(ln) }()
 	w.logger.Info("steward running", "listen", ln.Addr().String(), "source", source)
 	fmt.Fprintf(cmd.ErrOrStderr(), "steward: serving http://%s/ (status), /metrics, /hooks/\n", ln.Addr())
