@@ -84,6 +84,9 @@ type ReconcilerOptions struct {
 	Concurrency int
 	// RetryMin and RetryMax bound the exponential backoff of a failing unit.
 	RetryMin, RetryMax time.Duration
+	// Diffs bound the diffs the change sets of unit events carry (status,
+	// metrics, notifications); zero fields take their defaults.
+	Diffs DiffLimits
 	Logger             *slog.Logger
 	Now                func() time.Time
 }

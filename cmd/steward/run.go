@@ -35,6 +35,7 @@ type runFlags struct {
 	statusPage    string
 	shutdownGrace time.Duration
 	http          httpLimits
+	diffs         reconcile.DiffLimits
 }
 
 // httpLimits bound what one client of the HTTP port can hold.
@@ -80,6 +81,9 @@ SIGTERM stops scheduling, lets units being applied finish, and exits 0.`,
 	fl.StringVar(&f.statusRepo, "commit-status-repo", "", "repository the statuses go to: owner/name, or a GitLab project id or path")
 	fl.StringVar(&f.statusPage, "status-url", "", "public URL of this steward's status page, linked from commit statuses")
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", 2*time.Minute, "after SIGTERM, how long units being applied may take")
+	dl := reconcile.DefaultDiffLimits()
+	fl.IntVar(&f.diffs.PerObject, "status-diff-bytes", dl.PerObject, "cut each object's diff in status and notifications to this size")
+	fl.IntVar(&f.diffs.PerUnit, "status-unit-diff-bytes", dl.PerUnit, "cut a unit's diffs in status and notifications to this size together")
 	hook := webhook.DefaultOptions()
 	fl.DurationVar(&f.http.readTimeout, "http-read-timeout", 30*time.Second, "longest an HTTP request (headers and body) may take to arrive")
 	fl.DurationVar(&f.http.idleTimeout, "http-idle-timeout", 2*time.Minute, "close idle keep-alive connections after this")
@@ -118,6 +122,7 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	opts := reconcile.DefaultReconcilerOptions()
 	opts.Observer = reconcile.Observers(status.NewObserver(store, source), rec, notifier)
 	opts.PollInterval, opts.Interval, opts.Concurrency = f.pollInterval, f.interval, f.concurrency
+	opts.Diffs = f.diffs
 	r, err := newReconciler(w, g, sf, tf, opts)
 	if err != nil {
 		return err
