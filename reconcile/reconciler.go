@@ -86,9 +86,9 @@ type ReconcilerOptions struct {
 	RetryMin, RetryMax time.Duration
 	// Diffs bound the diffs the change sets of unit events carry (status,
 	// metrics, notifications); zero fields take their defaults.
-	Diffs DiffLimits
-	Logger             *slog.Logger
-	Now                func() time.Time
+	Diffs  DiffLimits
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // DefaultReconcilerOptions returns options with a one-minute poll, a ten-minute drift
