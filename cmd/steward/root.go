@@ -18,6 +18,7 @@ type globalFlags struct {
 	logFormat string
 	logLevel  string
 	stack     reconcile.StackLimits
+	secrets   secrets
 }
 
 func newRootCommand() *cobra.Command {
@@ -37,6 +38,8 @@ func newRootCommand() *cobra.Command {
 	def := reconcile.DefaultStackLimits()
 	f.Int64Var(&g.stack.MaxBytes, "stack-max-bytes", def.MaxBytes, "refuse a steward.yaml larger than this")
 	f.IntVar(&g.stack.MaxErrors, "max-errors", def.MaxErrors, "report at most this many errors of steward.yaml, then how many more")
+	g.secrets.register(f)
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.secrets.load() }
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
 	root.AddCommand(
 		newVersionCommand(),
@@ -45,8 +48,8 @@ func newRootCommand() *cobra.Command {
 		newDiffCommand(g),
 		newSyncCommand(g),
 		newRunCommand(g),
-		newUnitActionCommand("suspend", "Stop applying a unit"),
-		newUnitActionCommand("resume", "Apply a suspended unit again"),
+		newUnitActionCommand(g, "suspend", "Stop applying a unit"),
+		newUnitActionCommand(g, "resume", "Apply a suspended unit again"),
 	)
 	return root
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -61,9 +60,11 @@ func newRunCommand(g *globalFlags) *cobra.Command {
 /readyz, /api/status, a status page at /, webhook receivers at /hooks/{github,gitlab,gitea,generic}, and
 POST /api/units/UNIT/{suspend,resume,sync}.
 
-Secrets come from the environment, never flags: STEWARD_WEBHOOK_SECRET (webhooks), STEWARD_API_TOKEN
-(the POST API; without it only loopback clients may use it), STEWARD_NOTIFY_SECRET (signs notifications),
-STEWARD_GIT_TOKEN or STEWARD_GIT_USERNAME/STEWARD_GIT_PASSWORD (HTTPS repositories).
+Secrets come from files (--webhook-secret-file, --api-token-file, ...) or the environment, never from
+flag values: STEWARD_WEBHOOK_SECRET (webhooks), STEWARD_API_TOKEN (the POST API; without it only loopback
+clients may use it), STEWARD_NOTIFY_SECRET (signs notifications), STEWARD_GIT_TOKEN or
+STEWARD_GIT_USERNAME/STEWARD_GIT_PASSWORD (HTTPS repositories). They are read once at start-up and removed
+from the environment, and the process is made non-dumpable, so repository code cannot read them.
 SIGTERM stops scheduling, lets units being applied finish, and exits 0.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -104,7 +105,7 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 		return err
 	}
 	store := status.NewStore()
-	notifiers, err := f.notifiers()
+	notifiers, err := f.notifiers(&g.secrets)
 	if err != nil {
 		return err
 	}
@@ -133,12 +134,12 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	mux.Handle("/", status.Handler(store))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	wh := webhook.DefaultOptions()
-	wh.Secret = []byte(os.Getenv("STEWARD_WEBHOOK_SECRET"))
+	wh.Secret = []byte(g.secrets.get("STEWARD_WEBHOOK_SECRET"))
 	wh.Logger = w.logger
 	wh.MaxInFlight, wh.BodyTimeout = f.http.hookInFlight, f.http.hookBodyTimeout
 	wh.OnPush = func(context.Context, webhook.Push) { r.Trigger() }
 	mux.Handle("/hooks/", webhook.New(wh))
-	mux.Handle("POST /api/units/{unit}/{action}", unitAPI(r, os.Getenv("STEWARD_API_TOKEN")))
+	mux.Handle("POST /api/units/{unit}/{action}", unitAPI(r, g.secrets.get("STEWARD_API_TOKEN")))
 
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
@@ -176,11 +177,11 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 
 // notifiers builds the notifiers the flags ask for; secrets come from the
 // environment.
-func (f *runFlags) notifiers() ([]notify.Notifier, error) {
+func (f *runFlags) notifiers(sec *secrets) ([]notify.Notifier, error) {
 	var out []notify.Notifier
 	if f.notifyURL != "" {
 		wo := notify.DefaultWebhookOptions()
-		wo.URL, wo.Secret = f.notifyURL, []byte(os.Getenv("STEWARD_NOTIFY_SECRET"))
+		wo.URL, wo.Secret = f.notifyURL, []byte(sec.get("STEWARD_NOTIFY_SECRET"))
 		hook, err := notify.NewWebhook(wo)
 		if err != nil {
 			return nil, usageError("--notify-webhook: %v", err)
@@ -191,7 +192,7 @@ func (f *runFlags) notifiers() ([]notify.Notifier, error) {
 		return out, nil
 	}
 	co := notify.DefaultCommitStatusOptions()
-	co.Repo, co.Token, co.TargetURL = f.statusRepo, os.Getenv("STEWARD_COMMIT_STATUS_TOKEN"), f.statusPage
+	co.Repo, co.Token, co.TargetURL = f.statusRepo, sec.get("STEWARD_COMMIT_STATUS_TOKEN"), f.statusPage
 	if f.statusAPI != "" {
 		co.BaseURL = f.statusAPI
 	}

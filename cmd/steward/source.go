@@ -44,8 +44,9 @@ func (f *sourceFlags) register(fs *pflag.FlagSet) {
 }
 
 // source returns the Source the flags describe. HTTPS credentials come from
-// STEWARD_GIT_TOKEN or STEWARD_GIT_USERNAME/STEWARD_GIT_PASSWORD, never flags.
-func (f *sourceFlags) source(w *workspace, cacheDir string) (reconcile.Source, error) {
+// STEWARD_GIT_TOKEN or STEWARD_GIT_USERNAME/STEWARD_GIT_PASSWORD (or their
+// --…-file flags), read once at start-up.
+func (f *sourceFlags) source(w *workspace, cacheDir string, sec *secrets) (reconcile.Source, error) {
 	url, sub := f.repo, "."
 	if url == "" {
 		top, rel, err := gitTop(w.root)
@@ -60,9 +61,9 @@ func (f *sourceFlags) source(w *workspace, cacheDir string) (reconcile.Source, e
 	sum := sha256.Sum256([]byte(url + "\x00" + f.branch + "\x00" + f.tag + "\x00" + f.semver))
 	opts.CacheDir = filepath.Join(cacheDir, "sources", hex.EncodeToString(sum[:8]))
 	opts.Auth = git.Auth{
-		Token:          os.Getenv("STEWARD_GIT_TOKEN"),
-		Username:       os.Getenv("STEWARD_GIT_USERNAME"),
-		Password:       os.Getenv("STEWARD_GIT_PASSWORD"),
+		Token:          sec.get("STEWARD_GIT_TOKEN"),
+		Username:       sec.get("STEWARD_GIT_USERNAME"),
+		Password:       sec.get("STEWARD_GIT_PASSWORD"),
 		SSHKeyFile:     f.sshKey,
 		KnownHostsFile: f.gitKnownHosts,
 	}
@@ -133,7 +134,7 @@ func (s *subSource) Poll(ctx context.Context) (*reconcile.Revision, error) {
 // uses), and the targets with the credentials steward holds. The caller
 // closes it.
 func newReconciler(w *workspace, g *globalFlags, sf *sourceFlags, tf *targetFlags, opts reconcile.ReconcilerOptions) (*reconcile.Reconciler, error) {
-	src, err := sf.source(w, g.cacheDir)
+	src, err := sf.source(w, g.cacheDir, &g.secrets)
 	if err != nil {
 		return nil, err
 	}
