@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -38,7 +39,11 @@ func (e *FieldError) Error() string {
 	}
 	b.WriteString(": ")
 	if e.Field != "" {
-		b.WriteString(e.Field)
+		if strings.ContainsFunc(e.Field, unicode.IsControl) {
+			b.WriteString(strconv.Quote(e.Field)) // a key cannot forge an output line
+		} else {
+			b.WriteString(e.Field)
+		}
 		b.WriteString(": ")
 	}
 	b.WriteString(e.Msg)

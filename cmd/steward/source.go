@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -88,10 +85,7 @@ func (f *sourceFlags) source(w *workspace, cacheDir string, sec *secrets) (recon
 	if err != nil {
 		return nil, err
 	}
-	if sub == "." {
-		return src, nil
-	}
-	return &subSource{src: src, dir: sub}, nil
+	return reconcile.SubSource(src, sub), nil
 }
 
 // gitTop returns the top of the git worktree holding dir and dir's place in
@@ -106,27 +100,6 @@ func gitTop(dir string) (top, rel string, err error) {
 			return "", "", fmt.Errorf("%s is not in a git repository (use --repo URL)", dir)
 		}
 	}
-}
-
-// subSource serves a stack that lives in a subdirectory of its repository.
-type subSource struct {
-	src reconcile.Source
-	dir string
-}
-
-func (s *subSource) Poll(ctx context.Context) (*reconcile.Revision, error) {
-	rev, err := s.src.Poll(ctx)
-	if err != nil {
-		return nil, err
-	}
-	sub := *rev
-	if sub.Tree, err = fs.Sub(rev.Tree, s.dir); err != nil {
-		return nil, err
-	}
-	if sub.Dir != "" {
-		sub.Dir = filepath.Join(sub.Dir, filepath.FromSlash(s.dir))
-	}
-	return &sub, nil
 }
 
 // newReconciler wires the engine as sync and run share it: the source the
@@ -145,12 +118,4 @@ func newReconciler(w *workspace, g *globalFlags, sf *sourceFlags, tf *targetFlag
 	opts.Source, opts.Stages = src, w.stages()
 	opts.Targets, opts.Logger = tf.resolver(wd, w.logger), w.logger
 	return reconcile.NewReconciler(opts), nil
-}
-
-// Close closes the source it serves.
-func (s *subSource) Close() error {
-	if c, ok := s.src.(io.Closer); ok {
-		return c.Close()
-	}
-	return nil
 }
