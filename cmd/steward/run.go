@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -139,7 +137,7 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	wh.MaxInFlight, wh.BodyTimeout = f.http.hookInFlight, f.http.hookBodyTimeout
 	wh.OnPush = func(context.Context, webhook.Push) { r.Trigger() }
 	mux.Handle("/hooks/", webhook.New(wh))
-	mux.Handle("POST /api/units/{unit}/{action}", unitAPI(r, g.secrets.get("STEWARD_API_TOKEN")))
+	mux.Handle("POST /api/units/{unit}/{action}", status.UnitAPI(r, g.secrets.get("STEWARD_API_TOKEN")))
 
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
@@ -219,50 +217,4 @@ func sourceName(sf *sourceFlags, root string) string {
 		return reconcile.Redact(sf.repo)
 	}
 	return root
-}
-
-// unitAPI serves POST /api/units/{unit}/{suspend|resume|sync}. With a token
-// configured it requires "Authorization: Bearer TOKEN"; without one only
-// loopback clients are served.
-func unitAPI(r *reconcile.Reconciler, token string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if !apiAllowed(req, token) {
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		unit := req.PathValue("unit")
-		if _, stack := r.Current(); stack == nil || stack.Unit(unit) == nil {
-			http.Error(w, fmt.Sprintf("no unit %q", unit), http.StatusNotFound)
-			return
-		}
-		switch req.PathValue("action") {
-		case "suspend":
-			r.Suspend(unit)
-		case "resume":
-			r.Resume(unit)
-			r.Trigger()
-		case "sync":
-			// Run owns the pass (a shutdown waits for it); requests that
-			// arrive while one is queued join it.
-			r.RequestSync([]string{unit})
-		default:
-			http.Error(w, "unknown action (want suspend, resume or sync)", http.StatusNotFound)
-			return
-		}
-		w.WriteHeader(http.StatusAccepted)
-		fmt.Fprintf(w, "%s %s\n", req.PathValue("action"), unit)
-	})
-}
-
-func apiAllowed(req *http.Request, token string) bool {
-	if token != "" {
-		got, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
-		return ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
-	}
-	host, _, err := net.SplitHostPort(req.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
