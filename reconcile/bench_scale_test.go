@@ -122,9 +122,9 @@ func scaleReconciler(b *testing.B, n int) (*reconcile.Reconciler, *benchClock) {
 	clock := &benchClock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
 	ropts := reconcile.DefaultReconcilerOptions()
 	ropts.Source = src
-	ropts.Stages = reconcile.Stages{Renderer: reconcile.NewRenderer(reconcile.DefaultRenderOptions(func(u *reconcile.Unit) (reconcile.Generator, error) {
-		return yaml.New(u.Generator.YAML), nil
-	}))}
+	rend := reconcile.DefaultRenderOptions()
+	rend.Generators = func(u *reconcile.Unit) (reconcile.Generator, error) { return yaml.New(u.Generator.YAML), nil }
+	ropts.Stages = reconcile.Stages{Renderer: reconcile.NewRenderer(rend)}
 	ropts.Targets = func(_ context.Context, name string, spec reconcile.TargetSpec) (reconcile.Target, error) {
 		return local.NewTarget(name, filepath.Join(root, spec.Local.Root), nil), nil
 	}

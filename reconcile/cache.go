@@ -98,6 +98,9 @@ func (c *Cache) store(u *Unit, inputs []input, objs []*Object) [][]byte {
 		}
 		e.YAML[i], ys[i] = string(y), y
 	}
+	if ballooned(objs, ys) {
+		e.YAML = nil // rendered again when printed
+	}
 	key := c.key(u)
 	c.mu.Lock()
 	c.mem[key] = e
@@ -107,6 +110,24 @@ func (c *Cache) store(u *Unit, inputs []input, objs []*Object) [][]byte {
 		_ = c.save(key, e)
 	}
 	return ys
+}
+
+// ballooned reports whether the YAML of objs is far larger than the objects
+// themselves: YAML indents every level, so a deeply nested object's YAML
+// grows with the square of its depth (32 KB of nesting renders to 62 MB).
+// Such an entry keeps no YAML.
+func ballooned(objs []*Object, ys [][]byte) bool {
+	const small = 1 << 20
+	for i, y := range ys {
+		if len(y) <= small {
+			continue
+		}
+		j, err := json.Marshal(objs[i].Object)
+		if err != nil || len(y) > 4*len(j)+small {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Cache) path(key string) string { return filepath.Join(c.dir, key[:2], key+".json") }

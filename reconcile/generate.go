@@ -34,6 +34,8 @@ type Stages struct {
 	// Checks builds the checks stage of the revision's stack; nil runs no
 	// checks.
 	Checks CheckerFor
+	// StackLimits bound reading steward.yaml; zero fields take defaults.
+	StackLimits StackLimits
 }
 
 // Generation is a revision's stack and units, generated and checked: the one
@@ -99,7 +101,7 @@ func HashObjects(objs []*Object) string {
 // failed: one run reports every problem of the revision (the revision is
 // refused all the same).
 func Generate(ctx context.Context, rev *Revision, names []string, st Stages) (*Generation, error) {
-	stack, err := LoadStack(rev.Tree)
+	stack, err := LoadStackWith(rev.Tree, st.StackLimits)
 	if err != nil {
 		return nil, err
 	}

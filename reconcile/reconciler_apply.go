@@ -246,7 +246,7 @@ func (r *Reconciler) apply(ctx context.Context, gen *generation, u *Unit) (*Chan
 // record updates the unit's state from an apply and fills ev.
 func (r *Reconciler) record(ev *UnitEvent, st *unitState, gen *generation, u *Unit, cs *ChangeSet, err error, start time.Time) {
 	now := r.opts.Now()
-	ev.ChangeSet, ev.Duration = cs, now.Sub(start)
+	ev.ChangeSet, ev.Duration = cs.CapDiffs(r.opts.Diffs), now.Sub(start)
 	err = UnitFailure(cs, err)
 	r.mu.Lock()
 	defer r.mu.Unlock()

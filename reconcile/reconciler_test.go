@@ -77,9 +77,9 @@ func newFixtureWith(t *testing.T, files map[string]string, mod func(*reconcile.R
 	}
 	ropts := reconcile.DefaultReconcilerOptions()
 	ropts.Source = src
-	ropts.Stages.Renderer = reconcile.NewRenderer(reconcile.DefaultRenderOptions(func(u *reconcile.Unit) (reconcile.Generator, error) {
+	ropts.Stages.Renderer = reconcile.NewRenderer(reconcile.RenderOptions{Generators: func(u *reconcile.Unit) (reconcile.Generator, error) {
 		return yaml.New(u.Generator.YAML), nil
-	}))
+	}})
 	ropts.Stages.Checks = func(*reconcile.Stack) (reconcile.Checker, error) { return machineChecker{}, nil }
 	ropts.Targets = func(_ context.Context, name string, spec reconcile.TargetSpec) (reconcile.Target, error) {
 		return local.NewTarget(name, filepath.Join(f.root, name), nil), nil

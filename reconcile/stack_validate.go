@@ -109,6 +109,10 @@ func (s *Stack) Validate() error {
 
 func (s *Stack) validateTarget(name string, t TargetSpec, fail func(string, string, ...any)) {
 	at := "targets." + name
+	if !unitName.MatchString(name) {
+		// A target name reaches CLI lines and pull-request markdown.
+		fail(at, "%q is not a valid target name (lowercase letters, digits and '-', at most 63)", name)
+	}
 	kinds := 0
 	for _, set := range []bool{t.Kubernetes != nil, t.Machines != nil, t.Local != nil} {
 		if set {

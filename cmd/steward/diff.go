@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -75,17 +74,16 @@ func runRevisionDiff(ctx context.Context, g *globalFlags, f *diffFlags, names []
 	}
 	revs := [2]*reconcile.Revision{}
 	for i, rev := range []string{f.base, f.head} {
-		if revs[i], err = repo.Tree(ctx, rev); err != nil {
+		tree, err := repo.Tree(ctx, rev)
+		if err != nil {
 			return usageError("%v", err)
 		}
-		if sub != "." {
-			if revs[i].Tree, err = fs.Sub(revs[i].Tree, sub); err != nil {
-				return err
-			}
+		if revs[i], err = reconcile.SubRevision(tree, sub); err != nil {
+			return err
 		}
 	}
 	// diff compares what generates: the checks are verify's and sync's.
-	diffs, err := reconcile.DiffRevisions(ctx, revs[0], revs[1], names, reconcile.Stages{Renderer: w.renderer()})
+	diffs, err := reconcile.DiffRevisions(ctx, revs[0], revs[1], names, reconcile.Stages{Renderer: w.renderer(), StackLimits: w.stackLimits})
 	var unknown *reconcile.UnknownUnitError
 	if errors.As(err, &unknown) {
 		return usageError("no unit named %q in either revision", unknown.Names)

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -44,8 +41,9 @@ func (f *sourceFlags) register(fs *pflag.FlagSet) {
 }
 
 // source returns the Source the flags describe. HTTPS credentials come from
-// STEWARD_GIT_TOKEN or STEWARD_GIT_USERNAME/STEWARD_GIT_PASSWORD, never flags.
-func (f *sourceFlags) source(w *workspace, cacheDir string) (reconcile.Source, error) {
+// STEWARD_GIT_TOKEN or STEWARD_GIT_USERNAME/STEWARD_GIT_PASSWORD (or their
+// --…-file flags), read once at start-up.
+func (f *sourceFlags) source(w *workspace, cacheDir string, sec *secrets) (reconcile.Source, error) {
 	url, sub := f.repo, "."
 	if url == "" {
 		top, rel, err := gitTop(w.root)
@@ -60,9 +58,9 @@ func (f *sourceFlags) source(w *workspace, cacheDir string) (reconcile.Source, e
 	sum := sha256.Sum256([]byte(url + "\x00" + f.branch + "\x00" + f.tag + "\x00" + f.semver))
 	opts.CacheDir = filepath.Join(cacheDir, "sources", hex.EncodeToString(sum[:8]))
 	opts.Auth = git.Auth{
-		Token:          os.Getenv("STEWARD_GIT_TOKEN"),
-		Username:       os.Getenv("STEWARD_GIT_USERNAME"),
-		Password:       os.Getenv("STEWARD_GIT_PASSWORD"),
+		Token:          sec.get("STEWARD_GIT_TOKEN"),
+		Username:       sec.get("STEWARD_GIT_USERNAME"),
+		Password:       sec.get("STEWARD_GIT_PASSWORD"),
 		SSHKeyFile:     f.sshKey,
 		KnownHostsFile: f.gitKnownHosts,
 	}
@@ -87,10 +85,7 @@ func (f *sourceFlags) source(w *workspace, cacheDir string) (reconcile.Source, e
 	if err != nil {
 		return nil, err
 	}
-	if sub == "." {
-		return src, nil
-	}
-	return &subSource{src: src, dir: sub}, nil
+	return reconcile.SubSource(src, sub), nil
 }
 
 // gitTop returns the top of the git worktree holding dir and dir's place in
@@ -107,33 +102,12 @@ func gitTop(dir string) (top, rel string, err error) {
 	}
 }
 
-// subSource serves a stack that lives in a subdirectory of its repository.
-type subSource struct {
-	src reconcile.Source
-	dir string
-}
-
-func (s *subSource) Poll(ctx context.Context) (*reconcile.Revision, error) {
-	rev, err := s.src.Poll(ctx)
-	if err != nil {
-		return nil, err
-	}
-	sub := *rev
-	if sub.Tree, err = fs.Sub(rev.Tree, s.dir); err != nil {
-		return nil, err
-	}
-	if sub.Dir != "" {
-		sub.Dir = filepath.Join(sub.Dir, filepath.FromSlash(s.dir))
-	}
-	return &sub, nil
-}
-
 // newReconciler wires the engine as sync and run share it: the source the
 // flags name, steward's generators and checks (the one pipeline every verb
 // uses), and the targets with the credentials steward holds. The caller
 // closes it.
 func newReconciler(w *workspace, g *globalFlags, sf *sourceFlags, tf *targetFlags, opts reconcile.ReconcilerOptions) (*reconcile.Reconciler, error) {
-	src, err := sf.source(w, g.cacheDir)
+	src, err := sf.source(w, g.cacheDir, &g.secrets)
 	if err != nil {
 		return nil, err
 	}
@@ -144,12 +118,4 @@ func newReconciler(w *workspace, g *globalFlags, sf *sourceFlags, tf *targetFlag
 	opts.Source, opts.Stages = src, w.stages()
 	opts.Targets, opts.Logger = tf.resolver(wd, w.logger), w.logger
 	return reconcile.NewReconciler(opts), nil
-}
-
-// Close closes the source it serves.
-func (s *subSource) Close() error {
-	if c, ok := s.src.(io.Closer); ok {
-		return c.Close()
-	}
-	return nil
 }
