@@ -95,11 +95,11 @@ func (o *daemonObserver) PassCompleted(reconcile.PassEvent) {
 				st.TargetKind = targetKind(s.Targets[u.Target])
 			})
 		}
-		before := o.store.Names() // not a Snapshot: that copies every unit's change set
+		before := o.store.Snapshot().Units
 		o.store.Retain(names)
-		for _, n := range before {
-			if s.Unit(n) == nil {
-				o.metrics.ForgetUnit(n) // removed from the stack
+		for _, u := range before {
+			if s.Unit(u.Name) == nil {
+				o.metrics.ForgetUnit(u.Name) // removed from the stack
 			}
 		}
 	}

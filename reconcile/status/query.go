@@ -190,10 +190,3 @@ func (s *Store) Query(q Query, order Order) Result {
 	}
 	return res
 }
-
-// Names returns the names of every unit, in store order.
-func (s *Store) Names() []string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return append([]string(nil), s.order...)
-}
