@@ -66,7 +66,11 @@ func NewRenderer(opts RenderOptions) *Renderer {
 
 // Rendered is one unit's generation result.
 type Rendered struct {
-	Unit    *Unit
+	Unit *Unit
+	// Objects are shared with the generation cache and with every later
+	// render of the unit: they are read-only. A consumer that changes
+	// objects (a target defaulting fields) works on DeepCopy's, as the
+	// reconciler does before it plans.
 	Objects []*Object
 	// YAML holds each object as MarshalObject renders it, when the cache
 	// has it (nil otherwise).
