@@ -127,4 +127,3 @@ func printTextDiff(out io.Writer, diffs []reconcile.UnitDiff) {
 		fmt.Fprintln(out, "no changes")
 	}
 }
-
