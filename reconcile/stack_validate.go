@@ -174,7 +174,7 @@ func (s *Stack) validateUnit(at string, u *Unit, fail func(string, string, ...an
 	}
 	if up := u.Updater; up != nil {
 		if len(up.Run) == 0 {
-			fail(at+".updater.run", "updater needs run")
+			fail(at+".updater", "updater needs run")
 		}
 		if up.Timeout < 0 {
 			fail(at+".updater.timeout", "timeout %s is negative", up.Timeout.D())

@@ -151,14 +151,27 @@ func updaterChanges(unit, policy string, before, after map[string][]byte) []writ
 	var out []writeback.Change
 	for f, b := range after {
 		if old, ok := before[f]; !ok || string(old) != string(b) {
-			out = append(out, writeback.Change{Unit: unit, File: f, Policy: policy, New: "(updater " + unit + ")"})
+			out = append(out, writeback.Change{Unit: unit, File: f, Policy: policy, New: "edited by the updater of " + unit})
 		}
 	}
 	for f := range before {
 		if _, ok := after[f]; !ok {
-			out = append(out, writeback.Change{Unit: unit, File: f, Policy: policy, New: "(reverted by updater " + unit + ")"})
+			out = append(out, writeback.Change{Unit: unit, File: f, Policy: policy, New: "removed by the updater of " + unit})
 		}
 	}
 	slices.SortFunc(out, func(a, b writeback.Change) int { return strings.Compare(a.File, b.File) })
 	return out
+}
+
+// UpdaterEnv is the environment a unit's updater program gets for a
+// choice: STEWARD_POLICY, STEWARD_IMAGE, STEWARD_TAG, STEWARD_DIGEST
+// (when the scan read it: digest pinning or minAge) and STEWARD_UNIT.
+func UpdaterEnv(u *reconcile.Unit, c Choice) map[string]string {
+	return map[string]string{
+		"STEWARD_POLICY": c.Policy,
+		"STEWARD_IMAGE":  c.Image,
+		"STEWARD_TAG":    c.Tag,
+		"STEWARD_DIGEST": c.Digest,
+		"STEWARD_UNIT":   u.Name,
+	}
 }

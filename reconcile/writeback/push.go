@@ -60,7 +60,7 @@ type PullRequestResult struct {
 // DefaultMessage is the commit message template when none is configured.
 const DefaultMessage = `{{.Subject}}
 {{range .Changes}}
-- {{if .Unit}}{{.Unit}}: {{end}}{{.File}}:{{.Line}}: {{.Old}} → {{.New}} ({{.Policy}}){{end}}
+- {{if .Unit}}{{.Unit}}: {{end}}{{.File}}{{if .Line}}:{{.Line}}{{end}}: {{if .Old}}{{.Old}} → {{end}}{{.New}} ({{.Policy}}){{end}}
 `
 
 // MessageData is what the message template sees.
