@@ -41,6 +41,7 @@ func newRootCommand() *cobra.Command {
 		newDiffCommand(g),
 		newSyncCommand(g),
 		newRunCommand(g),
+		newImagesCommand(g),
 		newUnitActionCommand("suspend", "Stop applying a unit"),
 		newUnitActionCommand("resume", "Apply a suspended unit again"),
 	)
