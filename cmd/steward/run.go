@@ -35,6 +35,7 @@ type runFlags struct {
 	statusPage    string
 	shutdownGrace time.Duration
 	pprof         bool
+	images        imageFlags
 }
 
 func newRunCommand(g *globalFlags) *cobra.Command {
@@ -69,6 +70,7 @@ SIGTERM stops scheduling, lets units being applied finish, and exits 0.`,
 	fl.BoolVar(&f.pprof, "pprof", false, "serve Go profiles at /debug/pprof/ (behind STEWARD_API_TOKEN, or loopback clients only without one)")
 	tf.register(fl)
 	sf.register(fl)
+	f.images.register(fl, false)
 	return cmd
 }
 
@@ -131,6 +133,9 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	done := make(chan error, 1)
+	if err := startImageAutomation(ctx, w, g, sf, tf, f, r, store, registry); err != nil {
+		return err
+	}
 	go func() { done <- r.Run(ctx) }()
 	var runErr error
 	select {
