@@ -13,6 +13,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/stewardhq/steward/deploy/testenv/gitserver"
+	testregistry "github.com/stewardhq/steward/deploy/testenv/registry"
 	"github.com/stewardhq/steward/reconcile/images"
 	"github.com/stewardhq/steward/reconcile/writeback"
 	"github.com/stewardhq/steward/sources/forge"
@@ -343,5 +344,35 @@ func TestRegistryFailingCommitsNothing(t *testing.T) {
 	}
 	if got := f.repo.GitBare(t, "rev-parse", "main"); got != base {
 		t.Fatal("main moved")
+	}
+}
+
+func TestRepushedTagUnderDigestPinning(t *testing.T) {
+	f := newFixture(t, gitserver.Options{})
+	pinned := strings.Replace(f.stack, `semver: ">=1.0.0"}`, `semver: ">=1.0.0", digest: pin}`, 1)
+	f.repo.Commit(t, "pin app", map[string]string{"steward.yaml": pinned})
+	remote := f.remote(t, git.Auth{})
+	first := f.reg.Push(t, "team/app", "1.0.0", testregistry.Image(t, created, "first"))
+	res, err := writeback.Push(t.Context(), remote, images.Proposals(f.scan(t, pinned), nil), f.options())
+	if err != nil || res.Commit == "" {
+		t.Fatalf("pin: %+v %v", res, err)
+	}
+	if cm := f.show(t, "main", "apps/app/cm.yaml"); !strings.Contains(cm, "team/app:1.0.0@"+first.String()+" # {") {
+		t.Fatalf("not pinned:\n%s", cm)
+	}
+	// The same tag pushed again with other content: a new digest to write.
+	second := f.reg.Push(t, "team/app", "1.0.0", testregistry.Image(t, created, "second"))
+	if second == first {
+		t.Fatal("the re-pushed image has the same digest")
+	}
+	res, err = writeback.Push(t.Context(), remote, images.Proposals(f.scan(t, pinned), nil), f.options())
+	if err != nil || res.Commit == "" {
+		t.Fatalf("re-pin: %+v %v", res, err)
+	}
+	if cm := f.show(t, "main", "apps/app/cm.yaml"); !strings.Contains(cm, "team/app:1.0.0@"+second.String()+" # {") {
+		t.Fatalf("digest not moved:\n%s", cm)
+	}
+	if msg := f.repo.GitBare(t, "log", "-1", "--format=%s", "main"); msg != "steward: app 1.0.0@"+second.String() {
+		t.Fatalf("subject = %q", msg)
 	}
 }
