@@ -113,6 +113,7 @@ func TestParseStackErrors(t *testing.T) {
 		{"target with two kinds", "apiVersion: steward.dev/v1\nkind: Stack\ntargets:\n  t: {local: {root: out}, kubernetes: {}}\nunits: []\n", []string{"steward.yaml:4:6: targets.t: a target sets exactly one of kubernetes, machines, local (found 2)"}},
 		{"bad rollout", "apiVersion: steward.dev/v1\nkind: Stack\ntargets:\n  w: {machines: {hosts: [a:22], rollout: {batch: 150%}}}\nunits: []\n", []string{`targets.w.machines.rollout.batch: invalid count "150%"`}},
 		{"list for mapping", "apiVersion: steward.dev/v1\nkind: Stack\ntargets: [a]\n", []string{"steward.yaml:3:10: targets: want a mapping, found a list"}},
+		{"updater without run", unit("    updater: {timeout: 10s}\n"), []string{"steward.yaml:10:14: units[0].updater: updater needs run"}},
 		{"check without cel", unit("checks:\n  - {name: x}\n"), []string{"checks[0].cel: check has no cel expression"}},
 		{"bad window", unit("windows:\n  - {kind: maybe, schedule: '0 * * * *', duration: 1h}\n"), []string{`windows[0].kind: want allow or deny, found "maybe"`}},
 		{"bad window schedule and zone", unit("windows:\n  - {kind: deny, schedule: 'not a cron', duration: 1h, timeZone: Mars/Olympus}\n"), []string{

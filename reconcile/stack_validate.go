@@ -176,6 +176,14 @@ func (s *Stack) validateUnit(at string, u *Unit, fail func(string, string, ...an
 	if g.Command != nil && len(g.Command.Run) == 0 {
 		fail(at+".generator.command.run", "command generator needs run")
 	}
+	if up := u.Updater; up != nil {
+		if len(up.Run) == 0 {
+			fail(at+".updater", "updater needs run")
+		}
+		if up.Timeout < 0 {
+			fail(at+".updater.timeout", "timeout %s is negative", up.Timeout.D())
+		}
+	}
 	if h := u.Health; h != nil && (h.HTTP == nil) == (h.Command == nil) {
 		fail(at+".health", "health sets exactly one of http, command")
 	}

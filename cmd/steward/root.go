@@ -48,6 +48,7 @@ func newRootCommand() *cobra.Command {
 		newDiffCommand(g),
 		newSyncCommand(g),
 		newRunCommand(g),
+		newImagesCommand(g),
 		newUnitActionCommand(g, "suspend", "Stop applying a unit"),
 		newUnitActionCommand(g, "resume", "Apply a suspended unit again"),
 	)

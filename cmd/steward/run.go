@@ -34,6 +34,7 @@ type runFlags struct {
 	pprof         bool
 	http          httpLimits
 	diffs         reconcile.DiffLimits
+	images        imageFlags
 }
 
 // httpLimits bound what one client of the HTTP port can hold.
@@ -92,6 +93,7 @@ SIGTERM stops scheduling, lets units being applied finish, and exits 0.`,
 	fl.DurationVar(&f.http.hookBodyTimeout, "webhook-body-timeout", hook.BodyTimeout, "longest a webhook body may take to arrive (408 after)")
 	tf.register(fl)
 	sf.register(fl)
+	f.images.register(fl, false)
 	return cmd
 }
 
@@ -156,6 +158,9 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	done := make(chan error, 1)
+	if err := startImageAutomation(ctx, w, g, sf, tf, f, r, store, registry); err != nil {
+		return err
+	}
 	go func() { done <- r.Run(ctx) }()
 	var runErr error
 	select {

@@ -24,6 +24,7 @@ var secretSpecs = []secretSpec{
 	{"STEWARD_GIT_TOKEN", "git-token-file", "file holding the token for HTTPS repositories"},
 	{"STEWARD_GIT_USERNAME", "git-username-file", "file holding the user name for HTTPS repositories"},
 	{"STEWARD_GIT_PASSWORD", "git-password-file", "file holding the password for HTTPS repositories"},
+	{"STEWARD_PULL_REQUEST_TOKEN", "pull-request-token-file", "file holding the forge token for image-update pull requests"},
 }
 
 // secrets are the credentials steward was started with, by variable name.

@@ -57,13 +57,7 @@ func (f *sourceFlags) source(w *workspace, cacheDir string, sec *secrets) (recon
 	opts.Depth, opts.Logger = f.depth, w.logger
 	sum := sha256.Sum256([]byte(url + "\x00" + f.branch + "\x00" + f.tag + "\x00" + f.semver))
 	opts.CacheDir = filepath.Join(cacheDir, "sources", hex.EncodeToString(sum[:8]))
-	opts.Auth = git.Auth{
-		Token:          sec.get("STEWARD_GIT_TOKEN"),
-		Username:       sec.get("STEWARD_GIT_USERNAME"),
-		Password:       sec.get("STEWARD_GIT_PASSWORD"),
-		SSHKeyFile:     f.sshKey,
-		KnownHostsFile: f.gitKnownHosts,
-	}
+	opts.Auth = f.auth(sec)
 	if f.verifyKeyring != "" || f.allowedSigners != "" {
 		v := &git.VerifyOptions{}
 		for _, p := range []struct {
@@ -118,4 +112,16 @@ func newReconciler(w *workspace, g *globalFlags, sf *sourceFlags, tf *targetFlag
 	opts.Source, opts.Stages = src, w.stages()
 	opts.Targets, opts.Logger = tf.resolver(wd, w.logger), w.logger
 	return reconcile.NewReconciler(opts), nil
+}
+
+// auth is how steward reaches a repository: the tokens it was started with
+// and the SSH key and known_hosts of the flags.
+func (f *sourceFlags) auth(sec *secrets) git.Auth {
+	return git.Auth{
+		Token:          sec.get("STEWARD_GIT_TOKEN"),
+		Username:       sec.get("STEWARD_GIT_USERNAME"),
+		Password:       sec.get("STEWARD_GIT_PASSWORD"),
+		SSHKeyFile:     f.sshKey,
+		KnownHostsFile: f.gitKnownHosts,
+	}
 }

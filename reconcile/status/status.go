@@ -54,6 +54,8 @@ type Snapshot struct {
 	// Ready is true once the first reconcile pass completed.
 	Ready bool         `json:"ready"`
 	Units []UnitStatus `json:"units"`
+	// Images is image automation's status, when it runs.
+	Images *ImagesStatus `json:"images,omitempty"`
 }
 
 // Unit returns the status of the unit called name, or false.
