@@ -155,6 +155,8 @@ func (s *Stack) validateUnit(at string, u *Unit, fail func(string, string, ...an
 		fail(at+".target", "unit has no target")
 	} else if _, ok := s.Targets[u.Target]; !ok {
 		fail(at+".target", "names no target %q (targets: %s)", u.Target, strings.Join(sortedKeys(s.Targets), ", "))
+	} else {
+		s.validateUnitKind(at, u, fail)
 	}
 	g := u.Generator
 	set := 0
