@@ -13,6 +13,7 @@ const (
 type Stack struct {
 	APIVersion string                `yaml:"apiVersion" doc:"Always steward.dev/v1."`
 	Kind       string                `yaml:"kind" doc:"Always Stack."`
+	Name       string                `yaml:"name,omitempty" doc:"The stack's identity, recorded in every inventory it writes (default: the repository URL and the stack's path in it)."`
 	Targets    map[string]TargetSpec `yaml:"targets" doc:"Logical targets by name."`
 	Units      []Unit                `yaml:"units" doc:"The units: a path, a generator, a target."`
 	Images     *Images               `yaml:"images,omitempty" doc:"Image automation policies."`
@@ -26,6 +27,8 @@ type Stack struct {
 	// byName indexes Units by name once parsed: the daemon looks every unit
 	// up by name on every pass.
 	byName map[string]int
+	// defaultName is the identity when Name is empty (SetDefaultIdentity).
+	defaultName string
 }
 
 // TargetSpec is one logical target; exactly one kind is set.
@@ -85,6 +88,7 @@ type Unit struct {
 	ExtraPaths     []string      `yaml:"extraPaths,omitempty" doc:"More directories whose files are inputs of the generator (for the generation cache)."`
 
 	targetNamespace string // the namespace of its Kubernetes target, set by ParseStack
+	stack           string // the stack's identity, set by SetDefaultIdentity
 }
 
 // EffectiveNamespace is the unit's namespace, else its Kubernetes target's.

@@ -31,6 +31,9 @@ func (s *Stack) Validate() error {
 	if s.Kind != StackKind {
 		fail("kind", "want %q, found %q", StackKind, s.Kind)
 	}
+	if s.Name != "" && (strings.TrimSpace(s.Name) != s.Name || strings.ContainsAny(s.Name, "\n\r\t")) {
+		fail("name", "a stack name has no surrounding spaces and no line breaks")
+	}
 	for _, name := range sortedKeys(s.Targets) {
 		s.validateTarget(name, s.Targets[name], fail)
 	}

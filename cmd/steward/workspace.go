@@ -16,6 +16,9 @@ type workspace struct {
 	root   string // repository root on disk
 	cache  *reconcile.Cache
 	logger *slog.Logger
+	// stackID is the default identity of the stack when --repo names its
+	// repository (see stackIdentity).
+	stackID string
 }
 
 // findRoot returns the stack's root: the nearest directory from dir upwards

@@ -124,7 +124,9 @@ func (t *Target) applyHost(ctx context.Context, req reconcile.ApplyRequest, unit
 		return changes, true
 	}
 	inv := cloneInventory(hp.inv)
-	if !hp.changed() && !inventoryOutdated(inv, req.Revision, len(hp.pending) > 0) {
+	adopt := inv.Stack != stackOf(req) && len(inv.Entries) > 0 // record the stack in an older inventory
+	inv.Stack = stackOf(req)
+	if !hp.changed() && !adopt && !inventoryOutdated(inv, req.Revision, len(hp.pending) > 0) {
 		return changes, false // nothing to do: not even a connection
 	}
 	log := t.cfg.Logger.With("unit", unit, "target", t.cfg.Name, "revision", req.Revision, "host", hp.host)

@@ -180,6 +180,14 @@ func (t *Target) Plan(ctx context.Context, req reconcile.ApplyRequest) (*reconci
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	for _, hp := range hps {
+		// Another stack's unit of this name: nothing of it is touched on
+		// any host, and the unit fails whatever objects it has.
+		var coll *reconcile.StackCollisionError
+		if errors.As(hp.err, &coll) {
+			return nil, hp.err
+		}
+	}
 	plan := &reconcile.Plan{Request: req, Data: &planData{hosts: hps}}
 	for i, hp := range hps {
 		hp.changes = hostChanges(hp, res, t.cfg.Hosts[i])
@@ -229,6 +237,9 @@ func (t *Target) planHostDial(ctx context.Context, name, unit string, req reconc
 	h := t.host(tr, name)
 	inv, err := readInventory(ctx, h, unit)
 	if err != nil {
+		return &hostPlan{host: name, err: err}
+	}
+	if err := reconcile.CheckInventoryOwner("host "+name, unit, inv.Stack, stackOf(req)); err != nil {
 		return &hostPlan{host: name, err: err}
 	}
 	prune := req.Unit != nil && req.Unit.Prune
