@@ -264,6 +264,9 @@ type PassRequest struct {
 	// Manual marks a pass a person asked for: the named units apply even if
 	// not due, and windows with manualSync let it through.
 	Manual bool
+	// AllowMassPrune lets a manual pass delete every object of a unit, or
+	// more than its pruneLimit (GuardPrune).
+	AllowMassPrune bool
 }
 
 // PassResult is what one pass did.

@@ -27,6 +27,9 @@ func (r *Reconciler) applyAll(ctx context.Context, gen *generation, selected map
 			}
 		}
 	}
+	if req.Manual && req.AllowMassPrune {
+		ctx = AllowMassPrune(ctx)
+	}
 	visit := r.toVisit(gen, selected, forced)
 	pos := make(map[string]int, len(visit)) // unit name -> index in visit
 	for k, i := range visit {
@@ -235,6 +238,11 @@ func (r *Reconciler) apply(ctx context.Context, gen *generation, u *Unit) (*Chan
 	plan, err := t.Plan(ctx, ApplyRequest{Unit: u, Revision: gen.rev.ID, Objects: objs})
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
+	}
+	if u.Prune && !MassPruneAllowed(ctx) {
+		if err := GuardPrune(u, plan); err != nil {
+			return nil, err
+		}
 	}
 	cs, err := t.Apply(ctx, plan)
 	if err = Aborted(err); err != nil {

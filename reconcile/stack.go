@@ -77,6 +77,8 @@ type Unit struct {
 	Target         string        `yaml:"target" doc:"Name of a target."`
 	Namespace      string        `yaml:"namespace,omitempty" doc:"Namespace for namespaced objects without one (and the helm release namespace)."`
 	Prune          bool          `yaml:"prune,omitempty" doc:"Delete what an earlier revision applied and this one no longer has."`
+	AllowEmpty     bool          `yaml:"allowEmpty,omitempty" doc:"Let a revision in which the unit generates no object (or that removes the unit) delete every object it applied; refused by default."`
+	PruneLimit     IntOrPercent  `yaml:"pruneLimit,omitempty" doc:"Largest share of the unit's objects one apply may delete, as N% (default 50%); more is refused unless a manual sync allows a mass prune."`
 	Force          bool          `yaml:"force,omitempty" doc:"Recreate objects whose immutable fields changed."`
 	Wait           *Wait         `yaml:"wait,omitempty" doc:"Wait for applied objects to become healthy."`
 	Output         string        `yaml:"output,omitempty" doc:"Directory of committed generated output that steward verify compares."`

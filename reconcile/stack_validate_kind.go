@@ -5,6 +5,9 @@ package reconcile
 // target's gate after apply, while wait, serviceAccount and force are
 // Kubernetes apply options.
 func (s *Stack) validateUnitKind(at string, u *Unit, fail func(string, string, ...any)) {
+	if !u.PruneLimit.IsZero() && !u.PruneLimit.Percent {
+		fail(at+".pruneLimit", "want a percentage such as 50%%, found %d", u.PruneLimit.N)
+	}
 	t, ok := s.Targets[u.Target]
 	if !ok {
 		return // the dangling target is reported already
