@@ -27,9 +27,6 @@ func (r *Reconciler) applyAll(ctx context.Context, gen *generation, selected map
 			}
 		}
 	}
-	if req.Manual && req.AllowMassPrune {
-		ctx = AllowMassPrune(ctx)
-	}
 	visit := r.toVisit(gen, selected, forced)
 	pos := make(map[string]int, len(visit)) // unit name -> index in visit
 	for k, i := range visit {

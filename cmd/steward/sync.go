@@ -47,6 +47,10 @@ dependency order. A revision that fails generation or checks is not applied. Exi
 				printUnitEvent(out, ev)
 				ok = ok && ev.State == reconcile.StateReady
 			}
+			for _, rm := range res.Removed {
+				fmt.Fprintln(out, rm.String())
+				ok = ok && rm.Err == nil
+			}
 			if !ok {
 				return silentExit(1)
 			}

@@ -107,7 +107,7 @@ func decodeInventory(data []byte) (inventory, error) {
 // InventoryError is a unit's inventory that cannot be read or written.
 type InventoryError struct {
 	Unit string
-	Op   string // "read" or "write"
+	Op   string // "read", "write" or "delete"
 	Err  error
 }
 
@@ -145,9 +145,11 @@ func (t *Target) readInventory(ctx context.Context, unit, stack string) (invento
 	return inv, owner, nil
 }
 
-// writeInventory stores inv for the unit of stack by server-side apply,
-// creating the inventory namespace when needed.
-func (t *Target) writeInventory(ctx context.Context, unit, stack, revision string, inv inventory) error {
+// writeInventory stores inv for u by server-side apply, creating the
+// inventory namespace when needed. The unit's stack, prune and allowEmpty
+// are recorded with it, for collecting it once the stack drops the unit.
+func (t *Target) writeInventory(ctx context.Context, u *reconcile.Unit, revision string, inv inventory) error {
+	unit := u.Name
 	data, err := encodeInventory(inv)
 	if err != nil {
 		return &InventoryError{Unit: unit, Op: "write", Err: err}
@@ -159,7 +161,8 @@ func (t *Target) writeInventory(ctx context.Context, unit, stack, revision strin
 			Namespace: t.opts.InventoryNamespace,
 			Labels:    map[string]string{inventoryLabel: "true", UnitLabel: unit},
 		},
-		Data:       map[string]string{"unit": unit, inventoryStackKey: stack, "revision": revision, "objects": fmt.Sprint(len(inv))},
+		Data: map[string]string{"unit": unit, inventoryStackKey: u.StackName(), "revision": revision, "objects": fmt.Sprint(len(inv)),
+			"prune": fmt.Sprint(u.Prune), "allowEmpty": fmt.Sprint(u.AllowEmpty)},
 		BinaryData: map[string][]byte{inventoryKey: data},
 	}
 	apply := func() error {

@@ -67,7 +67,7 @@ func TestInventoryOfAnotherStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tg.writeInventory(ctx, name, "", "rev", old); err != nil {
+	if err := tg.writeInventory(ctx, &reconcile.Unit{Name: name}, "rev", old); err != nil {
 		t.Fatal(err)
 	}
 	mustSync(t, tg, blog, objects(t, ns, configMap("a", map[string]string{"k": "v"})))

@@ -26,6 +26,10 @@ type Inventory struct {
 	// stack's unit of the same name is refused, and the inventory left as
 	// it is. Empty in inventories written before stacks had one.
 	Stack string `json:"stack,omitempty"`
+	// Prune and AllowEmpty are the unit's, as last applied: what becomes
+	// of the unit's objects once the stack drops it.
+	Prune      bool `json:"prune,omitempty"`
+	AllowEmpty bool `json:"allowEmpty,omitempty"`
 	// Revision is the revision last applied, successfully or not.
 	Revision string `json:"revision"`
 	// Status of that apply: applied, failed or rolledBack.

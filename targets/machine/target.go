@@ -325,7 +325,20 @@ func planHost(ctx context.Context, h *host, inv *Inventory, res []resource, prun
 		return hp, nil
 	}
 	sortForPrune(orphans)
+	var elsewhere map[string]string
+	if len(orphans) > 0 {
+		var err error
+		if elsewhere, err = managedElsewhere(ctx, h, inv.Unit); err != nil {
+			return nil, fmt.Errorf("prune: %w", err)
+		}
+	}
 	for _, e := range orphans {
+		if other, ok := elsewhere[e.key()]; ok {
+			// Another unit declares it now: adopted by that unit, not deleted.
+			hp.steps = append(hp.steps, &step{id: e.id(), action: reconcile.Unchanged, prune: true, key: e.key(),
+				msg: "no longer declared; left in place: unit " + other + " manages it now"})
+			continue
+		}
 		st, err := planPrune(ctx, h, e)
 		if err != nil {
 			return nil, fmt.Errorf("prune %s: %w", objName(e.id()), err)
