@@ -15,7 +15,9 @@ import (
 var _ reconcile.Collector = (*Target)(nil)
 
 // DirReader is a Transport that lists a directory: the names of its
-// entries. Transports without it are listed with ls.
+// entries. Without it, a target cannot find the inventories of other units
+// on a host: removed units are not collected, and a prune does not see
+// that another unit took an object over.
 type DirReader interface {
 	ReadDir(ctx context.Context, path string) ([]string, error)
 }
@@ -41,28 +43,16 @@ func (t *LocalTransport) ReadDir(ctx context.Context, p string) ([]string, error
 // listInventories reads every unit's inventory on h (any stack).
 func listInventories(ctx context.Context, h *host) ([]*Inventory, error) {
 	dir := h.path(InventoryDir)
-	var names []string
-	if dr, ok := h.t.(DirReader); ok {
-		n, err := dr.ReadDir(ctx, dir)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", dir, err)
-		}
-		names = n
-	} else {
-		if fi, err := h.stat(ctx, dir); err != nil || fi == nil {
-			return nil, err
-		}
-		res, err := h.run(ctx, "ls", "-1", "--", dir)
-		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", dir, err)
-		}
-		if res.ExitCode != 0 {
-			return nil, fmt.Errorf("list %s: ls exited %d: %s", dir, res.ExitCode, strings.TrimSpace(string(res.Stderr)))
-		}
-		names = strings.Fields(string(res.Stdout))
+	dr, ok := h.t.(DirReader)
+	if !ok {
+		return nil, errNoReadDir
+	}
+	names, err := dr.ReadDir(ctx, dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
 	}
 	var out []*Inventory
 	for _, n := range names {
@@ -79,11 +69,17 @@ func listInventories(ctx context.Context, h *host) ([]*Inventory, error) {
 	return out, nil
 }
 
+// errNoReadDir is a transport that cannot list directories.
+var errNoReadDir = errors.New("the transport cannot list directories")
+
 // managedElsewhere returns, for the entries other units' inventories on h
 // hold, the unit holding each (by entry key): an object another unit now
 // declares is adopted by it, never pruned.
 func managedElsewhere(ctx context.Context, h *host, unit string) (map[string]string, error) {
 	invs, err := listInventories(ctx, h)
+	if errors.Is(err, errNoReadDir) {
+		return nil, nil // nothing known of other units: prune as before
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +118,7 @@ func (t *Target) Inventories(ctx context.Context, stack string) ([]reconcile.Inv
 					info.Unit = inv.Unit
 					info.Prune = info.Prune || inv.Prune
 					info.AllowEmpty = info.AllowEmpty || inv.AllowEmpty
+					info.Suspended = info.Suspended || inv.Suspended
 					found[inv.Unit] = info
 				}
 			}
