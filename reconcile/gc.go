@@ -25,6 +25,8 @@ type InventoryInfo struct {
 	Unit       string
 	Prune      bool
 	AllowEmpty bool
+	// Suspended is a suspension set through the API (Suspender).
+	Suspended bool
 }
 
 // Removal is what became of a unit removed from the stack, on one target.

@@ -114,6 +114,8 @@ type Reconciler struct {
 	// collected names the targets whose removed units were collected at
 	// a revision, by revision (only the current one is kept).
 	collected map[string]map[string]bool
+	// suspLoaded names the targets whose recorded suspensions were read.
+	suspLoaded map[string]bool
 	// sourceFailures counts polls failed in a row: Run retries them with
 	// backoff, sooner than the poll interval.
 	sourceFailures int
@@ -191,7 +193,7 @@ func NewReconciler(opts ReconcilerOptions) *Reconciler {
 		opts: opts, trigger: make(chan struct{}, 1),
 		units: map[string]*unitState{}, suspended: map[string]bool{},
 		refused: map[string]refusal{}, targets: map[string]cachedTarget{},
-		collected: map[string]map[string]bool{},
+		collected: map[string]map[string]bool{}, suspLoaded: map[string]bool{},
 	}
 }
 
@@ -219,22 +221,6 @@ func (r *Reconciler) RequestSync(units []string) {
 	}
 	r.mu.Unlock()
 	r.Trigger()
-}
-
-// Suspend stops applying a unit until Resume; Resume undoes it.
-func (r *Reconciler) Suspend(unit string) { r.setSuspended(unit, true) }
-
-// Resume undoes Suspend.
-func (r *Reconciler) Resume(unit string) { r.setSuspended(unit, false) }
-
-func (r *Reconciler) setSuspended(unit string, v bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if v {
-		r.suspended[unit] = true
-	} else {
-		delete(r.suspended, unit)
-	}
 }
 
 // Run polls and reconciles until ctx is done. Cancelling ctx stops
@@ -320,6 +306,7 @@ func (r *Reconciler) Pass(ctx context.Context, req PassRequest) (*PassResult, er
 	if req.Manual && req.AllowMassPrune {
 		ctx = AllowMassPrune(ctx)
 	}
+	r.loadSuspensions(ctx, gen)
 	res.Events = r.applyAll(ctx, gen, selected, req)
 	res.Removed = r.collect(ctx, gen)
 	failed := 0

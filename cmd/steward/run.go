@@ -215,9 +215,15 @@ func unitAPI(r *reconcile.Reconciler, token string) http.Handler {
 		}
 		switch req.PathValue("action") {
 		case "suspend":
-			r.Suspend(unit)
+			if err := r.Suspend(req.Context(), unit); err != nil {
+				http.Error(w, fmt.Sprintf("suspended until steward restarts: %v", err), http.StatusInternalServerError)
+				return
+			}
 		case "resume":
-			r.Resume(unit)
+			if err := r.Resume(req.Context(), unit); err != nil {
+				http.Error(w, fmt.Sprintf("resumed until steward restarts: %v", err), http.StatusInternalServerError)
+				return
+			}
 			r.Trigger()
 		case "sync":
 			// Run owns the pass (a shutdown waits for it); requests that

@@ -31,7 +31,8 @@ func (t *Target) Inventories(ctx context.Context, stack string) ([]reconcile.Inv
 		if stack == "" || d[inventoryStackKey] != stack || d["unit"] == "" {
 			continue
 		}
-		out = append(out, reconcile.InventoryInfo{Unit: d["unit"], Prune: d["prune"] == "true", AllowEmpty: d["allowEmpty"] == "true"})
+		out = append(out, reconcile.InventoryInfo{Unit: d["unit"], Prune: d["prune"] == "true", AllowEmpty: d["allowEmpty"] == "true",
+			Suspended: d[suspendKey] == "true"})
 	}
 	slices.SortFunc(out, func(a, b reconcile.InventoryInfo) int { return strings.Compare(a.Unit, b.Unit) })
 	return out, nil

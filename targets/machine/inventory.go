@@ -30,6 +30,9 @@ type Inventory struct {
 	// of the unit's objects once the stack drops it.
 	Prune      bool `json:"prune,omitempty"`
 	AllowEmpty bool `json:"allowEmpty,omitempty"`
+	// Suspended is a suspension set through steward's API: it outlives
+	// a restart of steward.
+	Suspended bool `json:"suspended,omitempty"`
 	// Revision is the revision last applied, successfully or not.
 	Revision string `json:"revision"`
 	// Status of that apply: applied, failed or rolledBack.
