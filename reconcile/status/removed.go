@@ -1,7 +1,9 @@
 package status
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/stewardhq/steward/reconcile"
 )
@@ -18,6 +20,10 @@ func (s *Store) AddRemoved(rms []reconcile.Removal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, rm := range rms {
+		// The newest report of a unit on a target replaces an older one
+		// (a refused removal is reported every pass).
+		head := fmt.Sprintf("unit %s (removed from the stack) on target %s:", rm.Unit, rm.Target)
+		s.removed = slices.DeleteFunc(s.removed, func(x string) bool { return strings.HasPrefix(x, head) })
 		s.removed = append(s.removed, reconcile.Redact(rm.String()))
 	}
 	if n := len(s.removed); n > maxRemoved {
