@@ -14,7 +14,7 @@ export STEWARD_TESTENV_BIN ?= $(HOME)/.cache/steward/testenv/bin
 TEST_PACKAGES  := openssh-server openssh-client git sudo chromium gnupg systemd ca-certificates debootstrap systemd-container
 BENCH_PACKAGES := $(TEST_PACKAGES) ansible
 
-.PHONY: build test bench demo testenv deps lint
+.PHONY: build test bench demo demo-hosts testenv deps lint
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/steward ./cmd/steward
@@ -35,6 +35,9 @@ bench: testenv
 
 demo: build
 	deploy/demo.sh
+
+demo-hosts: build
+	deploy/demo-hosts.sh
 
 lint:
 	$(GO) vet ./...

@@ -55,7 +55,9 @@ func (c *Cache) key(u *Unit) string {
 }
 
 // lookup returns the cached objects of u (and their YAML) when every
-// recorded input is unchanged in rev.
+// recorded input is unchanged in rev. The objects are the cache's own, not
+// copies (see Rendered): a daemon of 10 000 units keeps one copy of its
+// 40 000 objects, not two.
 func (c *Cache) lookup(u *Unit, rev *Revision) ([]*Object, [][]byte, bool) {
 	key := c.key(u)
 	c.mu.Lock()
@@ -74,7 +76,7 @@ func (c *Cache) lookup(u *Unit, rev *Revision) ([]*Object, [][]byte, bool) {
 	}
 	objs := make([]*Object, len(e.Objects))
 	for i, m := range e.Objects {
-		objs[i] = (&Object{Object: m}).DeepCopy()
+		objs[i] = &Object{Object: m}
 	}
 	var ys [][]byte
 	if len(e.YAML) == len(objs) {
@@ -86,17 +88,21 @@ func (c *Cache) lookup(u *Unit, rev *Revision) ([]*Object, [][]byte, bool) {
 	return objs, ys, true
 }
 
-// store keeps objs (and their YAML, which it returns) for u.
+// store keeps objs (and their YAML, which it returns) for u. It keeps the
+// objects themselves: they are read-only from here on (see Rendered).
 func (c *Cache) store(u *Unit, inputs []input, objs []*Object) [][]byte {
 	e := &cacheEntry{Inputs: inputs, Objects: make([]map[string]any, len(objs)), YAML: make([]string, len(objs))}
 	ys := make([][]byte, len(objs))
 	for i, o := range objs {
-		e.Objects[i] = o.DeepCopy().Object
+		e.Objects[i] = o.Object
 		y, err := MarshalObject(o)
 		if err != nil {
 			return nil // not cacheable; the caller reports the render error when printing
 		}
 		e.YAML[i], ys[i] = string(y), y
+	}
+	if ballooned(objs, ys) {
+		e.YAML = nil // rendered again when printed
 	}
 	key := c.key(u)
 	c.mu.Lock()
@@ -107,6 +113,24 @@ func (c *Cache) store(u *Unit, inputs []input, objs []*Object) [][]byte {
 		_ = c.save(key, e)
 	}
 	return ys
+}
+
+// ballooned reports whether the YAML of objs is far larger than the objects
+// themselves: YAML indents every level, so a deeply nested object's YAML
+// grows with the square of its depth (32 KB of nesting renders to 62 MB).
+// Such an entry keeps no YAML.
+func ballooned(objs []*Object, ys [][]byte) bool {
+	const small = 1 << 20
+	for i, y := range ys {
+		if len(y) <= small {
+			continue
+		}
+		j, err := json.Marshal(objs[i].Object)
+		if err != nil || len(y) > 4*len(j)+small {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Cache) path(key string) string { return filepath.Join(c.dir, key[:2], key+".json") }

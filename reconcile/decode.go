@@ -32,6 +32,10 @@ func (e *SourceError) Unwrap() error { return e.Err }
 // maxAliasExpansion bounds alias expansion while decoding (billion-laughs guard).
 const maxAliasExpansion = 1 << 20
 
+// maxDecodedBytes bounds the scalar bytes one document decodes to, aliases
+// expanded: a 1 MB scalar aliased 1000 times is a gigabyte once printed.
+const maxDecodedBytes = 64 << 20
+
 // DecodeObjects parses a YAML (or JSON) stream of objects. Empty documents are
 // skipped; a document of kind List is expanded into its items. Every object
 // must have apiVersion, kind and metadata.name. Errors name file (the given
@@ -58,7 +62,7 @@ func DecodeObjects(data []byte, file string) ([]*Object, error) {
 		if root.Kind != yaml.MappingNode {
 			return nil, &SourceError{File: file, Line: root.Line, Err: fmt.Errorf("document is a %s, not an object", nodeKind(root))}
 		}
-		v, err := nodeValue(root, &decodeState{budget: maxAliasExpansion})
+		v, err := nodeValue(root, &decodeState{budget: maxAliasExpansion, bytes: maxDecodedBytes})
 		if err != nil {
 			return nil, &SourceError{File: file, Line: errLine(err, root.Line), Err: err}
 		}
@@ -115,6 +119,10 @@ func newObject(m map[string]any) (*Object, error) {
 		return nil, fmt.Errorf("object has no apiVersion: %w", ErrMissingField)
 	case o.GetKind() == "":
 		return nil, fmt.Errorf("object has no kind: %w", ErrMissingField)
+	case o.GetName() == "" && o.GetGenerateName() != "":
+		// kubectl create accepts these; a declarative apply cannot track them.
+		return nil, fmt.Errorf("%s %s* cannot be applied: uses generateName (give it a metadata.name): %w",
+			o.GetKind(), o.GetGenerateName(), ErrMissingField)
 	case o.GetName() == "":
 		return nil, fmt.Errorf("%s has no metadata.name: %w", o.GetKind(), ErrMissingField)
 	}
@@ -141,6 +149,7 @@ func errLine(err error, fallback int) int {
 // bombs, and the aliases being expanded against an alias inside itself.
 type decodeState struct {
 	budget    int
+	bytes     int // scalar bytes left (0 in a state made without it: unbounded)
 	expanding []*yaml.Node
 }
 
@@ -151,6 +160,11 @@ func nodeValue(n *yaml.Node, budget *decodeState) (any, error) {
 	budget.budget--
 	if budget.budget < 0 {
 		return nil, &lineError{n.Line, "document expands to too many nodes (alias bomb?)"}
+	}
+	if budget.bytes > 0 {
+		if budget.bytes -= len(n.Value) + 1; budget.bytes <= 0 {
+			return nil, &lineError{n.Line, fmt.Sprintf("document expands to more than %d MiB (alias bomb?)", maxDecodedBytes>>20)}
+		}
 	}
 	switch n.Kind {
 	case yaml.AliasNode:

@@ -6,4 +6,10 @@
 // Planning is pure: a Target computes a Plan from objects and live state and
 // changes nothing; Apply executes exactly a Plan. Results are data (ChangeSet)
 // from which the CLI output, status, events and metrics are all derived.
+//
+// One options vocabulary serves every package: a struct named Options (or
+// XOptions where a package configures several things) with documented
+// fields, a DefaultOptions (DefaultXOptions) constructor, and one unexported
+// withDefaults method the constructor applies, so a zero field takes its
+// default.
 package reconcile

@@ -7,3 +7,10 @@ func SchedulerStats(r *Reconciler) (visits, peak int) {
 	defer r.sched.mu.Unlock()
 	return r.sched.visits, r.sched.peak
 }
+
+// FirstStarted returns the unit the reconciler's last pass started first.
+func FirstStarted(r *Reconciler) string {
+	r.sched.mu.Lock()
+	defer r.sched.mu.Unlock()
+	return r.sched.first
+}

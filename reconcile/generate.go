@@ -37,6 +37,8 @@ type Stages struct {
 	// StackIdentity is the identity of a stack whose file sets no name:
 	// its repository URL and path (StackIdentity); cmd sets it.
 	StackIdentity string
+	// StackLimits bound reading steward.yaml; zero fields take defaults.
+	StackLimits StackLimits
 }
 
 // Generation is a revision's stack and units, generated and checked: the one
@@ -102,7 +104,7 @@ func HashObjects(objs []*Object) string {
 // failed: one run reports every problem of the revision (the revision is
 // refused all the same).
 func Generate(ctx context.Context, rev *Revision, names []string, st Stages) (*Generation, error) {
-	stack, err := LoadStack(rev.Tree)
+	stack, err := LoadStackWith(rev.Tree, st.StackLimits)
 	if err != nil {
 		return nil, err
 	}

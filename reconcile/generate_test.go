@@ -28,9 +28,9 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 
 func yamlStages() reconcile.Stages {
 	return reconcile.Stages{
-		Renderer: reconcile.NewRenderer(reconcile.DefaultRenderOptions(func(u *reconcile.Unit) (reconcile.Generator, error) {
+		Renderer: reconcile.NewRenderer(reconcile.RenderOptions{Generators: func(u *reconcile.Unit) (reconcile.Generator, error) {
 			return yaml.New(u.Generator.YAML), nil
-		})),
+		}}),
 		Checks: checks.For(checks.DefaultOptions()),
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/stewardhq/steward/reconcile"
-	"github.com/stewardhq/steward/targets/machine"
+	"github.com/stewardhq/steward/targets/machine/local"
 )
 
 // closeLog records which targets and sources were closed.
@@ -52,7 +52,7 @@ func closingFixture(t *testing.T, files map[string]string) (*fixture, *closeLog)
 	f = newFixtureWith(t, files, func(o *reconcile.ReconcilerOptions) {
 		o.Source = &closingSource{Source: o.Source, log: log}
 		o.Targets = func(_ context.Context, name string, spec reconcile.TargetSpec) (reconcile.Target, error) {
-			return &closingTarget{Target: machine.NewLocal(filepath.Join(f.root, name)), name: name + ":" + spec.Local.Root, log: log}, nil
+			return &closingTarget{Target: local.NewTarget(name, filepath.Join(f.root, name), nil), name: name + ":" + spec.Local.Root, log: log}, nil
 		}
 	})
 	return f, log

@@ -87,8 +87,11 @@ type ReconcilerOptions struct {
 	Concurrency int
 	// RetryMin and RetryMax bound the exponential backoff of a failing unit.
 	RetryMin, RetryMax time.Duration
-	Logger             *slog.Logger
-	Now                func() time.Time
+	// Diffs bound the diffs the change sets of unit events carry (status,
+	// metrics, notifications); zero fields take their defaults.
+	Diffs  DiffLimits
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // DefaultReconcilerOptions returns options with a one-minute poll, a ten-minute drift
@@ -162,33 +165,40 @@ type cachedTarget struct {
 	target Target
 }
 
+// withDefaults returns o with every zero field set from
+// DefaultReconcilerOptions.
+func (o ReconcilerOptions) withDefaults() ReconcilerOptions {
+	def := DefaultReconcilerOptions()
+	if o.PollInterval <= 0 {
+		o.PollInterval = def.PollInterval
+	}
+	if o.Interval <= 0 {
+		o.Interval = def.Interval
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = def.Concurrency
+	}
+	if o.RetryMin <= 0 {
+		o.RetryMin = def.RetryMin
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = def.RetryMax
+	}
+	if o.Now == nil {
+		o.Now = def.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
+	}
+	return o
+}
+
 // NewReconciler returns a Reconciler; zero options take their defaults.
 func NewReconciler(opts ReconcilerOptions) *Reconciler {
-	def := DefaultReconcilerOptions()
-	if opts.PollInterval <= 0 {
-		opts.PollInterval = def.PollInterval
-	}
-	if opts.Interval <= 0 {
-		opts.Interval = def.Interval
-	}
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = def.Concurrency
-	}
-	if opts.RetryMin <= 0 {
-		opts.RetryMin = def.RetryMin
-	}
-	if opts.RetryMax <= 0 {
-		opts.RetryMax = def.RetryMax
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Observer == nil {
-		opts.Observer = nopObserver{}
-	}
+	opts = opts.withDefaults()
 	return &Reconciler{
 		opts: opts, trigger: make(chan struct{}, 1),
 		units: map[string]*unitState{}, suspended: map[string]bool{},

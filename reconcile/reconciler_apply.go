@@ -27,14 +27,14 @@ func (r *Reconciler) applyAll(ctx context.Context, gen *generation, selected map
 			}
 		}
 	}
-	visit := r.toVisit(gen, selected, forced)
+	visit, changed := r.toVisit(gen, selected, forced)
 	pos := make(map[string]int, len(visit)) // unit name -> index in visit
 	for k, i := range visit {
 		pos[units[i].Name] = k
 	}
 	waiting := make([]int, len(visit))      // unfinished dependencies
 	dependents := make([][]int, len(visit)) // by index in visit
-	var ready []int
+	var ready, later []int                  // units whose objects changed start first
 	for k, i := range visit {
 		for _, d := range units[i].DependsOn {
 			if j, ok := pos[d]; ok {
@@ -42,23 +42,29 @@ func (r *Reconciler) applyAll(ctx context.Context, gen *generation, selected map
 				dependents[j] = append(dependents[j], k)
 			}
 		}
-		if waiting[k] == 0 {
+		switch {
+		case waiting[k] > 0:
+		case changed[k]:
 			ready = append(ready, k)
+		default:
+			later = append(later, k)
 		}
 	}
+	ready = append(ready, later...)
 	events := make([]*UnitEvent, len(units))
 	sem := make(chan struct{}, r.opts.Concurrency)
 	finished := make(chan int)
 	running := 0
+	r.sched.newPass()
 	for len(ready) > 0 || running > 0 {
 		for len(ready) > 0 && running < r.opts.Concurrency {
 			k := ready[0]
 			ready = ready[1:]
 			running++
-			r.sched.started(running)
+			i := visit[k]
+			u := &units[i]
+			r.sched.started(running, u.Name)
 			go func() {
-				i := visit[k]
-				u := &units[i]
 				if ev := r.reconcileUnit(ctx, gen, u, forced[u.Name], req.Manual, sem); ev != nil {
 					events[i] = ev
 					r.opts.Observer.UnitReconciled(*ev)
@@ -84,19 +90,22 @@ func (r *Reconciler) applyAll(ctx context.Context, gen *generation, selected map
 }
 
 // toVisit returns the indices, in stack order, of the selected units that
-// have something to do now: not idle, or forced.
-func (r *Reconciler) toVisit(gen *generation, selected, forced map[string]bool) []int {
+// have something to do now (not idle, or forced), and for each whether its
+// objects differ from those last applied: a revision changing one unit of
+// 10 000 applies it first and does the bookkeeping of the rest after.
+func (r *Reconciler) toVisit(gen *generation, selected, forced map[string]bool) (visit []int, changed []bool) {
 	now := r.opts.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []int
 	for i := range gen.stack.Units {
 		u := &gen.stack.Units[i]
 		if selected[u.Name] && (forced[u.Name] || !r.idle(gen, u, now)) {
-			out = append(out, i)
+			st := r.units[u.Name]
+			visit = append(visit, i)
+			changed = append(changed, st == nil || st.appliedHash != gen.hashes[u.Name])
 		}
 	}
-	return out
+	return visit, changed
 }
 
 // idle reports whether reconcileUnit would do nothing for u at now (r.mu
@@ -113,14 +122,24 @@ func (r *Reconciler) idle(gen *generation, u *Unit, now time.Time) bool {
 // proportional to the units it has to do something for.
 type schedStats struct {
 	mu     sync.Mutex
-	visits int // reconcileUnit calls
-	peak   int // most units in flight at once
+	visits int    // reconcileUnit calls
+	peak   int    // most units in flight at once
+	first  string // the unit the last pass started first
 }
 
-func (s *schedStats) started(running int) {
+func (s *schedStats) newPass() {
+	s.mu.Lock()
+	s.first = ""
+	s.mu.Unlock()
+}
+
+func (s *schedStats) started(running int, unit string) {
 	s.mu.Lock()
 	s.visits++
 	s.peak = max(s.peak, running)
+	if s.first == "" {
+		s.first = unit
+	}
 	s.mu.Unlock()
 }
 
@@ -251,7 +270,7 @@ func (r *Reconciler) apply(ctx context.Context, gen *generation, u *Unit) (*Chan
 // record updates the unit's state from an apply and fills ev.
 func (r *Reconciler) record(ev *UnitEvent, st *unitState, gen *generation, u *Unit, cs *ChangeSet, err error, start time.Time) {
 	now := r.opts.Now()
-	ev.ChangeSet, ev.Duration = cs, now.Sub(start)
+	ev.ChangeSet, ev.Duration = cs.CapDiffs(r.opts.Diffs), now.Sub(start)
 	err = UnitFailure(cs, err)
 	r.mu.Lock()
 	defer r.mu.Unlock()

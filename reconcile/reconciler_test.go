@@ -14,6 +14,7 @@ import (
 	"github.com/stewardhq/steward/reconcile"
 	"github.com/stewardhq/steward/sources/git"
 	"github.com/stewardhq/steward/targets/machine"
+	"github.com/stewardhq/steward/targets/machine/local"
 )
 
 // These tests run the reconciler over real parts: a git repository read
@@ -76,12 +77,12 @@ func newFixtureWith(t *testing.T, files map[string]string, mod func(*reconcile.R
 	}
 	ropts := reconcile.DefaultReconcilerOptions()
 	ropts.Source = src
-	ropts.Stages.Renderer = reconcile.NewRenderer(reconcile.DefaultRenderOptions(func(u *reconcile.Unit) (reconcile.Generator, error) {
+	ropts.Stages.Renderer = reconcile.NewRenderer(reconcile.RenderOptions{Generators: func(u *reconcile.Unit) (reconcile.Generator, error) {
 		return yaml.New(u.Generator.YAML), nil
-	}))
+	}})
 	ropts.Stages.Checks = func(*reconcile.Stack) (reconcile.Checker, error) { return machineChecker{}, nil }
 	ropts.Targets = func(_ context.Context, name string, spec reconcile.TargetSpec) (reconcile.Target, error) {
-		return machine.NewLocal(filepath.Join(f.root, name)), nil
+		return local.NewTarget(name, filepath.Join(f.root, name), nil), nil
 	}
 	ropts.Observer = f.rec
 	ropts.Now = f.clock.Now

@@ -2,9 +2,7 @@ package reconcile
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"path"
 	"runtime"
@@ -37,9 +35,23 @@ type RenderOptions struct {
 	Logger *slog.Logger
 }
 
-// DefaultRenderOptions returns options with one unit per CPU at once.
-func DefaultRenderOptions(gen GeneratorFor) RenderOptions {
-	return RenderOptions{Generators: gen, Concurrency: runtime.GOMAXPROCS(0)}
+// DefaultRenderOptions returns options with one unit per CPU at once (set
+// Generators).
+func DefaultRenderOptions() RenderOptions {
+	return RenderOptions{Concurrency: runtime.GOMAXPROCS(0), Logger: slog.New(slog.DiscardHandler)}
+}
+
+// withDefaults returns o with every zero field set from
+// DefaultRenderOptions.
+func (o RenderOptions) withDefaults() RenderOptions {
+	def := DefaultRenderOptions()
+	if o.Concurrency <= 0 {
+		o.Concurrency = def.Concurrency
+	}
+	if o.Logger == nil {
+		o.Logger = def.Logger
+	}
+	return o
 }
 
 // Renderer turns the units of a revision into objects.
@@ -49,18 +61,16 @@ type Renderer struct {
 
 // NewRenderer returns a Renderer.
 func NewRenderer(opts RenderOptions) *Renderer {
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = runtime.GOMAXPROCS(0)
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	return &Renderer{opts: opts}
+	return &Renderer{opts: opts.withDefaults()}
 }
 
 // Rendered is one unit's generation result.
 type Rendered struct {
-	Unit    *Unit
+	Unit *Unit
+	// Objects are shared with the generation cache and with every later
+	// render of the unit: they are read-only. A consumer that changes
+	// objects (a target defaulting fields) works on DeepCopy's, as the
+	// reconciler does before it plans.
 	Objects []*Object
 	// YAML holds each object as MarshalObject renders it, when the cache
 	// has it (nil otherwise).
@@ -78,26 +88,6 @@ type UnitError struct {
 
 func (e *UnitError) Error() string { return fmt.Sprintf("unit %s: %v", e.Unit, e.Err) }
 func (e *UnitError) Unwrap() error { return e.Err }
-
-// LoadStack reads and validates steward.yaml at the root of tree, including
-// that no unit path leaves the tree through a symlink.
-func LoadStack(tree fs.FS) (*Stack, error) {
-	data, err := fs.ReadFile(tree, StackFile)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: not found at the repository root", StackFile)
-		}
-		return nil, fmt.Errorf("read %s: %w", StackFile, err)
-	}
-	s, err := ParseStack(data, StackFile)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.CheckPaths(tree); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
 
 // Select returns the named units of s in stack order, or all units when
 // names is empty. An unknown name is an error.

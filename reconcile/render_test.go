@@ -60,7 +60,8 @@ func renderStack(t *testing.T, tree fstest.MapFS, cache *Cache, calls *atomic.In
 	must(t, err)
 	units, err := s.Select(nil)
 	must(t, err)
-	opts := DefaultRenderOptions(func(*Unit) (Generator, error) { return fileGenerator{calls}, nil })
+	opts := DefaultRenderOptions()
+	opts.Generators = func(*Unit) (Generator, error) { return fileGenerator{calls}, nil }
 	opts.Cache = cache
 	return NewRenderer(opts).Render(context.Background(), &Revision{ID: "r1", Tree: tree}, units)
 }
@@ -197,7 +198,8 @@ func TestRenderCacheOnDisk(t *testing.T) {
 		s, err := LoadStack(root.FS())
 		must(t, err)
 		units, _ := s.Select(nil)
-		opts := DefaultRenderOptions(func(*Unit) (Generator, error) { return fileGenerator{calls}, nil })
+		opts := DefaultRenderOptions()
+		opts.Generators = func(*Unit) (Generator, error) { return fileGenerator{calls}, nil }
 		opts.Cache = cache
 		return NewRenderer(opts).Render(context.Background(), &Revision{Tree: root.FS(), Dir: dir}, units)
 	}

@@ -34,7 +34,7 @@ func (d UnitDiff) Changed() bool { return d.Err != nil || len(d.Changes) > 0 }
 func DiffRevisions(ctx context.Context, base, head *Revision, names []string, st Stages) ([]UnitDiff, error) {
 	var gens [2]*Generation
 	for i, rev := range []*Revision{base, head} {
-		stack, err := LoadStack(rev.Tree)
+		stack, err := LoadStackWith(rev.Tree, st.StackLimits)
 		if err != nil {
 			return nil, fmt.Errorf("revision %s: %w", ShortRevision(rev.ID, RevisionWidth), err)
 		}

@@ -60,6 +60,18 @@ func TestSchedulerVisitsOnlyDueUnits(t *testing.T) {
 			passVisits("one unit's drift interval over", 1)
 			f.clock.Advance(2 * time.Hour)
 			passVisits("every unit's drift interval over", n)
+
+			// A revision changing the last unit: every unit is visited (the
+			// rest are reported unchanged at it), the changed one first.
+			last := fmt.Sprintf("u%03d", n-1)
+			f.commit("change "+last, map[string]string{last + "/f.yaml": strings.Replace(files[last+"/f.yaml"], last+`\n`, last+` v2\n`, 1)})
+			passVisits("a new revision", n)
+			if got := reconcile.FirstStarted(f.r); got != last {
+				t.Errorf("a new revision started %s first, want the changed unit %s", got, last)
+			}
+			if got := f.read("here", "srv/"+last+".conf"); got != last+" v2\n" {
+				t.Errorf("changed unit's file: %q", got)
+			}
 		})
 	}
 }

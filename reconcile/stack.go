@@ -88,6 +88,7 @@ type Unit struct {
 	Interval       Duration      `yaml:"interval,omitempty" doc:"Re-apply interval for drift correction."`
 	Suspend        bool          `yaml:"suspend,omitempty" doc:"Do not apply this unit."`
 	ExtraPaths     []string      `yaml:"extraPaths,omitempty" doc:"More directories whose files are inputs of the generator (for the generation cache)."`
+	Updater        *Updater      `yaml:"updater,omitempty" doc:"A program image automation runs in the unit's directory to edit generated configuration for a new tag."`
 
 	targetNamespace string // the namespace of its Kubernetes target, set by ParseStack
 	stack           string // the stack's identity, set by SetDefaultIdentity
@@ -146,6 +147,16 @@ type CommandGenerator struct {
 	Env       map[string]string `yaml:"env,omitempty" doc:"Environment; nothing else is inherited except PATH and HOME."`
 	Hermetic  bool              `yaml:"hermetic,omitempty" doc:"Output depends only on the files under the path and extraPaths, so it may be cached."`
 	MaxOutput int64             `yaml:"maxOutput,omitempty" doc:"Largest stdout accepted, in bytes (default 64 MiB)."`
+}
+
+// Updater is a unit's image-update program (Flux v1's .flux.yaml idea): it
+// runs in the unit's directory of a work copy with STEWARD_POLICY,
+// STEWARD_IMAGE, STEWARD_TAG, STEWARD_DIGEST and STEWARD_UNIT set, the
+// command generator's clean environment and its process-group timeout,
+// and edits the tree.
+type Updater struct {
+	Run     []string `yaml:"run" doc:"argv; the first element is looked up on PATH or relative to the unit path."`
+	Timeout Duration `yaml:"timeout,omitempty" doc:"Kill the program (and its children) after this long (default 60s)."`
 }
 
 // Wait waits for applied objects to become healthy.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -38,7 +39,11 @@ func (e *FieldError) Error() string {
 	}
 	b.WriteString(": ")
 	if e.Field != "" {
-		b.WriteString(e.Field)
+		if strings.ContainsFunc(e.Field, unicode.IsControl) {
+			b.WriteString(strconv.Quote(e.Field)) // a key cannot forge an output line
+		} else {
+			b.WriteString(e.Field)
+		}
 		b.WriteString(": ")
 	}
 	b.WriteString(e.Msg)
@@ -64,12 +69,16 @@ func (es Errors) Unwrap() []error { return es }
 // file, line and field. Paths are checked lexically; call CheckPaths with the
 // revision's tree to also refuse symlinks leading out of it.
 func ParseStack(data []byte, file string) (*Stack, error) {
-	s, err := decodeStack(data, file)
+	return parseStack(data, file, DefaultStackLimits())
+}
+
+func parseStack(data []byte, file string, lim StackLimits) (*Stack, error) {
+	s, err := decodeStack(data, file, lim)
 	if err != nil {
-		return nil, err
+		return nil, err // capped as it is decoded
 	}
 	if err := s.Validate(); err != nil {
-		return nil, err
+		return nil, capErrors(err, lim.MaxErrors)
 	}
 	s.byName = make(map[string]int, len(s.Units))
 	for i, u := range s.Units {
@@ -81,7 +90,7 @@ func ParseStack(data []byte, file string) (*Stack, error) {
 	return s, nil
 }
 
-func decodeStack(data []byte, file string) (*Stack, error) {
+func decodeStack(data []byte, file string, lim StackLimits) (*Stack, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -102,9 +111,12 @@ func decodeStack(data []byte, file string) (*Stack, error) {
 		}
 		return nil, &FieldError{File: file, Pos: Pos{at.Line, at.Column}, Msg: "more than one YAML document; a stack file is one document"}
 	}
-	d := &nodeDecoder{file: file, pos: map[string]Pos{}}
+	d := &nodeDecoder{file: file, pos: map[string]Pos{}, budget: lim.MaxNodes, maxErrors: lim.MaxErrors}
 	s := &Stack{File: file}
 	d.decode(doc.Content[0], reflect.ValueOf(s).Elem(), "")
+	if d.more > 0 {
+		d.errs = append(d.errs, &FieldError{File: file, Msg: fmt.Sprintf("and %d more", d.more)})
+	}
 	if len(d.errs) > 0 {
 		return nil, d.errs
 	}
@@ -116,16 +128,45 @@ type nodeDecoder struct {
 	file      string
 	pos       map[string]Pos
 	errs      Errors
+	more      int          // errors past maxErrors, counted only
+	maxErrors int          // 0: no limit
+	budget    int          // nodes left to decode, aliases expanded
+	exhausted bool         // the budget ran out: decoding stopped
 	expanding []*yaml.Node // aliases being decoded, against an alias inside itself
 }
 
+// full reports whether the errors reported reached maxErrors.
+func (d *nodeDecoder) full() bool { return d.maxErrors > 0 && len(d.errs) >= d.maxErrors }
+
 func (d *nodeDecoder) fail(n *yaml.Node, path, format string, args ...any) {
+	if d.full() {
+		d.more++
+		return
+	}
 	d.errs = append(d.errs, &FieldError{File: d.file, Pos: Pos{n.Line, n.Column}, Field: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// spend takes one node from the budget; once it is gone decoding stops with
+// one error.
+func (d *nodeDecoder) spend(n *yaml.Node, path string) bool {
+	if d.exhausted {
+		return false
+	}
+	if d.budget--; d.budget < 0 {
+		d.exhausted = true
+		d.errs = append(d.errs, &FieldError{File: d.file, Pos: Pos{n.Line, n.Column}, Field: path,
+			Msg: "the stack file expands to too many nodes (aliases?); decoding stopped"})
+		return false
+	}
+	return true
 }
 
 var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 
 func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	if !d.spend(n, path) {
+		return
+	}
 	if n.Kind == yaml.AliasNode {
 		if slices.Contains(d.expanding, n.Alias) || len(d.expanding) > 64 {
 			d.fail(n, path, "alias *%s refers to itself", n.Value)
@@ -163,7 +204,7 @@ func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	case reflect.Map:
 		d.decodeMap(n, v, path)
 	case reflect.Interface: // free-form YAML, typed as objects are
-		x, err := nodeValue(n, &decodeState{budget: maxAliasExpansion})
+		x, err := nodeValue(n, &decodeState{budget: maxAliasExpansion, bytes: maxDecodedBytes})
 		if err != nil {
 			d.fail(n, path, "%v", err)
 			return
@@ -194,6 +235,9 @@ func (d *nodeDecoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		sub := joinPath(path, k.Value)
+		if !d.spend(k, sub) {
+			return
+		}
 		if seen[k.Value] {
 			d.fail(k, sub, "duplicate key")
 			continue
@@ -201,6 +245,10 @@ func (d *nodeDecoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		seen[k.Value] = true
 		idx, ok := fields[k.Value]
 		if !ok {
+			if d.full() {
+				d.more++ // counted without rendering the known fields
+				continue
+			}
 			d.fail(k, sub, "unknown field (known: %s)", strings.Join(sortedKeys(fields), ", "))
 			continue
 		}
@@ -217,6 +265,9 @@ func (d *nodeDecoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		sub := joinPath(path, k.Value)
+		if !d.spend(k, sub) {
+			break
+		}
 		key := reflect.ValueOf(k.Value)
 		if m.MapIndex(key).IsValid() {
 			d.fail(k, sub, "duplicate key")

@@ -108,9 +108,12 @@ func TestParseStackErrors(t *testing.T) {
 		{"path escapes", header + "units:\n  - {name: a, path: ../other, generator: {yaml: {}}, target: t}\n", []string{`steward.yaml:6:21: units[0].path: path "../other" escapes the repository`}},
 		{"absolute output", unit("    output: /etc/rendered\n"), []string{`units[0].output: path "/etc/rendered" is absolute`}},
 		{"bad unit name", header + "units:\n  - {name: My_App, path: a, generator: {yaml: {}}, target: t}\n", []string{`units[0].name: "My_App" is not a valid unit name`}},
+		{"forged target name", "apiVersion: steward.dev/v1\nkind: Stack\ntargets:\n  \"prod\\nunit x: ok\": {local: {root: out}}\n  \"a|b\": {local: {root: out}}\nunits: []\n",
+			[]string{`steward.yaml:5:10: targets.a|b: "a|b" is not a valid target name`, `steward.yaml:4:23: "targets.prod\nunit x: ok": "prod\nunit x: ok" is not a valid target name`}},
 		{"target with two kinds", "apiVersion: steward.dev/v1\nkind: Stack\ntargets:\n  t: {local: {root: out}, kubernetes: {}}\nunits: []\n", []string{"steward.yaml:4:6: targets.t: a target sets exactly one of kubernetes, machines, local (found 2)"}},
 		{"bad rollout", "apiVersion: steward.dev/v1\nkind: Stack\ntargets:\n  w: {machines: {hosts: [a:22], rollout: {batch: 150%}}}\nunits: []\n", []string{`targets.w.machines.rollout.batch: invalid count "150%"`}},
 		{"list for mapping", "apiVersion: steward.dev/v1\nkind: Stack\ntargets: [a]\n", []string{"steward.yaml:3:10: targets: want a mapping, found a list"}},
+		{"updater without run", unit("    updater: {timeout: 10s}\n"), []string{"steward.yaml:10:14: units[0].updater: updater needs run"}},
 		{"check without cel", unit("checks:\n  - {name: x}\n"), []string{"checks[0].cel: check has no cel expression"}},
 		{"bad window", unit("windows:\n  - {kind: maybe, schedule: '0 * * * *', duration: 1h}\n"), []string{`windows[0].kind: want allow or deny, found "maybe"`}},
 		{"bad window schedule and zone", unit("windows:\n  - {kind: deny, schedule: 'not a cron', duration: 1h, timeZone: Mars/Olympus}\n"), []string{

@@ -112,6 +112,10 @@ func (s *Stack) Validate() error {
 
 func (s *Stack) validateTarget(name string, t TargetSpec, fail func(string, string, ...any)) {
 	at := "targets." + name
+	if !unitName.MatchString(name) {
+		// A target name reaches CLI lines and pull-request markdown.
+		fail(at, "%q is not a valid target name (lowercase letters, digits and '-', at most 63)", name)
+	}
 	kinds := 0
 	for _, set := range []bool{t.Kubernetes != nil, t.Machines != nil, t.Local != nil} {
 		if set {
@@ -176,6 +180,14 @@ func (s *Stack) validateUnit(at string, u *Unit, fail func(string, string, ...an
 	}
 	if g.Command != nil && len(g.Command.Run) == 0 {
 		fail(at+".generator.command.run", "command generator needs run")
+	}
+	if up := u.Updater; up != nil {
+		if len(up.Run) == 0 {
+			fail(at+".updater", "updater needs run")
+		}
+		if up.Timeout < 0 {
+			fail(at+".updater.timeout", "timeout %s is negative", up.Timeout.D())
+		}
 	}
 	if h := u.Health; h != nil && (h.HTTP == nil) == (h.Command == nil) {
 		fail(at+".health", "health sets exactly one of http, command")

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/stewardhq/steward/reconcile"
+	"github.com/stewardhq/steward/reconcile/status"
 )
 
 // unitEvents counts the units applied (reached their target) and the passes.
@@ -59,7 +60,7 @@ func TestAPISyncsCoalesce(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-ev.more
-	api := unitAPI(r, "")
+	api := status.UnitAPI(r, "")
 	for range 2000 {
 		req := httptest.NewRequest(http.MethodPost, "/api/units/site/sync", nil)
 		req.RemoteAddr = "127.0.0.1:40000"

@@ -5,17 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/stewardhq/steward/reconcile"
 	"github.com/stewardhq/steward/sources/git"
 )
-
-// maxMarkdownDiffLines truncates each unit's diff in a pull-request comment.
-const maxMarkdownDiffLines = 300
 
 type diffFlags struct {
 	base, head string
@@ -75,17 +70,16 @@ func runRevisionDiff(ctx context.Context, g *globalFlags, f *diffFlags, names []
 	}
 	revs := [2]*reconcile.Revision{}
 	for i, rev := range []string{f.base, f.head} {
-		if revs[i], err = repo.Tree(ctx, rev); err != nil {
+		tree, err := repo.Tree(ctx, rev)
+		if err != nil {
 			return usageError("%v", err)
 		}
-		if sub != "." {
-			if revs[i].Tree, err = fs.Sub(revs[i].Tree, sub); err != nil {
-				return err
-			}
+		if revs[i], err = reconcile.SubRevision(tree, sub); err != nil {
+			return err
 		}
 	}
 	// diff compares what generates: the checks are verify's and sync's.
-	diffs, err := reconcile.DiffRevisions(ctx, revs[0], revs[1], names, reconcile.Stages{Renderer: w.renderer()})
+	diffs, err := reconcile.DiffRevisions(ctx, revs[0], revs[1], names, reconcile.Stages{Renderer: w.renderer(), StackLimits: w.stackLimits})
 	var unknown *reconcile.UnknownUnitError
 	if errors.As(err, &unknown) {
 		return usageError("no unit named %q in either revision", unknown.Names)
@@ -94,7 +88,7 @@ func runRevisionDiff(ctx context.Context, g *globalFlags, f *diffFlags, names []
 		return err
 	}
 	if f.format == "markdown" {
-		printMarkdownDiff(out, revs, diffs)
+		reconcile.MarkdownDiff(out, revs[0].ID, revs[1].ID, diffs)
 	} else {
 		printTextDiff(out, diffs)
 	}
@@ -130,63 +124,4 @@ func printTextDiff(out io.Writer, diffs []reconcile.UnitDiff) {
 	if changed == 0 {
 		fmt.Fprintln(out, "no changes")
 	}
-}
-
-func printMarkdownDiff(out io.Writer, revs [2]*reconcile.Revision, diffs []reconcile.UnitDiff) {
-	fmt.Fprintf(out, "### steward diff `%s` → `%s`\n\n", reconcile.ShortRevision(revs[0].ID, reconcile.RevisionWidth), reconcile.ShortRevision(revs[1].ID, reconcile.RevisionWidth))
-	var touched []reconcile.UnitDiff
-	for _, d := range diffs {
-		if d.Changed() {
-			touched = append(touched, d)
-		}
-	}
-	if len(touched) == 0 {
-		fmt.Fprintf(out, "No changes in %d units.\n", len(diffs))
-		return
-	}
-	fmt.Fprintln(out, "| unit | target | created | changed | deleted |")
-	fmt.Fprintln(out, "|---|---|--:|--:|--:|")
-	for _, d := range touched {
-		if d.Err != nil {
-			fmt.Fprintf(out, "| %s | %s | ⚠️ failed | | |\n", mdEscape(d.Unit), mdEscape(d.Target))
-			continue
-		}
-		fmt.Fprintf(out, "| %s | %s | %d | %d | %d |\n", mdEscape(d.Unit), mdEscape(d.Target), d.Count(reconcile.Created), d.Count(reconcile.Configured), d.Count(reconcile.Deleted))
-	}
-	fmt.Fprintf(out, "\n%d of %d units changed.\n", len(touched), len(diffs))
-	for _, d := range touched {
-		if d.Err != nil {
-			fmt.Fprintf(out, "\n<details><summary><b>%s</b>: failed</summary>\n\n```\n%s\n```\n</details>\n", mdEscape(d.Unit), fence(d.Err.Error()))
-			continue
-		}
-		var body strings.Builder
-		for _, c := range d.Changes {
-			body.WriteString(c.Diff)
-		}
-		text, cut := truncateLines(body.String(), maxMarkdownDiffLines)
-		fmt.Fprintf(out, "\n<details><summary><b>%s</b>: %s</summary>\n\n```diff\n%s```\n", mdEscape(d.Unit), summary(d), fence(text))
-		if cut > 0 {
-			fmt.Fprintf(out, "\n… %d more lines not shown\n", cut)
-		}
-		fmt.Fprintln(out, "</details>")
-	}
-}
-
-// truncateLines keeps the first n lines of s and says how many it dropped.
-func truncateLines(s string, n int) (string, int) {
-	lines := strings.SplitAfter(s, "\n")
-	if lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
-	}
-	if len(lines) <= n {
-		return s, 0
-	}
-	return strings.Join(lines[:n], ""), len(lines) - n
-}
-
-// fence keeps text from closing a markdown code block.
-func fence(s string) string { return strings.ReplaceAll(s, "```", "`\u200b``") }
-
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
 }

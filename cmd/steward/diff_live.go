@@ -25,9 +25,24 @@ func runLiveDiff(ctx context.Context, g *globalFlags, tf *targetFlags, names []s
 		return err
 	}
 	resolve := tf.resolver(wd, run.w.logger)
+	resolved := map[string]reconcile.Target{} // one per target, closed at the end
+	defer func() {
+		for _, t := range resolved {
+			if c, ok := t.(io.Closer); ok {
+				_ = c.Close()
+			}
+		}
+	}()
 	drift, failed := false, false
 	for _, r := range run.gen.Units {
-		t, err := resolve(ctx, r.Unit.Target, run.gen.Stack.Targets[r.Unit.Target])
+		var err error
+		t, ok := resolved[r.Unit.Target]
+		if !ok {
+			t, err = resolve(ctx, r.Unit.Target, run.gen.Stack.Targets[r.Unit.Target])
+			if err == nil {
+				resolved[r.Unit.Target] = t
+			}
+		}
 		if err == nil {
 			var plan *reconcile.Plan
 			if plan, err = t.Plan(ctx, reconcile.ApplyRequest{Unit: r.Unit, Objects: r.Objects}); err == nil {

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/stewardhq/steward/reconcile"
 )
 
 func TestDiffBase(t *testing.T) {
@@ -83,7 +85,7 @@ func TestDiffBaseTruncatesLongMarkdown(t *testing.T) {
 	})
 	commitFiles(t, dir, "all", map[string]string{"app/cm.yaml": changed.String()})
 	_, md, _ := run(t, "diff", "--base", "HEAD~1", "--format", "markdown", "-C", dir)
-	if !strings.Contains(md, "more lines not shown") || strings.Count(md, "\n") > maxMarkdownDiffLines+40 {
+	if !strings.Contains(md, "more lines not shown") || strings.Count(md, "\n") > reconcile.MaxMarkdownDiffLines+40 {
 		t.Fatalf("long diff not truncated (%d lines)", strings.Count(md, "\n"))
 	}
 }

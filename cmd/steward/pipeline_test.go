@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -148,5 +149,20 @@ func TestBuildRefusesSymlinkedOutput(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(outside, "dir")); len(entries) != 1 {
 		t.Errorf("wrote into the symlinked directory: %v", entries)
+	}
+}
+
+// verify refuses a FIFO steward.yaml without opening it (it used to hang),
+// and a stack file past --stack-max-bytes.
+func TestVerifyRefusesFIFOAndOversizedStack(t *testing.T) {
+	dir := t.TempDir()
+	must(t, syscall.Mkfifo(filepath.Join(dir, "steward.yaml"), 0o644))
+	if code, _, errOut := run(t, "verify", "-C", dir); code != 1 || !strings.Contains(errOut, "steward.yaml: not a regular file") {
+		t.Errorf("fifo: exit %d, %s", code, errOut)
+	}
+	dir = t.TempDir()
+	writeTree(t, dir, map[string]string{"steward.yaml": stackHeader + "units: []\n"})
+	if code, _, errOut := run(t, "verify", "-C", dir, "--stack-max-bytes", "10"); code != 1 || !strings.Contains(errOut, "more than the limit of 10 (--stack-max-bytes)") {
+		t.Errorf("oversized: exit %d, %s", code, errOut)
 	}
 }

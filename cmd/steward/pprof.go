@@ -3,6 +3,8 @@ package main
 import (
 	"net/http"
 	"net/http/pprof"
+
+	"github.com/stewardhq/steward/reconcile/status"
 )
 
 // pprofHandler serves the Go runtime profiles under /debug/pprof/ (run
@@ -17,7 +19,7 @@ func pprofHandler(token string) http.Handler {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if !apiAllowed(req, token) {
+		if !status.Allowed(req, token) {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}

@@ -17,6 +17,8 @@ type globalFlags struct {
 	noCache   bool
 	logFormat string
 	logLevel  string
+	stack     reconcile.StackLimits
+	secrets   secrets
 }
 
 func newRootCommand() *cobra.Command {
@@ -33,6 +35,11 @@ func newRootCommand() *cobra.Command {
 	f.BoolVar(&g.noCache, "no-cache", false, "generate every unit, ignoring and not writing the cache")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	def := reconcile.DefaultStackLimits()
+	f.Int64Var(&g.stack.MaxBytes, "stack-max-bytes", def.MaxBytes, "refuse a steward.yaml larger than this")
+	f.IntVar(&g.stack.MaxErrors, "max-errors", def.MaxErrors, "report at most this many errors of steward.yaml, then how many more")
+	g.secrets.register(f)
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.secrets.load() }
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
 	root.AddCommand(
 		newVersionCommand(),
@@ -41,8 +48,9 @@ func newRootCommand() *cobra.Command {
 		newDiffCommand(g),
 		newSyncCommand(g),
 		newRunCommand(g),
-		newUnitActionCommand("suspend", "Stop applying a unit"),
-		newUnitActionCommand("resume", "Apply a suspended unit again"),
+		newImagesCommand(g),
+		newUnitActionCommand(g, "suspend", "Stop applying a unit"),
+		newUnitActionCommand(g, "resume", "Apply a suspended unit again"),
 	)
 	return root
 }
@@ -64,7 +72,7 @@ func (g *globalFlags) workspace() (*workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &workspace{root: root, logger: logger}
+	w := &workspace{root: root, logger: logger, stackLimits: g.stack}
 	if !g.noCache {
 		dir := ""
 		if g.cacheDir != "" {

@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -35,6 +32,23 @@ type runFlags struct {
 	statusPage    string
 	shutdownGrace time.Duration
 	pprof         bool
+	http          httpLimits
+	diffs         reconcile.DiffLimits
+	images        imageFlags
+}
+
+// httpLimits bound what one client of the HTTP port can hold.
+type httpLimits struct {
+	readTimeout, idleTimeout time.Duration
+	hookInFlight             int
+	hookBodyTimeout          time.Duration
+}
+
+// newHTTPServer returns the daemon's HTTP server: headers within 10s, a
+// whole request within readTimeout, idle keep-alive connections closed
+// after idleTimeout.
+func newHTTPServer(h http.Handler, l httpLimits) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: l.readTimeout, IdleTimeout: l.idleTimeout}
 }
 
 func newRunCommand(g *globalFlags) *cobra.Command {
@@ -46,9 +60,11 @@ func newRunCommand(g *globalFlags) *cobra.Command {
 /readyz, /api/status, a status page at /, webhook receivers at /hooks/{github,gitlab,gitea,generic}, and
 POST /api/units/UNIT/{suspend,resume,sync}.
 
-Secrets come from the environment, never flags: STEWARD_WEBHOOK_SECRET (webhooks), STEWARD_API_TOKEN
-(the POST API; without it only loopback clients may use it), STEWARD_NOTIFY_SECRET (signs notifications),
-STEWARD_GIT_TOKEN or STEWARD_GIT_USERNAME/STEWARD_GIT_PASSWORD (HTTPS repositories).
+Secrets come from files (--webhook-secret-file, --api-token-file, ...) or the environment, never from
+flag values: STEWARD_WEBHOOK_SECRET (webhooks), STEWARD_API_TOKEN (the POST API; without it only loopback
+clients may use it), STEWARD_NOTIFY_SECRET (signs notifications), STEWARD_GIT_TOKEN or
+STEWARD_GIT_USERNAME/STEWARD_GIT_PASSWORD (HTTPS repositories). They are read once at start-up and removed
+from the environment, and the process is made non-dumpable, so repository code cannot read them.
 SIGTERM stops scheduling, lets units being applied finish, and exits 0.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -67,8 +83,17 @@ SIGTERM stops scheduling, lets units being applied finish, and exits 0.`,
 	fl.StringVar(&f.statusPage, "status-url", "", "public URL of this steward's status page, linked from commit statuses")
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", 2*time.Minute, "after SIGTERM, how long units being applied may take")
 	fl.BoolVar(&f.pprof, "pprof", false, "serve Go profiles at /debug/pprof/ (behind STEWARD_API_TOKEN, or loopback clients only without one)")
+	dl := reconcile.DefaultDiffLimits()
+	fl.IntVar(&f.diffs.PerObject, "status-diff-bytes", dl.PerObject, "cut each object's diff in status and notifications to this size")
+	fl.IntVar(&f.diffs.PerUnit, "status-unit-diff-bytes", dl.PerUnit, "cut a unit's diffs in status and notifications to this size together")
+	hook := webhook.DefaultOptions()
+	fl.DurationVar(&f.http.readTimeout, "http-read-timeout", 30*time.Second, "longest an HTTP request (headers and body) may take to arrive")
+	fl.DurationVar(&f.http.idleTimeout, "http-idle-timeout", 2*time.Minute, "close idle keep-alive connections after this")
+	fl.IntVar(&f.http.hookInFlight, "webhook-max-in-flight", hook.MaxInFlight, "webhook requests served at once; more get 503 before their body is read")
+	fl.DurationVar(&f.http.hookBodyTimeout, "webhook-body-timeout", hook.BodyTimeout, "longest a webhook body may take to arrive (408 after)")
 	tf.register(fl)
 	sf.register(fl)
+	f.images.register(fl, false)
 	return cmd
 }
 
@@ -82,7 +107,7 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 		return err
 	}
 	store := status.NewStore()
-	notifiers, err := f.notifiers()
+	notifiers, err := f.notifiers(&g.secrets)
 	if err != nil {
 		return err
 	}
@@ -100,6 +125,7 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	opts := reconcile.DefaultReconcilerOptions()
 	opts.Observer = reconcile.Observers(status.NewObserver(store, source), rec, notifier)
 	opts.PollInterval, opts.Interval, opts.Concurrency = f.pollInterval, f.interval, f.concurrency
+	opts.Diffs = f.diffs
 	r, err := newReconciler(w, g, sf, tf, opts)
 	if err != nil {
 		return err
@@ -110,20 +136,21 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	mux.Handle("/", status.Handler(store))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	wh := webhook.DefaultOptions()
-	wh.Secret = []byte(os.Getenv("STEWARD_WEBHOOK_SECRET"))
+	wh.Secret = []byte(g.secrets.get("STEWARD_WEBHOOK_SECRET"))
 	wh.Logger = w.logger
+	wh.MaxInFlight, wh.BodyTimeout = f.http.hookInFlight, f.http.hookBodyTimeout
 	wh.OnPush = func(context.Context, webhook.Push) { r.Trigger() }
 	mux.Handle("/hooks/", webhook.New(wh))
-	mux.Handle("POST /api/units/{unit}/{action}", unitAPI(r, os.Getenv("STEWARD_API_TOKEN")))
+	mux.Handle("POST /api/units/{unit}/{action}", status.UnitAPI(r, g.secrets.get("STEWARD_API_TOKEN")))
 	if f.pprof {
-		mux.Handle("/debug/pprof/", pprofHandler(os.Getenv("STEWARD_API_TOKEN")))
+		mux.Handle("/debug/pprof/", pprofHandler(g.secrets.get("STEWARD_API_TOKEN")))
 	}
 
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(mux, f.http)
 	go func() { _ = srv.Serve(ln) }()
 	w.logger.Info("steward running", "listen", ln.Addr().String(), "source", source)
 	fmt.Fprintf(cmd.ErrOrStderr(), "steward: serving http://%s/ (status), /metrics, /hooks/\n", ln.Addr())
@@ -131,6 +158,9 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	done := make(chan error, 1)
+	if err := startImageAutomation(ctx, w, g, sf, tf, f, r, store, registry); err != nil {
+		return err
+	}
 	go func() { done <- r.Run(ctx) }()
 	var runErr error
 	select {
@@ -155,11 +185,11 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 
 // notifiers builds the notifiers the flags ask for; secrets come from the
 // environment.
-func (f *runFlags) notifiers() ([]notify.Notifier, error) {
+func (f *runFlags) notifiers(sec *secrets) ([]notify.Notifier, error) {
 	var out []notify.Notifier
 	if f.notifyURL != "" {
 		wo := notify.DefaultWebhookOptions()
-		wo.URL, wo.Secret = f.notifyURL, []byte(os.Getenv("STEWARD_NOTIFY_SECRET"))
+		wo.URL, wo.Secret = f.notifyURL, []byte(sec.get("STEWARD_NOTIFY_SECRET"))
 		hook, err := notify.NewWebhook(wo)
 		if err != nil {
 			return nil, usageError("--notify-webhook: %v", err)
@@ -170,7 +200,7 @@ func (f *runFlags) notifiers() ([]notify.Notifier, error) {
 		return out, nil
 	}
 	co := notify.DefaultCommitStatusOptions()
-	co.Repo, co.Token, co.TargetURL = f.statusRepo, os.Getenv("STEWARD_COMMIT_STATUS_TOKEN"), f.statusPage
+	co.Repo, co.Token, co.TargetURL = f.statusRepo, sec.get("STEWARD_COMMIT_STATUS_TOKEN"), f.statusPage
 	if f.statusAPI != "" {
 		co.BaseURL = f.statusAPI
 	}
@@ -197,56 +227,4 @@ func sourceName(sf *sourceFlags, root string) string {
 		return reconcile.Redact(sf.repo)
 	}
 	return root
-}
-
-// unitAPI serves POST /api/units/{unit}/{suspend|resume|sync}. With a token
-// configured it requires "Authorization: Bearer TOKEN"; without one only
-// loopback clients are served.
-func unitAPI(r *reconcile.Reconciler, token string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if !apiAllowed(req, token) {
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		unit := req.PathValue("unit")
-		if _, stack := r.Current(); stack == nil || stack.Unit(unit) == nil {
-			http.Error(w, fmt.Sprintf("no unit %q", unit), http.StatusNotFound)
-			return
-		}
-		switch req.PathValue("action") {
-		case "suspend":
-			if err := r.Suspend(req.Context(), unit); err != nil {
-				http.Error(w, fmt.Sprintf("suspended until steward restarts: %v", err), http.StatusInternalServerError)
-				return
-			}
-		case "resume":
-			if err := r.Resume(req.Context(), unit); err != nil {
-				http.Error(w, fmt.Sprintf("resumed until steward restarts: %v", err), http.StatusInternalServerError)
-				return
-			}
-			r.Trigger()
-		case "sync":
-			// Run owns the pass (a shutdown waits for it); requests that
-			// arrive while one is queued join it.
-			r.RequestSync([]string{unit})
-		default:
-			http.Error(w, "unknown action (want suspend, resume or sync)", http.StatusNotFound)
-			return
-		}
-		w.WriteHeader(http.StatusAccepted)
-		fmt.Fprintf(w, "%s %s\n", req.PathValue("action"), unit)
-	})
-}
-
-func apiAllowed(req *http.Request, token string) bool {
-	if token != "" {
-		got, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
-		return ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
-	}
-	host, _, err := net.SplitHostPort(req.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -44,8 +41,9 @@ func (f *sourceFlags) register(fs *pflag.FlagSet) {
 }
 
 // source returns the Source the flags describe. HTTPS credentials come from
-// STEWARD_GIT_TOKEN or STEWARD_GIT_USERNAME/STEWARD_GIT_PASSWORD, never flags.
-func (f *sourceFlags) source(w *workspace, cacheDir string) (reconcile.Source, error) {
+// STEWARD_GIT_TOKEN or STEWARD_GIT_USERNAME/STEWARD_GIT_PASSWORD (or their
+// --…-file flags), read once at start-up.
+func (f *sourceFlags) source(w *workspace, cacheDir string, sec *secrets) (reconcile.Source, error) {
 	url, sub := f.repo, "."
 	if url == "" {
 		top, rel, err := gitTop(w.root)
@@ -61,13 +59,7 @@ func (f *sourceFlags) source(w *workspace, cacheDir string) (reconcile.Source, e
 	opts.Depth, opts.Logger = f.depth, w.logger
 	sum := sha256.Sum256([]byte(url + "\x00" + f.branch + "\x00" + f.tag + "\x00" + f.semver))
 	opts.CacheDir = filepath.Join(cacheDir, "sources", hex.EncodeToString(sum[:8]))
-	opts.Auth = git.Auth{
-		Token:          os.Getenv("STEWARD_GIT_TOKEN"),
-		Username:       os.Getenv("STEWARD_GIT_USERNAME"),
-		Password:       os.Getenv("STEWARD_GIT_PASSWORD"),
-		SSHKeyFile:     f.sshKey,
-		KnownHostsFile: f.gitKnownHosts,
-	}
+	opts.Auth = f.auth(sec)
 	if f.verifyKeyring != "" || f.allowedSigners != "" {
 		v := &git.VerifyOptions{}
 		for _, p := range []struct {
@@ -89,10 +81,7 @@ func (f *sourceFlags) source(w *workspace, cacheDir string) (reconcile.Source, e
 	if err != nil {
 		return nil, err
 	}
-	if sub == "." {
-		return src, nil
-	}
-	return &subSource{src: src, dir: sub}, nil
+	return reconcile.SubSource(src, sub), nil
 }
 
 // gitTop returns the top of the git worktree holding dir and dir's place in
@@ -109,33 +98,12 @@ func gitTop(dir string) (top, rel string, err error) {
 	}
 }
 
-// subSource serves a stack that lives in a subdirectory of its repository.
-type subSource struct {
-	src reconcile.Source
-	dir string
-}
-
-func (s *subSource) Poll(ctx context.Context) (*reconcile.Revision, error) {
-	rev, err := s.src.Poll(ctx)
-	if err != nil {
-		return nil, err
-	}
-	sub := *rev
-	if sub.Tree, err = fs.Sub(rev.Tree, s.dir); err != nil {
-		return nil, err
-	}
-	if sub.Dir != "" {
-		sub.Dir = filepath.Join(sub.Dir, filepath.FromSlash(s.dir))
-	}
-	return &sub, nil
-}
-
 // newReconciler wires the engine as sync and run share it: the source the
 // flags name, steward's generators and checks (the one pipeline every verb
 // uses), and the targets with the credentials steward holds. The caller
 // closes it.
 func newReconciler(w *workspace, g *globalFlags, sf *sourceFlags, tf *targetFlags, opts reconcile.ReconcilerOptions) (*reconcile.Reconciler, error) {
-	src, err := sf.source(w, g.cacheDir)
+	src, err := sf.source(w, g.cacheDir, &g.secrets)
 	if err != nil {
 		return nil, err
 	}
@@ -148,10 +116,14 @@ func newReconciler(w *workspace, g *globalFlags, sf *sourceFlags, tf *targetFlag
 	return reconcile.NewReconciler(opts), nil
 }
 
-// Close closes the source it serves.
-func (s *subSource) Close() error {
-	if c, ok := s.src.(io.Closer); ok {
-		return c.Close()
+// auth is how steward reaches a repository: the tokens it was started with
+// and the SSH key and known_hosts of the flags.
+func (f *sourceFlags) auth(sec *secrets) git.Auth {
+	return git.Auth{
+		Token:          sec.get("STEWARD_GIT_TOKEN"),
+		Username:       sec.get("STEWARD_GIT_USERNAME"),
+		Password:       sec.get("STEWARD_GIT_PASSWORD"),
+		SSHKeyFile:     f.sshKey,
+		KnownHostsFile: f.gitKnownHosts,
 	}
-	return nil
 }

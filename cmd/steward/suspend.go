@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -13,15 +12,15 @@ import (
 
 // newUnitActionCommand makes `steward suspend|resume UNIT`: a POST to the
 // running daemon's API.
-func newUnitActionCommand(action, short string) *cobra.Command {
+func newUnitActionCommand(g *globalFlags, action, short string) *cobra.Command {
 	var server string
 	cmd := &cobra.Command{
 		Use:   action + " UNIT",
 		Short: short,
 		Long: short + ` on the running steward (steward run). The daemon's STEWARD_API_TOKEN, if it has one, is
-read from the same variable here. A unit suspended this way stays suspended until resumed, also across
-restarts: the suspension is kept with the unit's inventory on its target. suspend: true in steward.yaml
-suspends it for good.`,
+read from the same variable (or --api-token-file) here. A unit suspended this way stays suspended until
+resumed, also across restarts: the suspension is kept with the unit's inventory on its target.
+suspend: true in steward.yaml suspends it for good.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			url := strings.TrimSuffix(server, "/") + "/api/units/" + args[0] + "/" + action
@@ -29,7 +28,7 @@ suspends it for good.`,
 			if err != nil {
 				return usageError("--server: %v", err)
 			}
-			if t := os.Getenv("STEWARD_API_TOKEN"); t != "" {
+			if t := g.secrets.get("STEWARD_API_TOKEN"); t != "" {
 				req.Header.Set("Authorization", "Bearer "+t)
 			}
 			resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)

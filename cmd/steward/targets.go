@@ -13,6 +13,7 @@ import (
 	"github.com/stewardhq/steward/reconcile"
 	"github.com/stewardhq/steward/targets/kubernetes"
 	"github.com/stewardhq/steward/targets/machine"
+	"github.com/stewardhq/steward/targets/machine/local"
 	"github.com/stewardhq/steward/targets/machine/ssh"
 )
 
@@ -47,9 +48,7 @@ func (f *targetFlags) resolver(base string, logger *slog.Logger) reconcile.Targe
 			if !filepath.IsAbs(root) {
 				root = filepath.Join(base, root)
 			}
-			cfg := machine.DefaultConfig(machine.LocalHost)
-			cfg.Name, cfg.Logger = name, logger.With("target", name)
-			return machine.New(cfg, machine.LocalDialer(map[string]string{machine.LocalHost: root}, nil)), nil
+			return local.NewTarget(name, root, logger.With("target", name)), nil
 		case spec.Machines != nil:
 			m := spec.Machines
 			cfg := machine.DefaultConfig(m.Hosts...)

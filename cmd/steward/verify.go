@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stewardhq/steward/reconcile"
+	"github.com/stewardhq/steward/reconcile/images"
 )
 
 func newVerifyCommand(g *globalFlags) *cobra.Command {
@@ -36,7 +37,18 @@ a problem.`,
 			for _, n := range run.gen.Unchecked {
 				fmt.Fprintln(out, "unchecked:", n)
 			}
-			if err := failOnProblems(out, append(run.gen.Problems, run.gen.CompareOutputs()...)); err != nil {
+			problems := append(run.gen.Problems, run.gen.CompareOutputs()...)
+			markers, warns, err := images.FindInTree(run.rev.Tree, images.MarkerDirs(run.gen.Stack))
+			if err != nil {
+				problems = append(problems, err)
+			}
+			for _, w := range warns {
+				fmt.Fprintln(out, "warning:", w)
+			}
+			if err := images.CheckMarkers(run.gen.Stack, markers); err != nil {
+				problems = append(problems, reconcile.Split(err)...)
+			}
+			if err := failOnProblems(out, problems); err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "ok: %d units, %d objects\n", len(run.gen.Units), run.gen.Objects())

@@ -131,3 +131,33 @@ func TestBuild(t *testing.T) {
 		t.Fatalf("bad flag: exit %d, want 2", code)
 	}
 }
+
+func TestVerifyRefusesMarkerOfUnknownPolicy(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"steward.yaml": stackHeader + `units:
+  - {name: app, path: app, generator: {yaml: {}}, target: prod}
+images:
+  policies:
+    - {name: app, image: registry.example.com/team/app, semver: ">=1"}
+`,
+		"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata:\n" +
+			"  a: registry.example.com/team/app:1.0 # {\"$imagepolicy\": \"app\"}\n" +
+			"  b: registry.example.com/team/web:1.0 # {\"$imagepolicy\": \"web\"}\n" +
+			"  c: x # {\"$imagepolicy\": app}\n",
+	})
+	code, out, errOut := run(t, "verify", "-C", dir)
+	out += errOut
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, out)
+	}
+	for _, want := range []string{
+		`app/cm.yaml:6: marker names no policy "web" (policies: app)`,
+		"warning: app/cm.yaml:7: ",
+		"1 problem\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

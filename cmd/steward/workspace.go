@@ -13,9 +13,10 @@ import (
 // workspace is the repository a verb works on and the shared machinery to
 // render it.
 type workspace struct {
-	root   string // repository root on disk
-	cache  *reconcile.Cache
-	logger *slog.Logger
+	root        string // repository root on disk
+	cache       *reconcile.Cache
+	logger      *slog.Logger
+	stackLimits reconcile.StackLimits
 	// stackID is the default identity of the stack when --repo names its
 	// repository (see stackIdentity).
 	stackID string
@@ -48,7 +49,8 @@ func findRoot(dir string) (string, error) {
 
 // renderer returns a Renderer wired with steward's generators.
 func (w *workspace) renderer() *reconcile.Renderer {
-	opts := reconcile.DefaultRenderOptions(generatorFor)
+	opts := reconcile.DefaultRenderOptions()
+	opts.Generators = generatorFor
 	opts.PostProcess = postProcess
 	opts.Cache = w.cache
 	opts.Logger = w.logger

@@ -343,3 +343,52 @@ func TestStewardReproducible(t *testing.T) {
 }
 
 func umask(m int) int { return syscall.Umask(m) }
+
+// TestMultiPlatform: several platforms make an index whose manifests carry
+// their platforms; the index digest is stable too.
+func TestMultiPlatform(t *testing.T) {
+	var digests [2]string
+	for i := range digests {
+		dir := filepath.Join(t.TempDir(), "oci")
+		var stdout bytes.Buffer
+		err := run(t.Context(), []string{"--package", "./testdata/hello", "--platform", "linux/amd64,linux/arm64",
+			"--created", "1700000000", "--oci", dir}, &stdout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+		if len(lines) != 3 || !strings.HasPrefix(lines[2], "index sha256:") {
+			t.Fatalf("report %q", stdout.String())
+		}
+		digests[i] = lines[2]
+		ii, err := layout.ImageIndexFromPath(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		im, err := ii.IndexManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, m := range im.Manifests {
+			img, err := ii.Image(m.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cf, err := img.ConfigFile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cf.Architecture != m.Platform.Architecture {
+				t.Errorf("manifest for %s holds a %s config", m.Platform.Architecture, cf.Architecture)
+			}
+			got = append(got, m.Platform.String())
+		}
+		if strings.Join(got, " ") != "linux/amd64 linux/arm64" {
+			t.Fatalf("index platforms %q", got)
+		}
+	}
+	if digests[0] != digests[1] {
+		t.Fatalf("two builds: %s and %s", digests[0], digests[1])
+	}
+}

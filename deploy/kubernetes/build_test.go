@@ -63,7 +63,7 @@ func TestRBACRules(t *testing.T) {
 					s, _, _ := unstructured.NestedStringSlice(rule, k)
 					return s
 				}
-				where := o.GetKind() + " " + o.GetName() + " rule " + string(rune('0'+i))
+				where := fmt.Sprintf("%s %s rule %d", o.GetKind(), o.GetName(), i)
 				for _, k := range []string{"apiGroups", "resources", "verbs"} {
 					if slices.Contains(strs(k), "*") {
 						t.Errorf("%s: wildcard in %s", where, k)

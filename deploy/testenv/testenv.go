@@ -3,7 +3,8 @@
 // fails the test under CI and skips it elsewhere. The components themselves
 // are started by the packages below it: testenv/kube (kube-apiserver + etcd),
 // testenv/sshd (Debian's openssh-server), testenv/gitserver (git
-// http-backend), testenv/registry (the distribution registry).
+// http-backend), testenv/registry (the distribution registry),
+// testenv/realhost (Debian guests booted with systemd-nspawn).
 package testenv
 
 import (

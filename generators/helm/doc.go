@@ -17,4 +17,10 @@
 // includeCRDs is false) and the chart's hooks, except test hooks. Decode
 // errors name the repository file of the template that produced the object;
 // line numbers count from the first line of that template's rendered output.
+//
+// Rendered output past Options.MaxOutput bytes (64 MiB) is refused. A chart
+// can allocate without bound before any output exists (range until
+// 300000000, a string doubled forty times): with Options.Isolate the chart
+// renders in a child process whose memory is limited (generators/internal/
+// sandbox), and such a chart fails its unit instead of steward.
 package helm

@@ -2,6 +2,7 @@ package helm
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/release"
 
+	"github.com/stewardhq/steward/generators/internal/sandbox"
 	"github.com/stewardhq/steward/reconcile"
 )
 
@@ -23,24 +25,67 @@ const DefaultNamespace = "default"
 // Generator renders one unit's local chart.
 type Generator struct {
 	spec reconcile.HelmGenerator
+	opts Options
 }
 
 var _ reconcile.Generator = (*Generator)(nil)
 
-// New returns a generator for spec. A nil spec renders the chart in the unit
-// directory with its default values.
+// Options configure a Generator.
+type Options struct {
+	// MaxOutput is the largest rendered output accepted, in bytes (the
+	// manifests and hooks together).
+	MaxOutput int64
+	// Isolate renders in a child process whose memory is limited to
+	// MaxMemory bytes, so a chart whose templates blow up (a string doubled
+	// forty times, range until 300000000) fails its unit instead of killing
+	// steward. Errors then keep their text, file and line, not their type.
+	Isolate   bool
+	MaxMemory int64
+}
+
+// DefaultOptions render in process with a 64 MiB output cap, and allow
+// 2 GiB of memory when isolated.
+func DefaultOptions() Options {
+	return Options{MaxOutput: sandbox.DefaultLimits().MaxOutput, MaxMemory: sandbox.DefaultLimits().MaxMemory}
+}
+
+// New returns a generator for spec with DefaultOptions. A nil spec renders
+// the chart in the unit directory with its default values.
 func New(spec *reconcile.HelmGenerator) *Generator {
-	g := &Generator{}
+	return NewWithOptions(spec, DefaultOptions())
+}
+
+// NewWithOptions returns a generator for spec with opts.
+func NewWithOptions(spec *reconcile.HelmGenerator, opts Options) *Generator {
+	g := &Generator{opts: opts}
 	if spec != nil {
 		g.spec = *spec
 	}
 	return g
 }
 
+const sandboxKind = "helm"
+
+func init() {
+	// In a sandbox child started for helm, render there and exit.
+	sandbox.Serve(sandboxKind, func(spec json.RawMessage, maxOutput int64) (reconcile.Generator, error) {
+		var s reconcile.HelmGenerator
+		if err := json.Unmarshal(spec, &s); err != nil {
+			return nil, err
+		}
+		opts := DefaultOptions()
+		opts.MaxOutput = maxOutput
+		return NewWithOptions(&s, opts), nil
+	})
+}
+
 // Generate renders the chart of req.Unit and returns its objects sorted.
 func (g *Generator) Generate(ctx context.Context, req reconcile.GenerateRequest) ([]*reconcile.Object, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if g.opts.Isolate {
+		return sandbox.Run(ctx, sandboxKind, g.spec, req, sandbox.Limits{MaxMemory: g.opts.MaxMemory, MaxOutput: g.opts.MaxOutput})
 	}
 	if req.Tree == nil {
 		return nil, fmt.Errorf("helm: no tree to read the chart from")
@@ -67,6 +112,9 @@ func (g *Generator) Generate(ctx context.Context, req reconcile.GenerateRequest)
 	rel, err := inst.RunWithContext(ctx, chrt, vals)
 	if err != nil {
 		return nil, fmt.Errorf("render chart %s: %w", chartDir, err)
+	}
+	if n := releaseSize(rel); g.opts.MaxOutput > 0 && n > g.opts.MaxOutput {
+		return nil, fmt.Errorf("render chart %s: output of %d bytes exceeds %d", chartDir, n, g.opts.MaxOutput)
 	}
 	return decodeRelease(rel, chartDir)
 }
@@ -124,6 +172,15 @@ func releaseNamespace(req reconcile.GenerateRequest) string {
 		return req.Unit.Namespace
 	}
 	return DefaultNamespace
+}
+
+// releaseSize is the bytes of the rendered manifests and hooks.
+func releaseSize(rel *release.Release) int64 {
+	n := int64(len(rel.Manifest))
+	for _, h := range rel.Hooks {
+		n += int64(len(h.Manifest))
+	}
+	return n
 }
 
 // decodeRelease turns the rendered manifests and the non-test hooks into

@@ -26,9 +26,9 @@ func renderStack(t *testing.T, repo, stack string) []reconcile.Rendered {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := reconcile.NewRenderer(reconcile.DefaultRenderOptions(func(u *reconcile.Unit) (reconcile.Generator, error) {
-		return helm.New(u.Generator.Helm), nil
-	}))
+	opts := reconcile.DefaultRenderOptions()
+	opts.Generators = func(u *reconcile.Unit) (reconcile.Generator, error) { return helm.New(u.Generator.Helm), nil }
+	r := reconcile.NewRenderer(opts)
 	return r.Render(context.Background(), &reconcile.Revision{ID: "0123abc", Tree: os.DirFS(root), Dir: root}, units)
 }
 

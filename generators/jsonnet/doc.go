@@ -12,4 +12,11 @@
 // apiVersion or kind), flattened like kubecfg and Tanka do; a List is
 // expanded into its items and null leaves are skipped. Objects come out in
 // the tree's order (object fields sorted by name, arrays in order).
+//
+// Output past Options.MaxOutput bytes of JSON (64 MiB) is refused. A
+// program can allocate without bound while it evaluates (a string or an
+// array doubled forty times by a tailstrict recursion): with
+// Options.Isolate it evaluates in a child process whose memory is limited
+// (generators/internal/sandbox), reading imports through steward, and such
+// a program fails its unit instead of steward.
 package jsonnet

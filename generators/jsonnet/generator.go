@@ -12,6 +12,7 @@ import (
 	gojsonnet "github.com/google/go-jsonnet"
 	"github.com/google/go-jsonnet/ast"
 
+	"github.com/stewardhq/steward/generators/internal/sandbox"
 	"github.com/stewardhq/steward/reconcile"
 )
 
@@ -21,14 +22,40 @@ const DefaultFile = "main.jsonnet"
 // Generator evaluates a unit's jsonnet file.
 type Generator struct {
 	spec reconcile.JsonnetGenerator
+	opts Options
 }
 
 var _ reconcile.Generator = (*Generator)(nil)
 
-// New returns a Generator for spec; a nil spec means the defaults
-// (main.jsonnet, no variables).
+// Options configure a Generator.
+type Options struct {
+	// MaxOutput is the largest output accepted, in bytes of JSON.
+	MaxOutput int64
+	// Isolate evaluates in a child process whose memory is limited to
+	// MaxMemory bytes, so a program that blows up (a string doubled forty
+	// times by a tailstrict recursion) fails its unit instead of killing
+	// steward; jsonnet allocates it while evaluating, before any output
+	// exists to cap. Errors then keep their text, file and line, not their
+	// type.
+	Isolate   bool
+	MaxMemory int64
+}
+
+// DefaultOptions evaluate in process with a 64 MiB output cap, and allow
+// 2 GiB of memory when isolated.
+func DefaultOptions() Options {
+	return Options{MaxOutput: sandbox.DefaultLimits().MaxOutput, MaxMemory: sandbox.DefaultLimits().MaxMemory}
+}
+
+// New returns a Generator for spec with DefaultOptions; a nil spec means
+// the defaults (main.jsonnet, no variables).
 func New(spec *reconcile.JsonnetGenerator) *Generator {
-	g := &Generator{}
+	return NewWithOptions(spec, DefaultOptions())
+}
+
+// NewWithOptions returns a Generator for spec with opts.
+func NewWithOptions(spec *reconcile.JsonnetGenerator, opts Options) *Generator {
+	g := &Generator{opts: opts}
 	if spec != nil {
 		g.spec = *spec
 	}
@@ -38,8 +65,29 @@ func New(spec *reconcile.JsonnetGenerator) *Generator {
 	return g
 }
 
+const sandboxKind = "jsonnet"
+
+func init() {
+	// In a sandbox child started for jsonnet, evaluate there and exit.
+	sandbox.Serve(sandboxKind, func(spec json.RawMessage, maxOutput int64) (reconcile.Generator, error) {
+		var s reconcile.JsonnetGenerator
+		if err := json.Unmarshal(spec, &s); err != nil {
+			return nil, err
+		}
+		opts := DefaultOptions()
+		opts.MaxOutput = maxOutput
+		return NewWithOptions(&s, opts), nil
+	})
+}
+
 // Generate evaluates the file and flattens its output into objects.
 func (g *Generator) Generate(ctx context.Context, req reconcile.GenerateRequest) ([]*reconcile.Object, error) {
+	if g.opts.Isolate {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return sandbox.Run(ctx, sandboxKind, g.spec, req, sandbox.Limits{MaxMemory: g.opts.MaxMemory, MaxOutput: g.opts.MaxOutput})
+	}
 	dir := req.Dir
 	if dir == "" {
 		dir = "."
@@ -87,6 +135,9 @@ func (g *Generator) Generate(ctx context.Context, req reconcile.GenerateRequest)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if g.opts.MaxOutput > 0 && int64(len(out)) > g.opts.MaxOutput {
+		return nil, &reconcile.SourceError{File: entry, Err: fmt.Errorf("output of %d bytes exceeds %d", len(out), g.opts.MaxOutput)}
 	}
 	dec := json.NewDecoder(strings.NewReader(out))
 	dec.UseNumber()

@@ -23,6 +23,7 @@ func TestGenerateBadInput(t *testing.T) {
 		{name: "bad-malformed", dir: "m", wantFile: "m/b.yaml", wantLine: 4, wantMsg: "m/b.yaml:4: did not find expected key"},
 		{name: "bad-nokind", dir: "m", wantFile: "m/a.yaml", wantLine: 5, wantMsg: "object has no kind", wantIs: reconcile.ErrMissingField},
 		{name: "bad-noname", dir: "m", wantFile: "m/a.yaml", wantLine: 1, wantMsg: "ConfigMap has no metadata.name", wantIs: reconcile.ErrMissingField},
+		{name: "bad-generatename", dir: "m", wantFile: "m/a.yaml", wantLine: 1, wantMsg: "Job migrate-* cannot be applied: uses generateName", wantIs: reconcile.ErrMissingField},
 		{name: "bad-notobject", dir: "m", wantFile: "m/a.yaml", wantLine: 5, wantMsg: "document is a list"},
 		{name: "bad-duplicate", dir: "m", wantMsg: "duplicate object apps/Deployment/prod/web"},
 		{name: "multidoc", dir: "missing", wantMsg: "unit path", wantIs: os.ErrNotExist},

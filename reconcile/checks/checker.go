@@ -34,6 +34,18 @@ func DefaultOptions() Options {
 	return Options{CostLimit: 1_000_000, Concurrency: runtime.GOMAXPROCS(0)}
 }
 
+// withDefaults returns o with every zero field set from DefaultOptions.
+func (o Options) withDefaults() Options {
+	def := DefaultOptions()
+	if o.CostLimit == 0 {
+		o.CostLimit = def.CostLimit
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = def.Concurrency
+	}
+	return o
+}
+
 // Checker runs the checks stage. It is immutable after New and safe for
 // concurrent use.
 type Checker struct {
@@ -54,13 +66,7 @@ type UnitObjects struct {
 // New compiles the stack file's checks once. Every bad rule is reported,
 // each as a *RuleError naming checks[i] and the compile message.
 func New(rules []reconcile.Check, opts Options) (*Checker, error) {
-	def := DefaultOptions()
-	if opts.CostLimit == 0 {
-		opts.CostLimit = def.CostLimit
-	}
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = def.Concurrency
-	}
+	opts = opts.withDefaults()
 	if err := builtins.init(); err != nil {
 		return nil, err
 	}

@@ -142,11 +142,13 @@ type Gitea struct{ opts CommitStatusOptions }
 
 var _ Notifier = (*Gitea)(nil)
 
-// NewGitea returns a Gitea notifier. BaseURL is the server's root URL.
+// NewGitea returns a Gitea notifier. BaseURL is the server's root URL or
+// its API root (ending in /api/v1), which is not doubled.
 func NewGitea(opts CommitStatusOptions) (*Gitea, error) {
 	if err := opts.validate("gitea", true); err != nil {
 		return nil, err
 	}
+	opts.BaseURL = strings.TrimSuffix(strings.TrimSuffix(opts.BaseURL, "/"), "/api/v1")
 	return &Gitea{opts: opts}, nil
 }
 

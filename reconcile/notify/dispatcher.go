@@ -31,6 +31,22 @@ func DefaultDispatcherOptions() DispatcherOptions {
 	return DispatcherOptions{QueueSize: 256, Timeout: 10 * time.Second}
 }
 
+// withDefaults returns o with every zero field set from
+// DefaultDispatcherOptions.
+func (o DispatcherOptions) withDefaults() DispatcherOptions {
+	def := DefaultDispatcherOptions()
+	if o.QueueSize <= 0 {
+		o.QueueSize = def.QueueSize
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = def.Timeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
 // Dispatcher fans events out to notifiers without ever blocking its caller:
 // each notifier has its own bounded queue and goroutine, so a hanging
 // endpoint delays only its own deliveries, each cut off after Timeout.
@@ -57,19 +73,9 @@ var _ Notifier = (*Dispatcher)(nil)
 
 // NewDispatcher starts a dispatcher delivering to notifiers.
 func NewDispatcher(opts DispatcherOptions, notifiers ...Notifier) *Dispatcher {
-	def := DefaultDispatcherOptions()
-	if opts.QueueSize <= 0 {
-		opts.QueueSize = def.QueueSize
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = def.Timeout
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
-	}
+	opts = opts.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &Dispatcher{opts: opts, log: log.With("component", "notify"), ctx: ctx, cancel: cancel}
+	d := &Dispatcher{opts: opts, log: opts.Logger.With("component", "notify"), ctx: ctx, cancel: cancel}
 	for i, n := range notifiers {
 		name := fmt.Sprintf("notifier-%d", i)
 		if nn, ok := n.(named); ok {

@@ -124,6 +124,18 @@ func TestCommitStatusNotifiers(t *testing.T) {
 				"description": "drift-corrected 3f9a1c2: 1 configured"},
 		},
 		{
+			name: "gitea given its API root",
+			make: func(base string) (Notifier, error) {
+				o := DefaultCommitStatusOptions()
+				o.BaseURL, o.Repo, o.Token = base+"/api/v1/", "acme/estate", token
+				return NewGitea(o)
+			},
+			kind:       Applied,
+			wantURI:    "/api/v1/repos/acme/estate/statuses/" + sha,
+			wantHeader: map[string]string{"Authorization": "token " + token},
+			wantBody:   map[string]any{"state": "success", "context": "steward/web-hosts"},
+		},
+		{
 			name: "gitlab failed, project path escaped",
 			make: func(base string) (Notifier, error) {
 				o := DefaultCommitStatusOptions()

@@ -18,7 +18,7 @@ func (d *Dispatcher) SourceChecked(ev reconcile.SourceEvent) {
 	if ev.Revision != nil {
 		rev = ev.Revision.ID
 	}
-	d.notify(Event{Kind: Failed, Unit: "stack", Revision: rev, Error: "revision refused: " + ev.Refused.Error()})
+	d.notify(Event{Kind: Failed, Unit: "stack", Revision: rev, Error: reconcile.Redact("revision refused: " + ev.Refused.Error())})
 }
 
 // UnitReconciled notifies a unit applied with changes, corrected for drift,
@@ -31,7 +31,7 @@ func (d *Dispatcher) UnitReconciled(ev reconcile.UnitEvent) {
 	ne := Event{Unit: u.Name, Target: u.Target, Revision: ev.Revision, Result: ev.ChangeSet, Time: time.Now()}
 	switch {
 	case ev.Err != nil:
-		ne.Kind, ne.Error = Failed, ev.Err.Error()
+		ne.Kind, ne.Error = Failed, reconcile.Redact(ev.Err.Error())
 	case ev.Drift > 0:
 		ne.Kind = DriftCorrected
 	case ev.ChangeSet.HasChanges():

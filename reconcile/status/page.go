@@ -40,6 +40,7 @@ type pageView struct {
 	Counts    []stateCount
 	Units     []unitView
 	Nav       navView
+	Images    *ImagesStatus
 }
 
 type stateCount struct {
@@ -114,6 +115,7 @@ func newPageView(s Snapshot, now time.Time, refresh int) pageView {
 		RevShort:  shortRev(s.Revision),
 		Fetched:   relTime(s.FetchedAt, now),
 		SourceErr: s.SourceError,
+		Images:    s.Images,
 	}
 	byState := map[string]int{}
 	for _, u := range s.Units {

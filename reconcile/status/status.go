@@ -57,6 +57,8 @@ type Snapshot struct {
 	// Removed says what became of units removed from the stack: pruned,
 	// or their inventory dropped and what was left in place.
 	Removed []string `json:"removed,omitempty"`
+	// Images is image automation's status, when it runs.
+	Images *ImagesStatus `json:"images,omitempty"`
 }
 
 // Unit returns the status of the unit called name, or false.

@@ -34,6 +34,8 @@ type CommitOptions struct {
 	Message string
 	// Author is the author and committer; When defaults to now.
 	Author object.Signature
+	// Signer, when set, signs the commit (NewCommitSigner).
+	Signer CommitSigner
 }
 
 // Commit writes a commit to the bare clone and moves Branch to it; it
@@ -90,6 +92,15 @@ func (s *Source) Commit(ctx context.Context, opts CommitOptions) (string, error)
 		sig.When = time.Now()
 	}
 	c := &object.Commit{Author: sig, Committer: sig, Message: opts.Message, TreeHash: tree, ParentHashes: []plumbing.Hash{parent}}
+	if opts.Signer != nil {
+		payload, err := signedPayload(c)
+		if err != nil {
+			return "", fmt.Errorf("commit: encode: %w", err)
+		}
+		if c.PGPSignature, err = opts.Signer.Sign(payload); err != nil {
+			return "", fmt.Errorf("commit: %w", err)
+		}
+	}
 	obj := st.NewEncodedObject()
 	if err := c.Encode(obj); err != nil {
 		return "", fmt.Errorf("commit: encode: %w", err)
@@ -187,6 +198,65 @@ func writeBlob(st storer.EncodedObjectStorer, content []byte) (plumbing.Hash, er
 		return plumbing.ZeroHash, err
 	}
 	return st.SetEncodedObject(blob)
+}
+
+// FetchBranch fetches refs/heads/branch of the remote into the clone
+// (where Commit finds it) and returns its newest commit. It is how a
+// write-back starts from, and after a refused push re-reads, the remote's
+// head; verification of signatures is the poller's, not this.
+func (s *Source) FetchBranch(ctx context.Context, branch string) (*reconcile.Revision, error) {
+	if branch == "" {
+		return nil, errors.New("fetch branch: no branch")
+	}
+	s.pollMu.Lock()
+	defer s.pollMu.Unlock()
+	ref := plumbing.NewBranchReferenceName(branch)
+	adv, err := s.lsRemote(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hash, ok := adv.References[ref.String()]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w: branch %q", reconcile.Redact(s.url), ErrRevisionNotFound, branch)
+	}
+	s.repo.mu.Lock()
+	_, have := object.GetCommit(s.repo.repo.Storer, hash)
+	s.repo.mu.Unlock()
+	if have != nil {
+		shallow := s.opts.Depth > 0
+		err := s.fetch(ctx, ref.String(), shallow)
+		if err != nil && shallow && ctx.Err() == nil && !isAuthErr(err) {
+			err = s.fetch(ctx, ref.String(), false)
+		}
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		s.repo.mu.Lock()
+		err := s.repo.repo.Storer.SetReference(plumbing.NewHashReference(ref, hash))
+		s.repo.mu.Unlock()
+		if err != nil {
+			return nil, fmt.Errorf("fetch branch %s: %w", branch, err)
+		}
+	}
+	s.repo.mu.Lock()
+	defer s.repo.mu.Unlock()
+	return s.repo.revision(hash)
+}
+
+// RemoteBranch returns the commit refs/heads/branch points at on the
+// remote (one ref advertisement), "" when the branch does not exist.
+func (s *Source) RemoteBranch(ctx context.Context, branch string) (string, error) {
+	s.pollMu.Lock()
+	defer s.pollMu.Unlock()
+	adv, err := s.lsRemote(ctx)
+	if err != nil {
+		return "", err
+	}
+	if h, ok := adv.References[plumbing.NewBranchReferenceName(branch).String()]; ok {
+		return h.String(), nil
+	}
+	return "", nil
 }
 
 // Push sends refspec ("refs/heads/x:refs/heads/y", "+" to force) from the

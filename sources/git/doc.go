@@ -19,5 +19,8 @@
 // (SignatureError). Credentials never appear in errors: URLs are printed
 // without their userinfo and secrets are scrubbed from wrapped messages.
 //
-// Commit and Push write back to the tracked remote for image automation.
+// Commit and Push write back to the tracked remote for image automation
+// (Remote adapts them to reconcile/writeback): commits may be signed with an
+// OpenPGP or SSH key (NewCommitSigner) in the formats the Verifier checks,
+// and FetchBranch re-reads a branch's head after a refused push.
 package git

@@ -137,3 +137,17 @@ func revisionOf(c *object.Commit, tree *TreeFS) *reconcile.Revision {
 		Subject: strings.TrimSpace(subject),
 	}
 }
+
+// RemoteURL returns the first URL of the named remote ("origin").
+func (r *Repository) RemoteURL(name string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rem, err := r.repo.Remote(name)
+	if err != nil {
+		return "", fmt.Errorf("remote %s: %w", name, err)
+	}
+	if urls := rem.Config().URLs; len(urls) > 0 {
+		return urls[0], nil
+	}
+	return "", fmt.Errorf("remote %s has no URL", name)
+}

@@ -9,7 +9,9 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
+	"time"
 )
 
 // Options configures a Receiver.
@@ -25,19 +27,46 @@ type Options struct {
 	OnPush func(ctx context.Context, p Push)
 	// MaxBodyBytes caps a request body; larger ones get 413.
 	MaxBodyBytes int64
+	// MaxInFlight caps the requests being served at once, checked before
+	// a body is read: more get 503 with Retry-After at once, so slow
+	// senders cannot hold every connection.
+	MaxInFlight int
+	// BodyTimeout bounds reading one request's body; a slower sender gets
+	// 408 and its connection closed.
+	BodyTimeout time.Duration
 	// Logger receives one line per request; nil means slog.Default().
 	Logger *slog.Logger
 }
 
-// DefaultOptions returns options with a 1 MiB body cap and no secret.
+// DefaultOptions returns options with a 1 MiB body cap, 32 requests in
+// flight, 10 seconds to send a body, and no secret.
 func DefaultOptions() Options {
-	return Options{MaxBodyBytes: 1 << 20}
+	return Options{MaxBodyBytes: 1 << 20, MaxInFlight: 32, BodyTimeout: 10 * time.Second}
+}
+
+// withDefaults returns o with every zero field set from DefaultOptions.
+func (o Options) withDefaults() Options {
+	def := DefaultOptions()
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = def.MaxBodyBytes
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = def.MaxInFlight
+	}
+	if o.BodyTimeout <= 0 {
+		o.BodyTimeout = def.BodyTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
 }
 
 // Receiver serves POST /hooks/{github,gitlab,gitea,generic}.
 type Receiver struct {
-	opts Options
-	log  *slog.Logger
+	opts     Options
+	log      *slog.Logger
+	inFlight chan struct{} // one token per request being served
 }
 
 var _ http.Handler = (*Receiver)(nil)
@@ -45,20 +74,14 @@ var _ http.Handler = (*Receiver)(nil)
 // New returns a Receiver. Options are copied; a zero MaxBodyBytes takes the
 // default.
 func New(opts Options) *Receiver {
-	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = DefaultOptions().MaxBodyBytes
-	}
+	opts = opts.withDefaults()
 	secrets := make(map[string][]byte, len(opts.Secrets))
 	for k, v := range opts.Secrets {
 		secrets[k] = append([]byte(nil), v...)
 	}
 	opts.Secrets = secrets
 	opts.Secret = append([]byte(nil), opts.Secret...)
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	return &Receiver{opts: opts, log: log.With("component", "webhook")}
+	return &Receiver{opts: opts, log: opts.Logger.With("component", "webhook"), inFlight: make(chan struct{}, opts.MaxInFlight)}
 }
 
 // Register mounts the receiver at /hooks/ on mux.
@@ -95,6 +118,18 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed: use POST", http.StatusMethodNotAllowed)
 		return
 	}
+	select {
+	case rc.inFlight <- struct{}{}:
+		defer func() { <-rc.inFlight }()
+	default:
+		rc.log.Warn("webhook refused", "provider", name, "remote", r.RemoteAddr, "reason", "too many requests in flight", "limit", rc.opts.MaxInFlight)
+		w.Header().Set("Retry-After", "5")
+		w.Header().Set("Connection", "close")
+		http.Error(w, "too many webhook requests in flight", http.StatusServiceUnavailable)
+		return
+	}
+	// The body must arrive within BodyTimeout, however slowly it trickles.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(rc.opts.BodyTimeout))
 	log := rc.log.With("provider", name, "remote", r.RemoteAddr)
 	if id := r.Header.Get(p.delivery); p.delivery != "" && id != "" {
 		log = log.With("delivery", id)
@@ -113,6 +148,12 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			rc.tooLarge(w, log)
+			return
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			log.Warn("webhook refused", "reason", "body not sent in time", "limit", rc.opts.BodyTimeout)
+			w.Header().Set("Connection", "close")
+			http.Error(w, "request body not sent in time", http.StatusRequestTimeout)
 			return
 		}
 		log.Warn("webhook body unreadable", "err", err)

@@ -24,6 +24,10 @@ const finalWriteTimeout = 30 * time.Second
 // touched and their changes are reported skipped with the reason. A host
 // whose health check fails after a change is rolled back to its last good
 // revision and reported failed, naming both revisions.
+//
+// The change set is the result: failed hosts and objects are failed changes
+// in it, not an error. An error means the run was aborted (a bad plan, or
+// ctx ended); the change set then still says what was done.
 func (t *Target) Apply(ctx context.Context, plan *reconcile.Plan) (*reconcile.ChangeSet, error) {
 	begin := time.Now()
 	pd, ok := plan.Data.(*planData)
@@ -74,6 +78,10 @@ func (t *Target) Apply(ctx context.Context, plan *reconcile.Plan) (*reconcile.Ch
 		cs.Changes = append(cs.Changes, r...)
 	}
 	cs.Duration = time.Since(begin)
+	if err := ctx.Err(); err != nil {
+		// The change set says what was done before the run was stopped.
+		return cs, fmt.Errorf("apply aborted: %w", err)
+	}
 	return cs, nil
 }
 
@@ -90,9 +98,14 @@ func (t *Target) forHosts(ctx context.Context, n int, fn func(ctx context.Contex
 	_ = g.Wait()
 }
 
+// skip marks the changes that had something to do as skipped; what was
+// unchanged (or failed to plan) stays as it was.
 func skip(cs []reconcile.Change, why string) []reconcile.Change {
 	out := slices.Clone(cs)
 	for i := range out {
+		if out[i].Action == reconcile.Unchanged || out[i].Action == reconcile.Failed {
+			continue
+		}
 		out[i].Action = reconcile.Skipped
 		out[i].Message = why
 	}

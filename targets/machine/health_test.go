@@ -1,4 +1,4 @@
-package machine
+package machine_test
 
 import (
 	"context"
@@ -15,12 +15,18 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/reconcile"
+	"github.com/stewardhq/steward/targets/machine"
+	"github.com/stewardhq/steward/targets/machine/local"
 )
 
 // confAndReload is a File and a Command that runs when it changes,
 // appending a line to <root>/etc/reloads of the first host (the pending
 // action "Command/reload run").
 func confAndReload(t *testing.T, r *rig, conf string, extra ...*reconcile.Object) []*reconcile.Object {
+	// Hosts run in parallel: the shared log's directory exists before any.
+	if err := os.MkdirAll(filepath.Join(r.root(""), "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	return append([]*reconcile.Object{
 		fileObj(t, "conf", "/etc/web.conf", conf, ""),
 		obj(t, hdr+"kind: Command\nmetadata: {name: reload}\nspec: {run: [sh, -c, 'echo ran >> \"$R/etc/reloads\"'], env: {R: "+quote(r.root(""))+"}, watches: [File/conf]}"),
@@ -33,14 +39,14 @@ func reloads(r *rig, host string) int {
 	return strings.Count(string(b), "ran\n")
 }
 
-func inventoryOf(t *testing.T, r *rig, host string) *Inventory {
+func inventoryOf(t *testing.T, r *rig, host string) *machine.Inventory {
 	t.Helper()
-	tr, err := NewLocalTransport(host, r.root(host), nil)
+	tr, err := local.NewTransport(host, r.root(host), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	inv, err := ReadInventory(t.Context(), tr, "/", "u")
+	inv, err := machine.ReadInventory(t.Context(), tr, "/", "u")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,10 +105,10 @@ func TestHealthRollback(t *testing.T) {
 		t.Fatalf("%d reloads, want 5 (r1 twice, r2 twice, h2's rollback)", n)
 	}
 	inv := inventoryOf(t, r, "h2")
-	if inv.Status != StatusRolledBack || inv.Revision != "r1" || inv.Failed != "r2" || inv.LastGood.Revision != "r1" {
+	if inv.Status != machine.StatusRolledBack || inv.Revision != "r1" || inv.Failed != "r2" || inv.LastGood.Revision != "r1" {
 		t.Fatalf("h2 inventory: status %s revision %s failed %s last good %s", inv.Status, inv.Revision, inv.Failed, inv.LastGood.Revision)
 	}
-	if inv := inventoryOf(t, r, "h1"); inv.Status != StatusApplied || inv.LastGood.Revision != "r2" {
+	if inv := inventoryOf(t, r, "h1"); inv.Status != machine.StatusApplied || inv.LastGood.Revision != "r2" {
 		t.Fatalf("h1 inventory: status %s last good %s", inv.Status, inv.LastGood.Revision)
 	}
 
@@ -120,11 +126,11 @@ func TestHealthRollback(t *testing.T) {
 		t.Fatal("the held revision was applied")
 	}
 	// A manual sync applies it once more.
-	p, err := r.target.Plan(RetryFailed(t.Context()), r2)
+	p, err := r.target.Plan(machine.RetryFailed(t.Context()), r2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cs, err = r.target.Apply(RetryFailed(t.Context()), p); err != nil || len(cs.Failed()) != 3 {
+	if cs, err = r.target.Apply(machine.RetryFailed(t.Context()), p); err != nil || len(cs.Failed()) != 3 {
 		t.Fatalf("manual sync: %v %+v", err, cs)
 	}
 	// A new revision is applied.
@@ -146,7 +152,7 @@ func TestHealthFailsWithoutLastGood(t *testing.T) {
 	if m := cs.Changes[0].Message; m != want {
 		t.Fatalf("message\n  got  %q\n  want %q", m, want)
 	}
-	if inv := inventoryOf(t, r, h1); inv.Status != StatusFailed || inv.LastGood != nil {
+	if inv := inventoryOf(t, r, h1); inv.Status != machine.StatusFailed || inv.LastGood != nil {
 		t.Fatalf("inventory status %s last good %v", inv.Status, inv.LastGood)
 	}
 }
@@ -154,7 +160,7 @@ func TestHealthFailsWithoutLastGood(t *testing.T) {
 // dying loses the connection right after it wrote the file named dieAfter:
 // every later operation fails, including the final inventory write.
 type dying struct {
-	Transport
+	machine.Transport
 	dieAfter string
 	mu       sync.Mutex
 	dead     bool
@@ -164,7 +170,7 @@ var errLost = errors.New("connection lost (injected)")
 
 func (d *dying) isDead() bool { d.mu.Lock(); defer d.mu.Unlock(); return d.dead }
 
-func (d *dying) WriteFile(ctx context.Context, p string, r io.Reader, a FileAttrs) error {
+func (d *dying) WriteFile(ctx context.Context, p string, r io.Reader, a machine.FileAttrs) error {
 	if d.isDead() {
 		return errLost
 	}
@@ -177,7 +183,7 @@ func (d *dying) WriteFile(ctx context.Context, p string, r io.Reader, a FileAttr
 	return err
 }
 
-func (d *dying) Run(ctx context.Context, c Cmd) (*CmdResult, error) {
+func (d *dying) Run(ctx context.Context, c machine.Cmd) (*machine.CmdResult, error) {
 	if d.isDead() {
 		return nil, errLost
 	}
@@ -191,7 +197,7 @@ func TestPendingRunSurvivesLostConnection(t *testing.T) {
 	r := newRig(t)
 	r.sync(request("u", "r1", false, confAndReload(t, r, "a\n")...))
 	var armed bool
-	r.wrap = func(_ string, tr Transport) Transport {
+	r.wrap = func(_ string, tr machine.Transport) machine.Transport {
 		if armed {
 			return &dying{Transport: tr, dieAfter: "/etc/web.conf"}
 		}
@@ -217,7 +223,7 @@ func TestPendingRunSurvivesLostConnection(t *testing.T) {
 	if reloads(r, h1) != before+1 {
 		t.Fatal("pending run not done")
 	}
-	if inv := inventoryOf(t, r, h1); len(inv.Pending) != 0 || inv.Status != StatusApplied {
+	if inv := inventoryOf(t, r, h1); len(inv.Pending) != 0 || inv.Status != machine.StatusApplied {
 		t.Fatalf("inventory pending %q status %s", inv.Pending, inv.Status)
 	}
 }
@@ -228,7 +234,9 @@ func TestPendingRunSurvivesLostConnection(t *testing.T) {
 // declared, prune removes those it created.
 func TestPruneAfterInterruptedRun(t *testing.T) {
 	r := newRig(t)
-	r.wrap = func(_ string, tr Transport) Transport { return &dying{Transport: tr, dieAfter: "/etc/b"} }
+	r.wrap = func(_ string, tr machine.Transport) machine.Transport {
+		return &dying{Transport: tr, dieAfter: "/etc/b"}
+	}
 	objs := []*reconcile.Object{
 		fileObj(t, "a", "/etc/a", "a\n", ""), fileObj(t, "b", "/etc/b", "b\n", ""), fileObj(t, "c", "/etc/c", "c\n", ""),
 	}

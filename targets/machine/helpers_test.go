@@ -1,4 +1,4 @@
-package machine
+package machine_test
 
 import (
 	"context"
@@ -10,9 +10,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stewardhq/steward/reconcile"
+	"github.com/stewardhq/steward/targets/machine"
+	"github.com/stewardhq/steward/targets/machine/local"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -67,9 +70,9 @@ type rig struct {
 	t      *testing.T
 	roots  map[string]string
 	shims  *shims
-	target *Target
-	cfg    Config
-	wrap   func(host string, tr Transport) Transport
+	target *machine.Target
+	cfg    machine.Config
+	wrap   func(host string, tr machine.Transport) machine.Transport
 }
 
 func newRig(t *testing.T, hosts ...string) *rig {
@@ -81,18 +84,18 @@ func newRig(t *testing.T, hosts ...string) *rig {
 	for _, h := range hosts {
 		r.roots[h] = t.TempDir()
 	}
-	r.cfg = DefaultConfig(hosts...)
+	r.cfg = machine.DefaultConfig(hosts...)
 	r.cfg.Name = "test"
 	r.cfg.Env = r.shims.env
-	r.cfg.PackageManager = PackageManagerDnf
+	r.cfg.PackageManager = machine.PackageManagerDnf
 	r.build()
 	return r
 }
 
 // build makes the target from cfg; call after changing cfg.
 func (r *rig) build() {
-	local := LocalDialer(r.roots, nil)
-	r.target = New(r.cfg, func(ctx context.Context, host string) (Transport, error) {
+	local := local.Dialer(r.roots, nil)
+	r.target = machine.New(r.cfg, func(ctx context.Context, host string) (machine.Transport, error) {
 		tr, err := local(ctx, host)
 		if err != nil || r.wrap == nil {
 			return tr, err
@@ -202,8 +205,8 @@ func treeSum(t *testing.T, dir string) string {
 		if err != nil {
 			return err
 		}
-		info := infoOf(fi)
-		fmt.Fprintf(h, "%s %v %d %d %d %d\n", strings.TrimPrefix(p, dir), fi.Mode(), info.UID, info.GID, fi.Size(), fi.ModTime().UnixNano())
+		st := fi.Sys().(*syscall.Stat_t)
+		fmt.Fprintf(h, "%s %v %d %d %d %d\n", strings.TrimPrefix(p, dir), fi.Mode(), st.Uid, st.Gid, fi.Size(), fi.ModTime().UnixNano())
 		if fi.Mode().IsRegular() {
 			b, err := os.ReadFile(p)
 			if err != nil {

@@ -1,4 +1,4 @@
-package machine
+package machine_test
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stewardhq/steward/reconcile"
+	"github.com/stewardhq/steward/targets/machine"
 )
 
 // planScene sets up a host with drift and returns the objects to plan.
@@ -66,7 +67,7 @@ func TestPlanDiffGolden(t *testing.T) {
 	p := r.plan(request("u", "r2", true, objs...))
 	var b strings.Builder
 	for _, c := range p.Changes {
-		fmt.Fprintf(&b, "== %s %s %s", c.Host, objName(c.Object), c.Action)
+		fmt.Fprintf(&b, "== %s %s %s", c.Host, machine.ObjName(c.Object), c.Action)
 		if c.Message != "" {
 			fmt.Fprintf(&b, " (%s)", c.Message)
 		}

@@ -1,4 +1,4 @@
-package machine
+package machine_test
 
 import (
 	"context"
@@ -13,17 +13,21 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/reconcile"
+	"github.com/stewardhq/steward/targets/machine"
+	"github.com/stewardhq/steward/targets/machine/local"
 )
 
 // faulty wraps a real local transport and makes its writes fail: the host
 // "made to fail" of the rollout tests.
 type faulty struct {
-	Transport
+	machine.Transport
 }
 
 var errInjected = errors.New("disk full (injected)")
 
-func (f *faulty) WriteFile(context.Context, string, io.Reader, FileAttrs) error { return errInjected }
+func (f *faulty) WriteFile(context.Context, string, io.Reader, machine.FileAttrs) error {
+	return errInjected
+}
 
 func intOrPct(t *testing.T, s string) reconcile.IntOrPercent {
 	var v reconcile.IntOrPercent
@@ -66,7 +70,7 @@ func TestRolloutBreaker(t *testing.T) {
 			r := newRig(t, hosts...)
 			r.cfg.Rollout = reconcile.Rollout{Batch: intOrPct(t, tc.batch), MaxFailures: intOrPct(t, tc.max)}
 			r.build()
-			r.wrap = func(host string, tr Transport) Transport {
+			r.wrap = func(host string, tr machine.Transport) machine.Transport {
 				if slices.Contains(tc.fail, host) {
 					return &faulty{tr}
 				}
@@ -110,12 +114,12 @@ type counting struct {
 }
 
 type countedTransport struct {
-	Transport
+	machine.Transport
 	c    *counting
 	once sync.Once
 }
 
-func (c *countedTransport) WriteFile(ctx context.Context, p string, r io.Reader, a FileAttrs) error {
+func (c *countedTransport) WriteFile(ctx context.Context, p string, r io.Reader, a machine.FileAttrs) error {
 	time.Sleep(20 * time.Millisecond) // widen the window in which hosts overlap
 	return c.Transport.WriteFile(ctx, p, r, a)
 }
@@ -135,7 +139,7 @@ func TestParallelLimitAndOneConnectionPerHost(t *testing.T) {
 	r.cfg.Parallel = 3
 	r.build()
 	cnt := &counting{}
-	r.wrap = func(_ string, tr Transport) Transport {
+	r.wrap = func(_ string, tr machine.Transport) machine.Transport {
 		cnt.dials.Add(1)
 		cnt.mu.Lock()
 		cnt.open++
@@ -171,8 +175,8 @@ func TestParallelLimitAndOneConnectionPerHost(t *testing.T) {
 
 func TestUnreachableHostFailsOnlyItself(t *testing.T) {
 	r := newRig(t, "h1", "h2")
-	local := LocalDialer(r.roots, nil)
-	r.target = New(r.cfg, func(ctx context.Context, host string) (Transport, error) {
+	local := local.Dialer(r.roots, nil)
+	r.target = machine.New(r.cfg, func(ctx context.Context, host string) (machine.Transport, error) {
 		if host == "h2" {
 			return nil, errors.New("connection refused")
 		}
@@ -183,4 +187,60 @@ func TestUnreachableHostFailsOnlyItself(t *testing.T) {
 	if m := cs.Changes[1].Message; m != "plan: connect: connection refused" {
 		t.Fatalf("message %q", m)
 	}
+}
+
+// cancelling cancels a context once it wrote a file.
+type cancelling struct {
+	machine.Transport
+	cancel func()
+}
+
+func (c cancelling) WriteFile(ctx context.Context, p string, r io.Reader, a machine.FileAttrs) error {
+	err := c.Transport.WriteFile(ctx, p, r, a)
+	if strings.HasSuffix(p, "/etc/a") {
+		c.cancel()
+	}
+	return err
+}
+
+// TestApplyAbortedIsAnError: failures are data, but a run that is stopped
+// (ctx cancelled between batches) returns an error with the change set of
+// what it did: the first host applied, the second not touched.
+func TestApplyAbortedIsAnError(t *testing.T) {
+	r := newRig(t, "h1", "h2")
+	r.cfg.Rollout = reconcile.Rollout{Batch: reconcile.IntOrPercent{N: 1}}
+	r.build()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	r.wrap = func(host string, tr machine.Transport) machine.Transport {
+		return cancelling{Transport: tr, cancel: cancel}
+	}
+	p := r.plan(request("u", "r1", false, fileObj(t, "a", "/etc/a", "a\n", "")))
+	cs, err := r.target.Apply(ctx, p)
+	if !errors.Is(err, context.Canceled) || cs == nil {
+		t.Fatalf("apply: %v, change set %v", err, cs)
+	}
+	wantActions(t, cs.Changes, "h1 machine.steward.dev/File/a created", "h2 machine.steward.dev/File/a skipped")
+	if m := cs.Changes[1].Message; m != "not applied: context canceled" {
+		t.Fatalf("message %q", m)
+	}
+}
+
+// TestStoppedRolloutKeepsUnchanged: on hosts the breaker leaves alone, what
+// had something to do is skipped, and what was already as declared stays
+// unchanged (it was not skipped: there was nothing to do).
+func TestStoppedRolloutKeepsUnchanged(t *testing.T) {
+	r := newRig(t, "h1", "h2")
+	r.cfg.Rollout = reconcile.Rollout{Batch: reconcile.IntOrPercent{N: 1}}
+	r.build()
+	r.write("h2", "etc/same", "s\n", 0o644)
+	objs := []*reconcile.Object{
+		fileObj(t, "same", "/etc/same", "s\n", ""),
+		obj(t, hdr+"kind: Command\nmetadata: {name: fails}\nspec: {run: [\"false\"], creates: /never}"),
+	}
+	r.write("h1", "etc/same", "s\n", 0o644)
+	cs := r.sync(request("u", "r1", false, objs...))
+	wantActions(t, cs.Changes,
+		"h1 machine.steward.dev/File/same unchanged", "h1 machine.steward.dev/Command/fails failed",
+		"h2 machine.steward.dev/File/same unchanged", "h2 machine.steward.dev/Command/fails skipped")
 }

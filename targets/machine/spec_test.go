@@ -1,4 +1,4 @@
-package machine
+package machine_test
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"testing/fstest"
 
 	"github.com/stewardhq/steward/reconcile"
+	"github.com/stewardhq/steward/targets/machine"
 )
 
 const hdr = "apiVersion: machine.steward.dev/v1\n"
@@ -60,18 +61,18 @@ func TestValidate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			o := obj(t, hdr+tc.yaml)
-			err := Validate(o)
+			err := machine.Validate(o)
 			if tc.field == "" {
 				if err != nil {
 					t.Fatalf("want valid, got %v", err)
 				}
 				return
 			}
-			var se *SpecError
+			var se *machine.SpecError
 			if !errors.As(err, &se) {
 				t.Fatalf("want *SpecError, got %v", err)
 			}
-			id := objName(reconcile.IDOf(o))
+			id := machine.ObjName(reconcile.IDOf(o))
 			if se.Field != tc.field || !strings.Contains(err.Error(), tc.msg) || !strings.HasPrefix(err.Error(), id+": ") {
 				t.Fatalf("error %q: want it to start with %s, name field %q (got %q) and say %q", err, id, tc.field, se.Field, tc.msg)
 			}
@@ -146,7 +147,7 @@ func TestResolveSources(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			o := obj(t, hdr+"kind: File\nmetadata: {name: f}\nspec: {path: /etc/f, source: \""+tc.source+"\"}")
-			err := ResolveSources([]*reconcile.Object{o}, tree, "hosts/web")
+			err := machine.ResolveSources([]*reconcile.Object{o}, tree, "hosts/web")
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), "File/f: spec.source") {
 					t.Fatalf("want error naming File/f spec.source and %q, got %v", tc.err, err)
@@ -166,7 +167,7 @@ func TestResolveSources(t *testing.T) {
 			if got, _ := spec["contentBase64"].(string); got != tc.b64 {
 				t.Fatalf("contentBase64 %q, want %q", got, tc.b64)
 			}
-			if err := Validate(o); err != nil {
+			if err := machine.Validate(o); err != nil {
 				t.Fatalf("resolved object invalid: %v", err)
 			}
 		})
@@ -184,14 +185,14 @@ func FuzzValidate(f *testing.F) {
 			return
 		}
 		for _, o := range objs {
-			err := Validate(o)
-			var se *SpecError
+			err := machine.Validate(o)
+			var se *machine.SpecError
 			if err != nil && !errors.As(err, &se) {
 				t.Fatalf("error is not a *SpecError: %v", err)
 			}
 			if err == nil {
-				if _, err := decodeAll([]*reconcile.Object{o}); err != nil {
-					var se *SpecError
+				if err := machine.DecodeAll([]*reconcile.Object{o}); err != nil {
+					var se *machine.SpecError
 					if !errors.As(err, &se) {
 						t.Fatalf("decodeAll of a valid object: %v", err)
 					}

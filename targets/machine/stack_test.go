@@ -1,4 +1,4 @@
-package machine
+package machine_test
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stewardhq/steward/reconcile"
+	"github.com/stewardhq/steward/targets/machine"
+	"github.com/stewardhq/steward/targets/machine/local"
 )
 
 // stackUnit returns unit name of the stack with identity id.
@@ -24,7 +26,7 @@ func TestInventoryOfAnotherStack(t *testing.T) {
 	motd := obj(t, "apiVersion: machine.steward.dev/v1\nkind: File\nmetadata: {name: motd}\nspec: {path: /etc/motd, content: \"shop\\n\"}\n")
 	shop := stackUnit("shop", "web", true)
 	r.sync(reconcile.ApplyRequest{Unit: shop, Revision: "r1", Objects: []*reconcile.Object{motd}})
-	inv, err := ReadInventory(context.Background(), mustLocal(t, r), "/", "web")
+	inv, err := machine.ReadInventory(context.Background(), mustLocal(t, r), "/", "web")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +55,7 @@ func TestInventoryOfAnotherStack(t *testing.T) {
 	// An inventory written before stacks had an identity is adopted.
 	r.write("", "var/lib/steward/web.json", strings.Replace(before, `"stack": "shop",`, "", 1), 0o600)
 	r.sync(reconcile.ApplyRequest{Unit: blog, Revision: "r1", Objects: []*reconcile.Object{motd}})
-	inv, err = ReadInventory(context.Background(), mustLocal(t, r), "/", "web")
+	inv, err = machine.ReadInventory(context.Background(), mustLocal(t, r), "/", "web")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,9 +64,9 @@ func TestInventoryOfAnotherStack(t *testing.T) {
 	}
 }
 
-func mustLocal(t *testing.T, r *rig) Transport {
+func mustLocal(t *testing.T, r *rig) machine.Transport {
 	t.Helper()
-	tr, err := NewLocalTransport("h1", r.root(""), nil)
+	tr, err := local.NewTransport("h1", r.root(""), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,8 +17,7 @@ var (
 	_ io.Closer        = (*Target)(nil)
 )
 
-// Dialer connects to one host. The ssh package supplies one; tests return
-// LocalTransports with separate roots.
+// Dialer connects to one host. Packages ssh and local supply them.
 type Dialer func(ctx context.Context, host string) (Transport, error)
 
 // Config configures a machine Target.
@@ -96,30 +95,6 @@ func New(cfg Config, dial Dialer) *Target {
 		cfg.PackageLockTimeout = def.PackageLockTimeout
 	}
 	return &Target{cfg: cfg, dial: dial}
-}
-
-// LocalHost is the host name of a local target.
-const LocalHost = "local"
-
-// NewLocal returns a Target for this host with every path under root (a
-// directory of this host; relative to the working directory when relative).
-func NewLocal(root string) *Target {
-	cfg := DefaultConfig(LocalHost)
-	cfg.Name = "local"
-	return New(cfg, LocalDialer(map[string]string{LocalHost: root}, nil))
-}
-
-// LocalDialer returns a Dialer of LocalTransports: each host is a directory
-// of this machine (roots maps host to directory). env is added to every
-// command's environment.
-func LocalDialer(roots map[string]string, env map[string]string) Dialer {
-	return func(_ context.Context, host string) (Transport, error) {
-		root, ok := roots[host]
-		if !ok {
-			return nil, fmt.Errorf("local host %q has no root", host)
-		}
-		return NewLocalTransport(host, root, env)
-	}
 }
 
 // Close releases the connections the target holds (Config.Connections);

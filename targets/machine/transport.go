@@ -11,7 +11,7 @@ import (
 // machine target has already put them under the target's root. Methods
 // return errors matching fs.ErrNotExist for missing files.
 //
-// Implementations: ssh (targets/machine/ssh) and local (this package).
+// Implementations: targets/machine/ssh and targets/machine/local.
 // Further abilities are optional interfaces found by type assertion.
 type Transport interface {
 	// Host names the host in reports ("web1:22", "local").

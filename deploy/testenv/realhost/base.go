@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -38,7 +40,12 @@ func Base(ctx context.Context, opts Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(opts.Cache, fmt.Sprintf("base-%s-%s-%s", suite, runtime.GOARCH, recipe))
+	name := fmt.Sprintf("base-%s-%s-%s", suite, runtime.GOARCH, recipe)
+	if len(opts.ExtraPackages) > 0 {
+		sum := sha256.Sum256([]byte(strings.Join(opts.ExtraPackages, ",")))
+		name += "-" + hex.EncodeToString(sum[:4])
+	}
+	dir := filepath.Join(opts.Cache, name)
 	if ready(dir) {
 		return dir, nil
 	}

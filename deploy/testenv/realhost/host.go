@@ -42,8 +42,8 @@ type Options struct {
 	// Debootstrap and Nspawn are the programs used.
 	Debootstrap string
 	Nspawn      string
-	// ExtraPackages are added to BasePackages in the base (changing them
-	// does not rebuild a cached base).
+	// ExtraPackages are added to BasePackages; each list has a base of its
+	// own.
 	ExtraPackages []string
 	// Suite and Mirror default to the first Debian archive of this
 	// machine's apt sources.

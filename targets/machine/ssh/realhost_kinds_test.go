@@ -179,3 +179,79 @@ echo "$(cat /proc/1/comm) $(hostname)"`) + " " + h.IP + "\n" + guest(t, h, "host
 	}
 	f.sync(t, unitRequest("stw-facts", "r2"))
 }
+
+// TestRealDiskFull: a File that does not fit on the guest's filesystem
+// fails with the write error and leaves the old file whole, with no
+// temporary file behind.
+func TestRealDiskFull(t *testing.T) {
+	hosts := realHosts(t)
+	h := hosts[0]
+	f := newRealFleet(t, hosts[:1], nil)
+	guest(t, h, "mkdir -p /srv/stw-full && mount -t tmpfs -o size=64k tmpfs /srv/stw-full && echo old > /srv/stw-full/data")
+	t.Cleanup(func() { h.Exec(t.Context(), "umount", "/srv/stw-full") })
+	big := strings.Repeat("0123456789abcdef", 16*1024) // 256 KiB
+	cs := f.apply(t, t.Context(), unitRequest("stw-full", "r1", objects(t, `apiVersion: machine.steward.dev/v1
+kind: File
+metadata: {name: stw-full}
+spec: {path: /srv/stw-full/data, content: "`+big+`"}
+`)...))
+	wantHostActions(t, cs, h.Addr, "File/stw-full failed")
+	if m := cs.Changes[0].Message; !strings.Contains(m, "write /srv/stw-full/data") {
+		t.Fatalf("message %q", m)
+	}
+	if got := guest(t, h, "cat /srv/stw-full/data; ls -A /srv/stw-full"); got != "old\ndata" {
+		t.Fatalf("after the failed write: %q", got)
+	}
+}
+
+// TestRealPlanIsHarmless: planning every kind against a real host (a unit
+// to create and start, packages to install, a user, files, a guarded
+// command whose guard runs) changes nothing on it: /etc, /srv, /home, the
+// dpkg database and the units systemd runs (less the login sessions the
+// SSH connection itself brings) are the same before and after.
+func TestRealPlanIsHarmless(t *testing.T) {
+	hosts := realHosts(t)
+	h := hosts[2]
+	f := newRealFleet(t, hosts[2:3], nil)
+	state := func() string {
+		return guest(t, h, `find /etc /srv /home /var/lib/dpkg /var/lib/steward -xdev -printf '%p %m %u %g %s %T@\n' 2>/dev/null | sort | sha256sum
+systemctl list-units --all --no-legend --plain | grep -v -e '^session-' -e '^user@' -e '^user-runtime-dir@' -e '^user-0.slice' | sort | sha256sum`)
+	}
+	objs := objects(t, `apiVersion: machine.steward.dev/v1
+kind: User
+metadata: {name: stwplan}
+---
+apiVersion: machine.steward.dev/v1
+kind: Package
+metadata: {name: sl}
+---
+apiVersion: machine.steward.dev/v1
+kind: File
+metadata: {name: stw-plan}
+spec: {path: /etc/stw-plan.conf, content: "x\n", owner: stwplan}
+---
+apiVersion: machine.steward.dev/v1
+kind: Command
+metadata: {name: stw-plan-init}
+spec: {run: [touch, /srv/stw-plan-init], unless: [test, -e, /srv/stw-plan-init]}
+---
+apiVersion: machine.steward.dev/v1
+kind: Unit
+metadata: {name: stw-plan}
+spec:
+  content: "[Service]\nExecStart=/bin/sleep infinity\n"
+  state: running
+  watches: [File/stw-plan]
+`)
+	before := state()
+	p, err := f.target.Plan(t.Context(), unitRequest("stw-plan", "r1", objs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(p.Changes); n != 5 || !p.HasChanges() {
+		t.Fatalf("plan: %+v", p.Changes)
+	}
+	if after := state(); after != before {
+		t.Fatalf("planning changed the host:\n%s\n%s", before, after)
+	}
+}

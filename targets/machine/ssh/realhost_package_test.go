@@ -28,7 +28,7 @@ func pkgObjects(t *testing.T, specs ...string) []*reconcile.Object {
 // adds it to the guest's sources without refreshing the index: until an
 // `apt-get update`, apt does not know these packages. It returns a function
 // that removes the repository again.
-func localRepo(t *testing.T, h *realhost.Host, pkgs ...string) {
+func localRepo(t testing.TB, h *realhost.Host, pkgs ...string) {
 	t.Helper()
 	script := "set -e\nrm -rf /srv/stw-repo /tmp/stw-build\nmkdir -p /srv/stw-repo\n"
 	for _, p := range pkgs {

@@ -1,6 +1,7 @@
 package ssh
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -164,4 +165,91 @@ func TestRealRolloutHealthRollback(t *testing.T) {
 			t.Fatalf("%s after prune: %q", h.Name, got)
 		}
 	}
+}
+
+// powerCut pulls a guest's power right after the transport wrote a file.
+type powerCut struct {
+	machine.Transport
+	h     *realhost.Host
+	after string
+}
+
+func (p powerCut) WriteFile(ctx context.Context, path string, r io.Reader, a machine.FileAttrs) error {
+	err := p.Transport.WriteFile(ctx, path, r, a)
+	if path == p.after {
+		p.h.Kill()
+	}
+	return err
+}
+
+// TestRealHostPowerOffMidRun: a host loses power in the middle of its
+// apply, after the watched File was written and before the unit's restart.
+// The rollout goes on to the other hosts as configured (one failure
+// allowed); when the host is back, the next run does its pending restart.
+func TestRealHostPowerOffMidRun(t *testing.T) {
+	hosts := realHosts(t)
+	victim := hosts[1]
+	f := newRealFleet(t, hosts, func(c *machine.Config) {
+		c.Rollout = reconcile.Rollout{Batch: reconcile.IntOrPercent{N: 1}, MaxFailures: reconcile.IntOrPercent{N: 1}}
+	})
+	armed := false
+	f.target = machine.New(f.cfg, func(ctx context.Context, host string) (machine.Transport, error) {
+		tr, err := f.dial(ctx, host)
+		if err != nil || !armed || host != victim.Addr {
+			return tr, err
+		}
+		return powerCut{Transport: tr, h: victim, after: "/etc/stw-power.conf"}, nil
+	})
+	objs := func(conf string) []*reconcile.Object {
+		return objects(t, `apiVersion: machine.steward.dev/v1
+kind: File
+metadata: {name: stw-power-conf}
+spec: {path: /etc/stw-power.conf, content: "`+conf+`"}
+---
+apiVersion: machine.steward.dev/v1
+kind: Unit
+metadata: {name: stw-power}
+spec:
+  content: "[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n"
+  enabled: true
+  state: running
+  watches: [File/stw-power-conf]
+`)
+	}
+	f.sync(t, unitRequest("stw-power", "r1", objs("a")...))
+
+	armed = true
+	p, err := f.target.Plan(t.Context(), unitRequest("stw-power", "r2", objs("b")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := f.target.Apply(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	armed = false
+	wantHostActions(t, cs, hosts[0].Addr, "File/stw-power-conf configured", "Unit/stw-power configured")
+	wantHostActions(t, cs, victim.Addr, "File/stw-power-conf configured", "Unit/stw-power failed")
+	wantHostActions(t, cs, hosts[2].Addr, "File/stw-power-conf configured", "Unit/stw-power configured")
+	if victim.Running() {
+		t.Fatal("the victim is still running")
+	}
+
+	if err := victim.Boot(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := guest(t, victim, "cat /etc/stw-power.conf; grep -o '\"Unit/stw-power restart\"' /var/lib/steward/stw-power.json"); got != "b\"Unit/stw-power restart\"" {
+		t.Fatalf("after the power cut: %q", got)
+	}
+	cs = f.sync(t, unitRequest("stw-power", "r2", objs("b")...))
+	wantHostActions(t, cs, victim.Addr, "File/stw-power-conf unchanged", "Unit/stw-power configured")
+	for _, c := range cs.Changes {
+		if c.Host == victim.Addr && c.Object.Kind == "Unit" && c.Diff != "restart stw-power.service (pending from an earlier run)\n" {
+			t.Fatalf("diff %q", c.Diff)
+		}
+	}
+	if got := guest(t, victim, "grep -c pending /var/lib/steward/stw-power.json || true"); got != "0" {
+		t.Fatalf("pending left: %s", got)
+	}
+	f.sync(t, unitRequest("stw-power", "r3"))
 }

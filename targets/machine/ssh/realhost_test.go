@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 }
 
 // realHosts returns the shared guests, booting them the first time.
-func realHosts(t *testing.T) []*realhost.Host {
+func realHosts(t testing.TB) []*realhost.Host {
 	t.Helper()
 	guests.once.Do(func() {
 		begin := time.Now()
@@ -59,7 +59,7 @@ type realFleet struct {
 	dial   func(ctx context.Context, host string) (machine.Transport, error)
 }
 
-func newRealFleet(t *testing.T, hosts []*realhost.Host, edit func(*machine.Config)) *realFleet {
+func newRealFleet(t testing.TB, hosts []*realhost.Host, edit func(*machine.Config)) *realFleet {
 	t.Helper()
 	creds := t.TempDir()
 	key, err := os.ReadFile(hosts[0].ClientKeyPath)
@@ -79,6 +79,9 @@ func newRealFleet(t *testing.T, hosts []*realhost.Host, edit func(*machine.Confi
 	}
 	f.cfg = machine.DefaultConfig(addrs...)
 	f.cfg.Name = "guests"
+	// The guests' package index is the cached base's: refreshed once a day,
+	// so a package the mirror has since replaced still installs.
+	f.cfg.PackageCacheMaxAge = 24 * time.Hour
 	if edit != nil {
 		edit(&f.cfg)
 	}
@@ -88,7 +91,7 @@ func newRealFleet(t *testing.T, hosts []*realhost.Host, edit func(*machine.Confi
 
 // apply plans and applies req and returns the change set; apply errors
 // (an aborted run) fail the test, failed changes do not.
-func (f *realFleet) apply(t *testing.T, ctx context.Context, req reconcile.ApplyRequest) *reconcile.ChangeSet {
+func (f *realFleet) apply(t testing.TB, ctx context.Context, req reconcile.ApplyRequest) *reconcile.ChangeSet {
 	t.Helper()
 	p, err := f.target.Plan(ctx, req)
 	if err != nil {
@@ -102,7 +105,7 @@ func (f *realFleet) apply(t *testing.T, ctx context.Context, req reconcile.Apply
 }
 
 // sync is apply that fails the test on any failed change.
-func (f *realFleet) sync(t *testing.T, req reconcile.ApplyRequest) *reconcile.ChangeSet {
+func (f *realFleet) sync(t testing.TB, req reconcile.ApplyRequest) *reconcile.ChangeSet {
 	t.Helper()
 	cs := f.apply(t, context.Background(), req)
 	if failed := cs.Failed(); len(failed) > 0 {
@@ -118,7 +121,7 @@ func unitRequest(unit, rev string, objs ...*reconcile.Object) reconcile.ApplyReq
 // guest runs a shell command inside h (not over SSH: through nsenter) and
 // returns its trimmed output: how the tests look at a guest independently
 // of the transport under test.
-func guest(t *testing.T, h *realhost.Host, script string) string {
+func guest(t testing.TB, h *realhost.Host, script string) string {
 	t.Helper()
 	out, err := h.Exec(context.Background(), "sh", "-c", script)
 	if err != nil {
@@ -144,4 +147,12 @@ func wantHostActions(t *testing.T, cs *reconcile.ChangeSet, host string, want ..
 	if strings.Join(got, ", ") != strings.Join(want, ", ") {
 		t.Fatalf("%s changes:\n  got  %q\n  want %q\nfull: %+v", host, got, want, cs.Changes)
 	}
+}
+
+// newTargetWith is the fleet's target with its connections through pool,
+// as the reconciler wires it: one connection per host for many runs.
+func newTargetWith(f *realFleet, pool *Pool) *machine.Target {
+	cfg := f.cfg
+	cfg.Connections = pool
+	return machine.New(cfg, pool.Dial)
 }

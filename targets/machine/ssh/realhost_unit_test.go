@@ -103,6 +103,37 @@ spec: {run: ["sh", "-c", "echo config check failed >&2; exit 4"], onlyIf: ["true
 		t.Fatal("the pending restart did not happen")
 	}
 
+	// A changed unit file: daemon-reload, then a restart.
+	third := invocation()
+	changed := objects(t, `apiVersion: machine.steward.dev/v1
+kind: File
+metadata: {name: stw-conf}
+spec: {path: /etc/stw-sleeper.conf, content: "c"}
+---
+apiVersion: machine.steward.dev/v1
+kind: Unit
+metadata: {name: stw-sleeper}
+spec:
+  content: |
+    [Unit]
+    Description=steward test sleeper, second edition
+    [Service]
+    ExecStart=/bin/sleep infinity
+    [Install]
+    WantedBy=multi-user.target
+  watches: [File/stw-conf]
+  enabled: true
+  state: running
+`)
+	cs = f.sync(t, unitRequest("stw-unit", "r4b", changed...))
+	wantHostActions(t, cs, host, "File/stw-conf unchanged", "Unit/stw-sleeper configured")
+	if d := cs.Changes[1].Diff; !strings.Contains(d, "+Description=steward test sleeper, second edition") || !strings.Contains(d, "restart stw-sleeper.service (unit file changed)") {
+		t.Fatalf("diff:\n%s", d)
+	}
+	if invocation() == third || guest(t, h, "systemctl show --property Description --value stw-sleeper.service") != "steward test sleeper, second edition" {
+		t.Fatal("systemd did not reload and restart the changed unit")
+	}
+
 	cs = f.sync(t, unitRequest("stw-unit", "r5", unitObjects(t, "c", "  enabled: true\n  state: stopped\n")...))
 	wantHostActions(t, cs, host, "File/stw-conf unchanged", "Unit/stw-sleeper configured")
 	if got := state(); got != "enabled\ninactive" {
@@ -147,4 +178,46 @@ spec:
 		}
 	}
 	f.apply(t, t.Context(), unitRequest("stw-broken", "r2"))
+}
+
+// TestRealSSHDRestart: the unit being applied is the sshd steward talks
+// through. A changed drop-in restarts ssh.service over the same connection;
+// the run completes, and the next run (on the same pooled transport) works.
+func TestRealSSHDRestart(t *testing.T) {
+	hosts := realHosts(t)
+	h := hosts[2]
+	f := newRealFleet(t, hosts[2:3], nil)
+	pool := NewPool(f.dial)
+	defer pool.Close()
+	f.target = newTargetWith(f, pool)
+	objs := func(interval string) []*reconcile.Object {
+		return objects(t, `apiVersion: machine.steward.dev/v1
+kind: File
+metadata: {name: stw-sshd}
+spec: {path: /etc/ssh/sshd_config.d/stw-alive.conf, content: "ClientAliveInterval `+interval+`\n"}
+---
+apiVersion: machine.steward.dev/v1
+kind: Unit
+metadata: {name: ssh}
+spec: {state: running, watches: [File/stw-sshd]}
+`)
+	}
+	pid := func() string { return guest(t, h, "systemctl show --property MainPID --value ssh.service") }
+	before := pid()
+	cs := f.sync(t, unitRequest("stw-sshd", "r1", objs("30")...))
+	wantHostActions(t, cs, h.Addr, "File/stw-sshd created", "Unit/ssh configured")
+	after := pid()
+	if after == before {
+		t.Fatal("sshd was not restarted")
+	}
+	cs = f.sync(t, unitRequest("stw-sshd", "r2", objs("40")...))
+	wantHostActions(t, cs, h.Addr, "File/stw-sshd configured", "Unit/ssh configured")
+	if pid() == after {
+		t.Fatal("sshd was not restarted the second time")
+	}
+	f.sync(t, unitRequest("stw-sshd", "r3"))
+	if got := guest(t, h, "sshd -T | grep -i clientaliveinterval"); got != "clientaliveinterval 0" {
+		t.Fatalf("after prune: %q", got)
+	}
+	guest(t, h, "systemctl restart ssh.service")
 }

@@ -1,4 +1,4 @@
-package machine
+package local
 
 import (
 	"bufio"
@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stewardhq/steward/targets/machine"
 )
 
 // stallReader yields one chunk, then calls onStall and blocks until ctx is
@@ -52,20 +54,20 @@ func leftovers(t *testing.T, dir string) []string {
 
 func TestLocalWriteCancelledMidway(t *testing.T) {
 	root := t.TempDir()
-	tr, err := NewLocalTransport("h", root, nil)
+	tr, err := NewTransport("h", root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tr.Close()
 	ctx := t.Context()
-	if err := tr.Mkdir(ctx, "/etc", FileAttrs{UID: -1, GID: -1}); err != nil {
+	if err := tr.Mkdir(ctx, "/etc", machine.FileAttrs{UID: -1, GID: -1}); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.WriteFile(ctx, "/etc/app.conf", strings.NewReader("old\n"), FileAttrs{Mode: 0o640, UID: -1, GID: -1}); err != nil {
+	if err := tr.WriteFile(ctx, "/etc/app.conf", strings.NewReader("old\n"), machine.FileAttrs{Mode: 0o640, UID: -1, GID: -1}); err != nil {
 		t.Fatal(err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
-	err = tr.WriteFile(cctx, "/etc/app.conf", &stallReader{ctx: cctx, onStall: cancel}, FileAttrs{UID: -1, GID: -1})
+	err = tr.WriteFile(cctx, "/etc/app.conf", &stallReader{ctx: cctx, onStall: cancel}, machine.FileAttrs{UID: -1, GID: -1})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("want context.Canceled, got %v", err)
 	}
@@ -115,12 +117,12 @@ func TestLocalWriteKilledMidway(t *testing.T) {
 	if l := leftovers(t, filepath.Dir(target)); len(l) != 1 {
 		t.Fatalf("want the killed writer's temporary file, found %v", l)
 	}
-	tr, err := NewLocalTransport("h", root, nil)
+	tr, err := NewTransport("h", root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	if err := tr.WriteFile(t.Context(), "/etc/app.conf", strings.NewReader("new\n"), FileAttrs{UID: -1, GID: -1}); err != nil {
+	if err := tr.WriteFile(t.Context(), "/etc/app.conf", strings.NewReader("new\n"), machine.FileAttrs{UID: -1, GID: -1}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(target); string(got) != "new\n" {
@@ -132,12 +134,12 @@ func TestLocalWriteKilledMidway(t *testing.T) {
 }
 
 func writerProcess() {
-	tr, err := NewLocalTransport("h", os.Getenv("MACHINE_TEST_WRITER"), nil)
+	tr, err := NewTransport("h", os.Getenv("MACHINE_TEST_WRITER"), nil)
 	if err != nil {
 		panic(err)
 	}
 	r := &stallReader{ctx: context.Background(), onStall: func() { fmt.Println("writing") }}
-	_ = tr.WriteFile(context.Background(), "/etc/app.conf", r, FileAttrs{UID: -1, GID: -1})
+	_ = tr.WriteFile(context.Background(), "/etc/app.conf", r, machine.FileAttrs{UID: -1, GID: -1})
 	os.Exit(0)
 }
 
@@ -146,16 +148,16 @@ func TestLocalConfinedToRoot(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(root, "etc")); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := NewLocalTransport("h", root, nil)
+	tr, err := NewTransport("h", root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tr.Close()
 	ctx := t.Context()
-	if err := tr.WriteFile(ctx, "/etc/passwd", strings.NewReader("x"), FileAttrs{UID: -1, GID: -1}); err == nil {
+	if err := tr.WriteFile(ctx, "/etc/passwd", strings.NewReader("x"), machine.FileAttrs{UID: -1, GID: -1}); err == nil {
 		t.Fatal("write through a symlink out of the root succeeded")
 	}
-	if err := tr.WriteFile(ctx, "/../../x", strings.NewReader("x"), FileAttrs{UID: -1, GID: -1}); err != nil {
+	if err := tr.WriteFile(ctx, "/../../x", strings.NewReader("x"), machine.FileAttrs{UID: -1, GID: -1}); err != nil {
 		t.Fatalf("/../../x is /x under the root: %v", err)
 	}
 	if ents, _ := os.ReadDir(outside); len(ents) > 0 {
@@ -164,11 +166,11 @@ func TestLocalConfinedToRoot(t *testing.T) {
 	if _, err := tr.Stat(ctx, "/nope"); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("stat of a missing path: %v, want fs.ErrNotExist", err)
 	}
-	res, err := tr.Run(ctx, Cmd{Argv: []string{"sh", "-c", "echo $X; exit 4"}, Env: map[string]string{"X": "y"}})
+	res, err := tr.Run(ctx, machine.Cmd{Argv: []string{"sh", "-c", "echo $X; exit 4"}, Env: map[string]string{"X": "y"}})
 	if err != nil || res.ExitCode != 4 || string(res.Stdout) != "y\n" {
 		t.Fatalf("run: %v %+v", err, res)
 	}
-	if _, err := tr.Run(ctx, Cmd{Argv: []string{"no-such-program-here"}}); err == nil {
+	if _, err := tr.Run(ctx, machine.Cmd{Argv: []string{"no-such-program-here"}}); err == nil {
 		t.Fatal("running a missing program is not an error")
 	}
 }
@@ -178,12 +180,12 @@ func TestLocalConfinedToRoot(t *testing.T) {
 // sets), never steward's own, which may hold its tokens.
 func TestLocalCommandEnvironment(t *testing.T) {
 	t.Setenv("STEWARD_API_TOKEN", "secret-token-value")
-	tr, err := NewLocalTransport("local", t.TempDir(), map[string]string{"FROM_TARGET": "t"})
+	tr, err := NewTransport("local", t.TempDir(), map[string]string{"FROM_TARGET": "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	res, err := tr.Run(t.Context(), Cmd{Argv: []string{"env"}, Env: map[string]string{"FROM_CMD": "c"}})
+	res, err := tr.Run(t.Context(), machine.Cmd{Argv: []string{"env"}, Env: map[string]string{"FROM_CMD": "c"}})
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("env: %v %+v", err, res)
 	}

@@ -1,4 +1,4 @@
-package machine
+package local
 
 import (
 	"bytes"
@@ -17,15 +17,17 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/stewardhq/steward/targets/machine"
 )
 
-var _ Transport = (*LocalTransport)(nil)
+var _ machine.Transport = (*Transport)(nil)
 
-// LocalTransport reaches this host. Every path is put under Root and
+// Transport reaches this host. Every path is put under Root and
 // confined there (an os.Root: symlinks cannot lead out of it), so several
 // "hosts" on one machine keep separate trees. Commands run as they are,
 // with a clean environment: steward's PATH and HOME, then Env.
-type LocalTransport struct {
+type Transport struct {
 	name string
 	root string
 	env  map[string]string
@@ -34,28 +36,28 @@ type LocalTransport struct {
 	r  *os.Root
 }
 
-// NewLocalTransport returns a transport named name (reported as the host)
+// NewTransport returns a transport named name (reported as the host)
 // working under the directory root ("/" for the whole host). The root is
 // created on the first write. env is added to every command's environment;
 // a PATH in it is also where programs are looked up.
-func NewLocalTransport(name, root string, env map[string]string) (*LocalTransport, error) {
+func NewTransport(name, root string, env map[string]string) (*Transport, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("local root: %w", err)
 	}
-	return &LocalTransport{name: name, root: abs, env: env}, nil
+	return &Transport{name: name, root: abs, env: env}, nil
 }
 
 // Host names the host in reports.
-func (t *LocalTransport) Host() string { return t.name }
+func (t *Transport) Host() string { return t.name }
 
 // Root is the directory paths are put under.
-func (t *LocalTransport) Root() string { return t.root }
+func (t *Transport) Root() string { return t.root }
 
 // open returns the os.Root, creating the directory when create is set.
 // Without it, a missing root reads as fs.ErrNotExist.
 // at checks ctx and returns the root and p relative to it.
-func (t *LocalTransport) at(ctx context.Context, p string, create bool) (*os.Root, string, error) {
+func (t *Transport) at(ctx context.Context, p string, create bool) (*os.Root, string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
@@ -70,7 +72,7 @@ func (t *LocalTransport) at(ctx context.Context, p string, create bool) (*os.Roo
 	return r, rp, nil
 }
 
-func (t *LocalTransport) open(create bool) (*os.Root, error) {
+func (t *Transport) open(create bool) (*os.Root, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.r != nil {
@@ -102,7 +104,7 @@ func rel(p string) (string, error) {
 }
 
 // Stat describes path without following a final symlink.
-func (t *LocalTransport) Stat(ctx context.Context, p string) (*FileInfo, error) {
+func (t *Transport) Stat(ctx context.Context, p string) (*machine.FileInfo, error) {
 	r, rp, err := t.at(ctx, p, false)
 	if err != nil {
 		return nil, err
@@ -114,8 +116,8 @@ func (t *LocalTransport) Stat(ctx context.Context, p string) (*FileInfo, error) 
 	return infoOf(fi), nil
 }
 
-func infoOf(fi fs.FileInfo) *FileInfo {
-	out := &FileInfo{Mode: fi.Mode(), Size: fi.Size(), ModTime: fi.ModTime(), UID: -1, GID: -1}
+func infoOf(fi fs.FileInfo) *machine.FileInfo {
+	out := &machine.FileInfo{Mode: fi.Mode(), Size: fi.Size(), ModTime: fi.ModTime(), UID: -1, GID: -1}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		out.UID, out.GID = int(st.Uid), int(st.Gid)
 	}
@@ -123,7 +125,7 @@ func infoOf(fi fs.FileInfo) *FileInfo {
 }
 
 // ReadFile returns the content of path.
-func (t *LocalTransport) ReadFile(ctx context.Context, p string) ([]byte, error) {
+func (t *Transport) ReadFile(ctx context.Context, p string) ([]byte, error) {
 	r, rp, err := t.at(ctx, p, false)
 	if err != nil {
 		return nil, err
@@ -135,7 +137,7 @@ func (t *LocalTransport) ReadFile(ctx context.Context, p string) ([]byte, error)
 // is written, synced, given mode and owner, then renamed over path, and the
 // directory is synced. A cancelled context or failed write removes the
 // temporary file and leaves path as it was.
-func (t *LocalTransport) WriteFile(ctx context.Context, p string, content io.Reader, attrs FileAttrs) (err error) {
+func (t *Transport) WriteFile(ctx context.Context, p string, content io.Reader, attrs machine.FileAttrs) (err error) {
 	r, err := t.open(true)
 	if err != nil {
 		return err
@@ -313,7 +315,7 @@ func (c ctxReader) Read(p []byte) (int, error) {
 
 // Mkdir creates path (one level) with attrs; an existing directory is not
 // an error.
-func (t *LocalTransport) Mkdir(ctx context.Context, p string, attrs FileAttrs) error {
+func (t *Transport) Mkdir(ctx context.Context, p string, attrs machine.FileAttrs) error {
 	r, rp, err := t.at(ctx, p, true)
 	if err != nil {
 		return err
@@ -345,7 +347,7 @@ func (t *LocalTransport) Mkdir(ctx context.Context, p string, attrs FileAttrs) e
 
 // SetAttrs changes mode, owner and group of path (zero mode and -1 ids are
 // left unchanged).
-func (t *LocalTransport) SetAttrs(ctx context.Context, p string, attrs FileAttrs) error {
+func (t *Transport) SetAttrs(ctx context.Context, p string, attrs machine.FileAttrs) error {
 	r, rp, err := t.at(ctx, p, true)
 	if err != nil {
 		return err
@@ -362,7 +364,7 @@ func (t *LocalTransport) SetAttrs(ctx context.Context, p string, attrs FileAttrs
 }
 
 // Remove deletes a file or an empty directory.
-func (t *LocalTransport) Remove(ctx context.Context, p string) error {
+func (t *Transport) Remove(ctx context.Context, p string) error {
 	r, rp, err := t.at(ctx, p, false)
 	if err != nil {
 		return err
@@ -375,7 +377,7 @@ func (t *LocalTransport) Remove(ctx context.Context, p string) error {
 
 // Run runs argv on this host without a shell. The program is looked up in
 // the PATH of the command's environment. A non-zero exit is in the result.
-func (t *LocalTransport) Run(ctx context.Context, c Cmd) (*CmdResult, error) {
+func (t *Transport) Run(ctx context.Context, c machine.Cmd) (*machine.CmdResult, error) {
 	if len(c.Argv) == 0 {
 		return nil, errors.New("run: empty argv")
 	}
@@ -408,7 +410,7 @@ func (t *LocalTransport) Run(ctx context.Context, c Cmd) (*CmdResult, error) {
 	err = cmd.Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ctx.Err() == nil {
-		return &CmdResult{ExitCode: ee.ExitCode(), Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}, nil
+		return &machine.CmdResult{ExitCode: ee.ExitCode(), Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}, nil
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -416,7 +418,7 @@ func (t *LocalTransport) Run(ctx context.Context, c Cmd) (*CmdResult, error) {
 		}
 		return nil, fmt.Errorf("run %s: %w", c.Argv[0], err)
 	}
-	return &CmdResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}, nil
+	return &machine.CmdResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}, nil
 }
 
 // lookPath finds prog in the colon-separated pathList; a name with a slash
@@ -438,7 +440,7 @@ func lookPath(prog, pathList string) (string, error) {
 }
 
 // Close releases the root.
-func (t *LocalTransport) Close() error {
+func (t *Transport) Close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.r == nil {

@@ -1,4 +1,4 @@
-package machine
+package local
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stewardhq/steward/targets/machine"
 )
 
 // TestLocalWriteListsDirectoryOnce keeps the hot path of a many-unit pass
@@ -34,7 +36,7 @@ func TestLocalWriteListsDirectoryOnce(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			tr, err := NewLocalTransport("h", root, nil)
+			tr, err := NewTransport("h", root, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,7 +44,7 @@ func TestLocalWriteListsDirectoryOnce(t *testing.T) {
 			write := func(i int) {
 				t.Helper()
 				p := fmt.Sprintf("/var/lib/steward/u%d.json", i)
-				if err := tr.WriteFile(t.Context(), p, strings.NewReader("{}\n"), FileAttrs{UID: -1, GID: -1}); err != nil {
+				if err := tr.WriteFile(t.Context(), p, strings.NewReader("{}\n"), machine.FileAttrs{UID: -1, GID: -1}); err != nil {
 					t.Fatal(err)
 				}
 			}

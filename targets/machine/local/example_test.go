@@ -1,4 +1,4 @@
-package machine_test
+package local_test
 
 import (
 	"context"
@@ -6,12 +6,12 @@ import (
 	"os"
 
 	"github.com/stewardhq/steward/reconcile"
-	"github.com/stewardhq/steward/targets/machine"
+	"github.com/stewardhq/steward/targets/machine/local"
 )
 
 // A local target plans and applies machine objects under a root directory;
 // the second run changes nothing.
-func ExampleNewLocal() {
+func ExampleNewTarget() {
 	root, _ := os.MkdirTemp("", "steward-example-")
 	defer os.RemoveAll(root)
 	objs, _ := reconcile.DecodeObjects([]byte(`
@@ -20,7 +20,7 @@ kind: File
 metadata: {name: motd}
 spec: {path: /etc/motd, content: "hello\n", mode: "0644"}
 `), "motd.yaml")
-	target := machine.NewLocal(root)
+	target := local.NewTarget("here", root, nil)
 	req := reconcile.ApplyRequest{Unit: &reconcile.Unit{Name: "demo"}, Revision: "r1", Objects: objs}
 	for range 2 {
 		plan, err := target.Plan(context.Background(), req)

@@ -1,0 +1,46 @@
+package reconcile
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+)
+
+// A deeply nested object renders to YAML that grows with the square of its
+// depth; its cache entry keeps the objects only, not that YAML.
+func TestCacheEntryOfDeepNesting(t *testing.T) {
+	const depth = 3000
+	deep := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\ndata: {v: \"1\"}\nnest: " +
+		strings.Repeat("{a: ", depth) + "x" + strings.Repeat("}", depth) + "\n"
+	tree := fstest.MapFS{
+		"steward.yaml":  {Data: []byte(twoUnits)},
+		"apps/a/x.yaml": {Data: []byte(deep)},
+		"apps/b/y.yaml": {Data: []byte(cm("b", "1"))},
+	}
+	dir := t.TempDir()
+	calls := &atomic.Int32{}
+	first := renderStack(t, tree, NewCache(dir, "test"), calls)
+	if first[0].Err != nil || len(first[0].YAML) != 1 || len(first[0].YAML[0]) < 4<<20 {
+		t.Fatalf("first render: %v, YAML of %d objects", first[0].Err, len(first[0].YAML))
+	}
+	var total int64
+	must(t, filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			total += fi.Size()
+		}
+		return err
+	}))
+	if total > 1<<20 {
+		t.Fatalf("cache holds %d bytes for %d bytes of input", total, len(deep))
+	}
+	again := renderStack(t, tree, NewCache(dir, "test"), calls)
+	if !again[0].Cached || again[0].YAML != nil || HashObjects(again[0].Objects) != HashObjects(first[0].Objects) {
+		t.Fatalf("from disk: cached=%v yaml=%d", again[0].Cached, len(again[0].YAML))
+	}
+	if calls.Load() != 2 {
+		t.Fatalf("generated %d times, want 2 (once per unit)", calls.Load())
+	}
+}
