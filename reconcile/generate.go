@@ -34,6 +34,9 @@ type Stages struct {
 	// Checks builds the checks stage of the revision's stack; nil runs no
 	// checks.
 	Checks CheckerFor
+	// StackIdentity is the identity of a stack whose file sets no name:
+	// its repository URL and path (StackIdentity); cmd sets it.
+	StackIdentity string
 	// StackLimits bound reading steward.yaml; zero fields take defaults.
 	StackLimits StackLimits
 }
@@ -105,6 +108,7 @@ func Generate(ctx context.Context, rev *Revision, names []string, st Stages) (*G
 	if err != nil {
 		return nil, err
 	}
+	stack.SetDefaultIdentity(st.StackIdentity)
 	units, err := stack.Select(names)
 	if err != nil {
 		return nil, err

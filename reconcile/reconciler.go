@@ -66,6 +66,9 @@ type PassEvent struct {
 	Stack  *Stack
 	Units  int // units reconciled in the pass
 	Failed int
+	// Removed are the units removed from the stack that the pass
+	// garbage-collected, or failed to.
+	Removed []Removal
 }
 
 // ReconcilerOptions configure a Reconciler.
@@ -111,6 +114,11 @@ type Reconciler struct {
 	refused   map[string]refusal // revisions refused, by ID
 	requested *PassRequest       // a manual sync asked for while Run runs
 	targets   map[string]cachedTarget
+	// collected names the targets whose removed units were collected at
+	// a revision, by revision (only the current one is kept).
+	collected map[string]map[string]bool
+	// suspLoaded names the targets whose recorded suspensions were read.
+	suspLoaded map[string]bool
 	// sourceFailures counts polls failed in a row: Run retries them with
 	// backoff, sooner than the poll interval.
 	sourceFailures int
@@ -195,6 +203,7 @@ func NewReconciler(opts ReconcilerOptions) *Reconciler {
 		opts: opts, trigger: make(chan struct{}, 1),
 		units: map[string]*unitState{}, suspended: map[string]bool{},
 		refused: map[string]refusal{}, targets: map[string]cachedTarget{},
+		collected: map[string]map[string]bool{}, suspLoaded: map[string]bool{},
 	}
 }
 
@@ -222,22 +231,6 @@ func (r *Reconciler) RequestSync(units []string) {
 	}
 	r.mu.Unlock()
 	r.Trigger()
-}
-
-// Suspend stops applying a unit until Resume; Resume undoes it.
-func (r *Reconciler) Suspend(unit string) { r.setSuspended(unit, true) }
-
-// Resume undoes Suspend.
-func (r *Reconciler) Resume(unit string) { r.setSuspended(unit, false) }
-
-func (r *Reconciler) setSuspended(unit string, v bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if v {
-		r.suspended[unit] = true
-	} else {
-		delete(r.suspended, unit)
-	}
 }
 
 // Run polls and reconciles until ctx is done. Cancelling ctx stops
@@ -274,6 +267,9 @@ type PassRequest struct {
 	// Manual marks a pass a person asked for: the named units apply even if
 	// not due, and windows with manualSync let it through.
 	Manual bool
+	// AllowMassPrune lets a manual pass delete every object of a unit, or
+	// more than its pruneLimit (GuardPrune).
+	AllowMassPrune bool
 }
 
 // PassResult is what one pass did.
@@ -281,11 +277,16 @@ type PassResult struct {
 	Revision string
 	Refused  error // the polled revision was refused; the last good one was used
 	Events   []UnitEvent
+	// Removed are the units removed from the stack that the pass
+	// garbage-collected, or failed to.
+	Removed []Removal
 }
 
-// Failed reports whether any unit failed in the pass.
+// Failed reports whether any unit failed in the pass, or the collection
+// of a removed one.
 func (p *PassResult) Failed() bool {
-	return slices.ContainsFunc(p.Events, func(e UnitEvent) bool { return e.State == StateFailed })
+	return slices.ContainsFunc(p.Events, func(e UnitEvent) bool { return e.State == StateFailed }) ||
+		slices.ContainsFunc(p.Removed, func(r Removal) bool { return r.Err != nil })
 }
 
 // ErrNoRevision is returned when no good revision is known yet.
@@ -312,14 +313,19 @@ func (r *Reconciler) Pass(ctx context.Context, req PassRequest) (*PassResult, er
 	if err != nil {
 		return res, err
 	}
+	if req.Manual && req.AllowMassPrune {
+		ctx = AllowMassPrune(ctx)
+	}
+	r.loadSuspensions(ctx, gen)
 	res.Events = r.applyAll(ctx, gen, selected, req)
+	res.Removed = r.collect(ctx, gen)
 	failed := 0
 	for _, e := range res.Events {
 		if e.State == StateFailed {
 			failed++
 		}
 	}
-	r.opts.Observer.PassCompleted(PassEvent{Revision: gen.rev.ID, Stack: gen.stack, Units: len(res.Events), Failed: failed})
+	r.opts.Observer.PassCompleted(PassEvent{Revision: gen.rev.ID, Stack: gen.stack, Units: len(res.Events), Failed: failed, Removed: res.Removed})
 	return res, nil
 }
 

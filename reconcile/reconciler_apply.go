@@ -255,6 +255,11 @@ func (r *Reconciler) apply(ctx context.Context, gen *generation, u *Unit) (*Chan
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
+	if u.Prune && !MassPruneAllowed(ctx) {
+		if err := GuardPrune(u, plan); err != nil {
+			return nil, err
+		}
+	}
 	cs, err := t.Apply(ctx, plan)
 	if err = Aborted(err); err != nil {
 		return cs, fmt.Errorf("apply: %w", err)

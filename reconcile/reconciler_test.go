@@ -329,12 +329,12 @@ func TestReconcilerDriftSuspendAndWindows(t *testing.T) {
 	}
 
 	// Suspend: a new commit is not applied until resumed.
-	f.r.Suspend("app")
+	must(t, f.r.Suspend(context.Background(), "app"))
 	f.commit("v2", map[string]string{"app/f.yaml": file("conf", "/etc/app.conf", "v2")})
 	if got := f.states(f.pass(reconcile.PassRequest{})); got != "app=suspended base=ready" || f.read("edge", "etc/app.conf") != "v1" {
 		t.Fatalf("suspended: %s, file %q", got, f.read("edge", "etc/app.conf"))
 	}
-	f.r.Resume("app")
+	must(t, f.r.Resume(context.Background(), "app"))
 	if got := f.states(f.pass(reconcile.PassRequest{})); got != "app=ready" || f.read("edge", "etc/app.conf") != "v2" {
 		t.Fatalf("resumed: %s, file %q", got, f.read("edge", "etc/app.conf"))
 	}

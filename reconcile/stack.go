@@ -13,6 +13,7 @@ const (
 type Stack struct {
 	APIVersion string                `yaml:"apiVersion" doc:"Always steward.dev/v1."`
 	Kind       string                `yaml:"kind" doc:"Always Stack."`
+	Name       string                `yaml:"name,omitempty" doc:"The stack's identity, recorded in every inventory it writes (default: the repository URL and the stack's path in it)."`
 	Targets    map[string]TargetSpec `yaml:"targets" doc:"Logical targets by name."`
 	Units      []Unit                `yaml:"units" doc:"The units: a path, a generator, a target."`
 	Images     *Images               `yaml:"images,omitempty" doc:"Image automation policies."`
@@ -26,6 +27,8 @@ type Stack struct {
 	// byName indexes Units by name once parsed: the daemon looks every unit
 	// up by name on every pass.
 	byName map[string]int
+	// defaultName is the identity when Name is empty (SetDefaultIdentity).
+	defaultName string
 }
 
 // TargetSpec is one logical target; exactly one kind is set.
@@ -74,6 +77,8 @@ type Unit struct {
 	Target         string        `yaml:"target" doc:"Name of a target."`
 	Namespace      string        `yaml:"namespace,omitempty" doc:"Namespace for namespaced objects without one (and the helm release namespace)."`
 	Prune          bool          `yaml:"prune,omitempty" doc:"Delete what an earlier revision applied and this one no longer has."`
+	AllowEmpty     bool          `yaml:"allowEmpty,omitempty" doc:"Let a revision in which the unit generates no object (or that removes the unit) delete every object it applied; refused by default."`
+	PruneLimit     IntOrPercent  `yaml:"pruneLimit,omitempty" doc:"Largest share of the unit's objects one apply may delete, as N% (default 50%); more is refused unless a manual sync allows a mass prune."`
 	Force          bool          `yaml:"force,omitempty" doc:"Recreate objects whose immutable fields changed."`
 	Wait           *Wait         `yaml:"wait,omitempty" doc:"Wait for applied objects to become healthy."`
 	Output         string        `yaml:"output,omitempty" doc:"Directory of committed generated output that steward verify compares."`
@@ -86,6 +91,7 @@ type Unit struct {
 	Updater        *Updater      `yaml:"updater,omitempty" doc:"A program image automation runs in the unit's directory to edit generated configuration for a new tag."`
 
 	targetNamespace string // the namespace of its Kubernetes target, set by ParseStack
+	stack           string // the stack's identity, set by SetDefaultIdentity
 }
 
 // EffectiveNamespace is the unit's namespace, else its Kubernetes target's.

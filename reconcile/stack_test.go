@@ -90,7 +90,7 @@ func TestParseStackErrors(t *testing.T) {
 		{"malformed", "apiVersion: [\n", []string{"steward.yaml:1: did not find expected node content"}},
 		{"two documents", header + "---\nfoo: 1\n", []string{"steward.yaml:6:1: more than one YAML document"}},
 		{"wrong header", "apiVersion: v2\nkind: Stak\n", []string{`steward.yaml:1:13: apiVersion: want "steward.dev/v1", found "v2"`, `steward.yaml:2:7: kind: want "Stack"`}},
-		{"unknown field", unit("    prunee: true\n"), []string{"steward.yaml:10:5: units[0].prunee: unknown field (known: dependsOn,"}},
+		{"unknown field", unit("    prunee: true\n"), []string{"steward.yaml:10:5: units[0].prunee: unknown field (known: allowEmpty, dependsOn,"}},
 		{"unknown generator", header + "units:\n  - name: a\n    path: a\n    generator: {kustomise: {}}\n    target: t\n", []string{"steward.yaml:8:17: units[0].generator.kustomise: unknown field (known: command, helm, jsonnet, kustomize, yaml)"}},
 		{"two generators", header + "units:\n  - name: a\n    path: a\n    generator: {yaml: {}, kustomize: {}}\n    target: t\n", []string{"units[0].generator: a unit sets exactly one generator of yaml, kustomize, helm, jsonnet, command (found 2)"}},
 		{"wrong type", unit("    prune: yes please\n"), []string{`steward.yaml:10:12: units[0].prune: want true or false, found "yes please"`}},

@@ -31,6 +31,9 @@ func (s *Stack) Validate() error {
 	if s.Kind != StackKind {
 		fail("kind", "want %q, found %q", StackKind, s.Kind)
 	}
+	if s.Name != "" && (strings.TrimSpace(s.Name) != s.Name || strings.ContainsAny(s.Name, "\n\r\t")) {
+		fail("name", "a stack name has no surrounding spaces and no line breaks")
+	}
 	for _, name := range sortedKeys(s.Targets) {
 		s.validateTarget(name, s.Targets[name], fail)
 	}
@@ -159,6 +162,8 @@ func (s *Stack) validateUnit(at string, u *Unit, fail func(string, string, ...an
 		fail(at+".target", "unit has no target")
 	} else if _, ok := s.Targets[u.Target]; !ok {
 		fail(at+".target", "names no target %q (targets: %s)", u.Target, strings.Join(sortedKeys(s.Targets), ", "))
+	} else {
+		s.validateUnitKind(at, u, fail)
 	}
 	g := u.Generator
 	set := 0

@@ -17,7 +17,7 @@ import (
 func (w *workspace) stages() reconcile.Stages {
 	opts := checks.DefaultOptions()
 	opts.ValidateMachine = machine.Validate
-	return reconcile.Stages{Renderer: w.renderer(), Checks: checks.For(opts), StackLimits: w.stackLimits}
+	return reconcile.Stages{Renderer: w.renderer(), Checks: checks.For(opts), StackLimits: w.stackLimits, StackIdentity: w.stackIdentity()}
 }
 
 // workTreeRun is a working-tree verb's generated revision.

@@ -55,10 +55,13 @@ func newRig(t *testing.T) *e2eRig {
 }
 
 // stack is a machine unit "base" and a Kubernetes unit "app" depending on it
-// (the DAG crosses target kinds), plus a check and extra YAML.
+// (the DAG crosses target kinds), plus a check and extra YAML. Every rig's
+// stack is one stack (name:), whatever its repository URL: the rigs share
+// the cluster's inventory of "app".
 func (r *e2eRig) stack(extra string) string {
 	return fmt.Sprintf(`apiVersion: steward.dev/v1
 kind: Stack
+name: e2e-fleet
 targets:
   cluster: {kubernetes: {credentials: testenv, namespace: %s}}
   host: {machines: {hosts: ["%s"], user: %s, credentials: host-key, root: %s}}

@@ -51,6 +51,8 @@ func (f *sourceFlags) source(w *workspace, cacheDir string, sec *secrets) (recon
 			return nil, err
 		}
 		url, sub = "file://"+top, rel
+	} else {
+		w.stackID = reconcile.StackIdentity(url, sub)
 	}
 	opts := git.DefaultSourceOptions()
 	opts.URL, opts.Branch, opts.Tag, opts.SemverTag = url, f.branch, f.tag, f.semver

@@ -18,8 +18,9 @@ func newUnitActionCommand(g *globalFlags, action, short string) *cobra.Command {
 		Use:   action + " UNIT",
 		Short: short,
 		Long: short + ` on the running steward (steward run). The daemon's STEWARD_API_TOKEN, if it has one, is
-read from the same variable (or --api-token-file) here. A unit suspended this way stays suspended until resumed or the daemon
-restarts; suspend: true in steward.yaml suspends it for good.`,
+read from the same variable (or --api-token-file) here. A unit suspended this way stays suspended until
+resumed, also across restarts: the suspension is kept with the unit's inventory on its target.
+suspend: true in steward.yaml suspends it for good.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			url := strings.TrimSuffix(server, "/") + "/api/units/" + args[0] + "/" + action

@@ -13,6 +13,7 @@ import (
 
 func newSyncCommand(g *globalFlags) *cobra.Command {
 	tf, sf := &targetFlags{}, &sourceFlags{}
+	var allowMassPrune bool
 	cmd := &cobra.Command{
 		Use:   "sync [UNIT...]",
 		Short: "One pass: pull, generate, check, apply, report",
@@ -29,7 +30,7 @@ dependency order. A revision that fails generation or checks is not applied. Exi
 				return err
 			}
 			defer r.Close()
-			res, err := r.Pass(cmd.Context(), reconcile.PassRequest{Units: args, Manual: true})
+			res, err := r.Pass(cmd.Context(), reconcile.PassRequest{Units: args, Manual: true, AllowMassPrune: allowMassPrune})
 			out := cmd.OutOrStdout()
 			if res != nil && res.Refused != nil {
 				fmt.Fprintf(out, "revision refused: %v\n", res.Refused)
@@ -46,6 +47,10 @@ dependency order. A revision that fails generation or checks is not applied. Exi
 				printUnitEvent(out, ev)
 				ok = ok && ev.State == reconcile.StateReady
 			}
+			for _, rm := range res.Removed {
+				fmt.Fprintln(out, rm.String())
+				ok = ok && rm.Err == nil
+			}
 			if !ok {
 				return silentExit(1)
 			}
@@ -54,6 +59,7 @@ dependency order. A revision that fails generation or checks is not applied. Exi
 	}
 	tf.register(cmd.Flags())
 	sf.register(cmd.Flags())
+	cmd.Flags().BoolVar(&allowMassPrune, "allow-mass-prune", false, "let units delete all their objects, or more than their pruneLimit, in this sync")
 	return cmd
 }
 

@@ -17,6 +17,9 @@ type workspace struct {
 	cache       *reconcile.Cache
 	logger      *slog.Logger
 	stackLimits reconcile.StackLimits
+	// stackID is the default identity of the stack when --repo names its
+	// repository (see stackIdentity).
+	stackID string
 }
 
 // findRoot returns the stack's root: the nearest directory from dir upwards

@@ -58,6 +58,9 @@ type Checker struct {
 type UnitObjects struct {
 	Unit    string
 	Objects []*reconcile.Object
+	// Machine says the unit's target applies machine kinds (machines,
+	// local): every object must then be one, whatever its apiVersion.
+	Machine bool
 }
 
 // New compiles the stack file's checks once. Every bad rule is reported,
@@ -89,13 +92,14 @@ type result struct {
 func (c *Checker) Check(ctx context.Context, units []UnitObjects) (*Report, error) {
 	crds := newCRDIndex(units, c.selfEnv, c.opts.CostLimit)
 	type job struct {
-		unit string
-		obj  *reconcile.Object
+		unit    string
+		obj     *reconcile.Object
+		machine bool
 	}
 	var jobs []job
 	for _, u := range units {
 		for _, o := range u.Objects {
-			jobs = append(jobs, job{u.Unit, o})
+			jobs = append(jobs, job{u.Unit, o, u.Machine})
 		}
 	}
 	results := make([]result, len(jobs))
@@ -111,7 +115,7 @@ func (c *Checker) Check(ctx context.Context, units []UnitObjects) (*Report, erro
 				if err := gctx.Err(); err != nil {
 					return err
 				}
-				results[i] = c.checkObject(gctx, crds, jobs[i].unit, jobs[i].obj)
+				results[i] = c.checkObject(gctx, crds, jobs[i].unit, jobs[i].obj, jobs[i].machine)
 			}
 			return nil
 		})
@@ -133,13 +137,16 @@ func (c *Checker) Check(ctx context.Context, units []UnitObjects) (*Report, erro
 	return rep, nil
 }
 
-func (c *Checker) checkObject(ctx context.Context, crds *crdIndex, unit string, o *reconcile.Object) result {
+func (c *Checker) checkObject(ctx context.Context, crds *crdIndex, unit string, o *reconcile.Object, machine bool) result {
 	var res result
 	id := reconcile.IDOf(o)
 	fail := func(rule, field, msg string) {
 		res.failures = append(res.failures, Failure{Unit: unit, Object: id, Rule: rule, Field: field, Message: msg})
 	}
-	if reconcile.IsMachine(o) {
+	// An object of a machine unit, or of the machine API group at any
+	// version, is the machine validator's to judge: an unknown apiVersion
+	// or kind is refused here, not at plan.
+	if machine || reconcile.IsMachine(o) || groupOf(o.GetAPIVersion()) == machineGroup {
 		c.checkMachine(o, fail, func(reason string) {
 			res.unchecked = &Unchecked{Unit: unit, Object: id, Reason: reason}
 		})
@@ -181,6 +188,9 @@ func (c *Checker) checkMachine(o *reconcile.Object, fail func(rule, field, msg s
 		fail(RuleMachine, "", e.Error())
 	}
 }
+
+// machineGroup is the API group of the machine kinds.
+const machineGroup = "machine.steward.dev"
 
 // FieldMessager is implemented by validation errors that can give the field
 // they concern apart from the message (without the object, which a Failure

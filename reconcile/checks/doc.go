@@ -11,7 +11,10 @@
 //     values and formats, int-or-string and quantities. Kinds defined by a
 //     CustomResourceDefinition in the same run are validated against its
 //     openAPIV3Schema; other kinds outside the built-in groups are reported
-//     as unchecked. Machine kinds are handed to Options.ValidateMachine.
+//     as unchecked. Machine kinds (group machine.steward.dev, any version)
+//     and every object of a unit whose target applies machine kinds are
+//     handed to Options.ValidateMachine, so an unknown apiVersion or kind
+//     refuses the revision here rather than failing at plan.
 //   - rules: the CEL expressions of the stack file's checks, with object
 //     bound to the object, selected by apiVersion/kind/name/namespace globs
 //     and units.

@@ -11,6 +11,8 @@ import (
 // the stack's rules compiled once, run over each generation of it.
 type Stage struct {
 	checker *Checker
+	// machine names the units whose target applies machine kinds.
+	machine map[string]bool
 }
 
 var _ reconcile.Checker = (*Stage)(nil)
@@ -21,7 +23,13 @@ func NewStage(stack *reconcile.Stack, opts Options) (*Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Stage{checker: c}, nil
+	machine := map[string]bool{}
+	for _, u := range stack.Units {
+		if t, ok := stack.Targets[u.Target]; ok && (t.Machines != nil || t.Local != nil) {
+			machine[u.Name] = true
+		}
+	}
+	return &Stage{checker: c, machine: machine}, nil
 }
 
 // For returns the reconcile.CheckerFor that builds a Stage per stack with
@@ -39,7 +47,7 @@ func (s *Stage) Check(ctx context.Context, rendered []reconcile.Rendered) (*reco
 	units := make([]UnitObjects, 0, len(rendered))
 	for _, r := range rendered {
 		if r.Err == nil {
-			units = append(units, UnitObjects{Unit: r.Unit.Name, Objects: r.Objects})
+			units = append(units, UnitObjects{Unit: r.Unit.Name, Objects: r.Objects, Machine: s.machine[r.Unit.Name]})
 		}
 	}
 	rep, err := s.checker.Check(ctx, units)

@@ -1,6 +1,7 @@
 package status
 
 import (
+	"context"
 	"crypto/subtle"
 	"fmt"
 	"net"
@@ -13,8 +14,8 @@ import (
 // Controller is what the unit API asks of the reconciler.
 type Controller interface {
 	Current() (*reconcile.Revision, *reconcile.Stack)
-	Suspend(unit string)
-	Resume(unit string)
+	Suspend(ctx context.Context, unit string) error
+	Resume(ctx context.Context, unit string) error
 	Trigger()
 	RequestSync(units []string)
 }
@@ -39,9 +40,15 @@ func UnitAPI(c Controller, token string) http.Handler {
 		}
 		switch req.PathValue("action") {
 		case "suspend":
-			c.Suspend(unit)
+			if err := c.Suspend(req.Context(), unit); err != nil {
+				http.Error(w, fmt.Sprintf("suspended until steward restarts: %v", err), http.StatusInternalServerError)
+				return
+			}
 		case "resume":
-			c.Resume(unit)
+			if err := c.Resume(req.Context(), unit); err != nil {
+				http.Error(w, fmt.Sprintf("resumed until steward restarts: %v", err), http.StatusInternalServerError)
+				return
+			}
 			c.Trigger()
 		case "sync":
 			c.RequestSync([]string{unit})

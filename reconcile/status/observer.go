@@ -78,5 +78,6 @@ func (o *Observer) PassCompleted(ev reconcile.PassEvent) {
 		}
 		o.store.Retain(names)
 	}
+	o.store.AddRemoved(ev.Removed)
 	o.store.MarkReady()
 }

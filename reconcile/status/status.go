@@ -54,6 +54,9 @@ type Snapshot struct {
 	// Ready is true once the first reconcile pass completed.
 	Ready bool         `json:"ready"`
 	Units []UnitStatus `json:"units"`
+	// Removed says what became of units removed from the stack: pruned,
+	// or their inventory dropped and what was left in place.
+	Removed []string `json:"removed,omitempty"`
 	// Images is image automation's status, when it runs.
 	Images *ImagesStatus `json:"images,omitempty"`
 }

@@ -1,6 +1,7 @@
 package status
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ type Store struct {
 	source   Snapshot // Units unused
 	ready    bool
 	draining bool
+	removed  []string // what became of units removed from the stack
 }
 
 // NewStore returns an empty store.
@@ -124,6 +126,7 @@ func (s *Store) Snapshot() Snapshot {
 	defer s.mu.RUnlock()
 	snap := s.source
 	snap.Ready = s.ready && !s.draining
+	snap.Removed = slices.Clone(s.removed)
 	snap.Units = make([]UnitStatus, 0, len(s.order))
 	for _, n := range s.order {
 		snap.Units = append(snap.Units, s.units[n].clone())

@@ -89,10 +89,10 @@ func (t *Target) Apply(ctx context.Context, plan *reconcile.Plan) (*reconcile.Ch
 	}
 
 	var errs []error
-	if inv := t.newInventory(data, req.Unit.Prune); !sameInventory(inv, data.old) {
+	if inv := t.newInventory(data, req.Unit.Prune); !sameInventory(inv, data.old) || (len(inv) > 0 && data.owner != req.Unit.StackName()) {
 		// Record what was applied even when ctx ended mid-apply.
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		err := t.writeInventory(wctx, req.Unit.Name, req.Revision, inv)
+		err := t.writeInventory(wctx, req.Unit, req.Revision, inv)
 		cancel()
 		if err != nil {
 			errs = append(errs, err)

@@ -165,7 +165,7 @@ spec:
 	if msg := fe.Failed[0].Message; !strings.Contains(msg, "spec.replicas") {
 		t.Errorf("failure message does not carry the server's field: %q", msg)
 	}
-	inv, _, err := tg.readInventory(context.Background(), u.Name)
+	inv, _, err := tg.readInventory(context.Background(), u.Name, u.StackName())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func TestAPIServerGoesAway(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Whatever the inventory holds exists.
-	inv, _, err := tg.readInventory(ctx, u.Name)
+	inv, _, err := tg.readInventory(ctx, u.Name, u.StackName())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestAPIServerGoesAway(t *testing.T) {
 	if cs.Count(reconcile.Created)+cs.Count(reconcile.Unchanged) != len(objs) {
 		t.Errorf("next sync: %d created, %d unchanged, %d failed", cs.Count(reconcile.Created), cs.Count(reconcile.Unchanged), cs.Count(reconcile.Failed))
 	}
-	if inv, _, _ := tg.readInventory(ctx, u.Name); len(inv) != len(objs) {
+	if inv, _, _ := tg.readInventory(ctx, u.Name, u.StackName()); len(inv) != len(objs) {
 		t.Errorf("inventory has %d objects, want %d", len(inv), len(objs))
 	}
 }

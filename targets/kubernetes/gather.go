@@ -29,7 +29,7 @@ func (t *Target) gather(ctx context.Context, req reconcile.ApplyRequest) (*planD
 	if err != nil {
 		return nil, nil, err
 	}
-	old, _, err := t.readInventory(ctx, req.Unit.Name)
+	old, owner, err := t.readInventory(ctx, req.Unit.Name, req.Unit.StackName())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -44,7 +44,7 @@ func (t *Target) gather(ctx context.Context, req reconcile.ApplyRequest) (*planD
 	if err != nil {
 		return nil, nil, err
 	}
-	return &planData{target: t, unit: req.Unit.Name, id: id, objects: objs, old: old}, lv, nil
+	return &planData{target: t, unit: req.Unit.Name, id: id, objects: objs, old: old, owner: owner}, lv, nil
 }
 
 // gatherPrune reads what the cluster holds for each stale entry, and, when

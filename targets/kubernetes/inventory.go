@@ -27,6 +27,9 @@ const (
 	inventoryPrefix = "unit-"
 	inventoryKey    = "inventory.gz"
 	inventoryLabel  = "steward.dev/inventory"
+	// inventoryStackKey is the data key recording the identity of the
+	// stack the unit belongs to.
+	inventoryStackKey = "stack"
 )
 
 // entry is one object a unit applied and the server accepted.
@@ -104,7 +107,7 @@ func decodeInventory(data []byte) (inventory, error) {
 // InventoryError is a unit's inventory that cannot be read or written.
 type InventoryError struct {
 	Unit string
-	Op   string // "read" or "write"
+	Op   string // "read", "write" or "delete"
 	Err  error
 }
 
@@ -115,8 +118,10 @@ func (e *InventoryError) Error() string {
 func (e *InventoryError) Unwrap() error { return e.Err }
 
 // readInventory returns the unit's inventory (empty when there is none yet)
-// and the ConfigMap's resourceVersion ("" when it does not exist).
-func (t *Target) readInventory(ctx context.Context, unit string) (inventory, string, error) {
+// and the stack recorded in it ("" for none, or an inventory written before
+// stacks had an identity, which stack adopts). An inventory another stack
+// wrote is refused (*reconcile.StackCollisionError) and left as it is.
+func (t *Target) readInventory(ctx context.Context, unit, stack string) (inventory, string, error) {
 	var cm corev1.ConfigMap
 	key := client.ObjectKey{Namespace: t.opts.InventoryNamespace, Name: inventoryPrefix + unit}
 	if err := t.own.client.Get(ctx, key, &cm); err != nil {
@@ -125,20 +130,26 @@ func (t *Target) readInventory(ctx context.Context, unit string) (inventory, str
 		}
 		return nil, "", &InventoryError{Unit: unit, Op: "read", Err: err}
 	}
+	owner := cm.Data[inventoryStackKey]
+	if err := reconcile.CheckInventoryOwner("target "+t.opts.Name, unit, owner, stack); err != nil {
+		return nil, "", err
+	}
 	data, ok := cm.BinaryData[inventoryKey]
 	if !ok {
-		return inventory{}, cm.ResourceVersion, nil
+		return inventory{}, owner, nil
 	}
 	inv, err := decodeInventory(data)
 	if err != nil {
 		return nil, "", &InventoryError{Unit: unit, Op: "read", Err: fmt.Errorf("ConfigMap %s/%s: %w", key.Namespace, key.Name, err)}
 	}
-	return inv, cm.ResourceVersion, nil
+	return inv, owner, nil
 }
 
-// writeInventory stores inv for the unit by server-side apply, creating the
-// inventory namespace when needed.
-func (t *Target) writeInventory(ctx context.Context, unit, revision string, inv inventory) error {
+// writeInventory stores inv for u by server-side apply, creating the
+// inventory namespace when needed. The unit's stack, prune and allowEmpty
+// are recorded with it, for collecting it once the stack drops the unit.
+func (t *Target) writeInventory(ctx context.Context, u *reconcile.Unit, revision string, inv inventory) error {
+	unit := u.Name
 	data, err := encodeInventory(inv)
 	if err != nil {
 		return &InventoryError{Unit: unit, Op: "write", Err: err}
@@ -150,7 +161,8 @@ func (t *Target) writeInventory(ctx context.Context, unit, revision string, inv 
 			Namespace: t.opts.InventoryNamespace,
 			Labels:    map[string]string{inventoryLabel: "true", UnitLabel: unit},
 		},
-		Data:       map[string]string{"unit": unit, "revision": revision, "objects": fmt.Sprint(len(inv))},
+		Data: map[string]string{"unit": unit, inventoryStackKey: u.StackName(), "revision": revision, "objects": fmt.Sprint(len(inv)),
+			"prune": fmt.Sprint(u.Prune), "allowEmpty": fmt.Sprint(u.AllowEmpty)},
 		BinaryData: map[string][]byte{inventoryKey: data},
 	}
 	apply := func() error {

@@ -44,6 +44,7 @@ type planData struct {
 	objects []*planned
 	prune   []*pruned
 	old     inventory
+	owner   string // the stack recorded in old
 }
 
 // Plan compares the unit's objects with the cluster and returns what Apply

@@ -137,7 +137,12 @@ func (t *Target) applyHost(ctx context.Context, req reconcile.ApplyRequest, unit
 		return changes, true
 	}
 	inv := cloneInventory(hp.inv)
-	if !hp.changed() && !inventoryOutdated(inv, req.Revision, len(hp.pending) > 0) {
+	// Record the stack and the unit's prune settings, in an older
+	// inventory too.
+	prune, allowEmpty := req.Unit != nil && req.Unit.Prune, req.Unit != nil && req.Unit.AllowEmpty
+	adopt := (inv.Stack != stackOf(req) || inv.Prune != prune || inv.AllowEmpty != allowEmpty) && len(inv.Entries) > 0
+	inv.Stack, inv.Prune, inv.AllowEmpty = stackOf(req), prune, allowEmpty
+	if !hp.changed() && !adopt && !inventoryOutdated(inv, req.Revision, len(hp.pending) > 0) {
 		return changes, false // nothing to do: not even a connection
 	}
 	log := t.cfg.Logger.With("unit", unit, "target", t.cfg.Name, "revision", req.Revision, "host", hp.host)

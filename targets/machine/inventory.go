@@ -22,6 +22,17 @@ const InventoryDir = "/var/lib/steward"
 // <root>/var/lib/steward/<unit>.json.
 type Inventory struct {
 	Unit string `json:"unit"`
+	// Stack is the identity of the stack the unit belongs to: another
+	// stack's unit of the same name is refused, and the inventory left as
+	// it is. Empty in inventories written before stacks had one.
+	Stack string `json:"stack,omitempty"`
+	// Prune and AllowEmpty are the unit's, as last applied: what becomes
+	// of the unit's objects once the stack drops it.
+	Prune      bool `json:"prune,omitempty"`
+	AllowEmpty bool `json:"allowEmpty,omitempty"`
+	// Suspended is a suspension set through steward's API: it outlives
+	// a restart of steward.
+	Suspended bool `json:"suspended,omitempty"`
 	// Revision is the revision last applied, successfully or not.
 	Revision string `json:"revision"`
 	// Status of that apply: applied, failed or rolledBack.
@@ -55,6 +66,14 @@ func (inv *Inventory) held(rev string) string {
 		at = " at " + inv.FailedAt.Format(time.RFC3339)
 	}
 	return fmt.Sprintf("rolled back from revision %s%s: %s; not applied again until a new revision or a manual sync", rev, at, inv.FailedReason)
+}
+
+// stackOf is the identity of the stack of req's unit.
+func stackOf(req reconcile.ApplyRequest) string {
+	if req.Unit == nil {
+		return ""
+	}
+	return req.Unit.StackName()
 }
 
 // GoodRevision is a revision that applied and passed its health check.

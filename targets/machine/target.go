@@ -155,6 +155,14 @@ func (t *Target) Plan(ctx context.Context, req reconcile.ApplyRequest) (*reconci
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	for _, hp := range hps {
+		// Another stack's unit of this name: nothing of it is touched on
+		// any host, and the unit fails whatever objects it has.
+		var coll *reconcile.StackCollisionError
+		if errors.As(hp.err, &coll) {
+			return nil, hp.err
+		}
+	}
 	plan := &reconcile.Plan{Request: req, Data: &planData{hosts: hps}}
 	for i, hp := range hps {
 		hp.changes = hostChanges(hp, res, t.cfg.Hosts[i])
@@ -204,6 +212,9 @@ func (t *Target) planHostDial(ctx context.Context, name, unit string, req reconc
 	h := t.host(tr, name)
 	inv, err := readInventory(ctx, h, unit)
 	if err != nil {
+		return &hostPlan{host: name, err: err}
+	}
+	if err := reconcile.CheckInventoryOwner("host "+name, unit, inv.Stack, stackOf(req)); err != nil {
 		return &hostPlan{host: name, err: err}
 	}
 	prune := req.Unit != nil && req.Unit.Prune
@@ -289,7 +300,20 @@ func planHost(ctx context.Context, h *host, inv *Inventory, res []resource, prun
 		return hp, nil
 	}
 	sortForPrune(orphans)
+	var elsewhere map[string]string
+	if len(orphans) > 0 {
+		var err error
+		if elsewhere, err = managedElsewhere(ctx, h, inv.Unit); err != nil {
+			return nil, fmt.Errorf("prune: %w", err)
+		}
+	}
 	for _, e := range orphans {
+		if other, ok := elsewhere[e.key()]; ok {
+			// Another unit declares it now: adopted by that unit, not deleted.
+			hp.steps = append(hp.steps, &step{id: e.id(), action: reconcile.Unchanged, prune: true, key: e.key(),
+				msg: "no longer declared; left in place: unit " + other + " manages it now"})
+			continue
+		}
 		st, err := planPrune(ctx, h, e)
 		if err != nil {
 			return nil, fmt.Errorf("prune %s: %w", objName(e.id()), err)

@@ -1,0 +1,68 @@
+package reconcile
+
+import (
+	"fmt"
+	"path"
+	"strings"
+)
+
+// Identity returns the stack's identity, recorded in every inventory it
+// writes: its name: when set, else the default SetDefaultIdentity gave it
+// (its repository URL and path), else "".
+func (s *Stack) Identity() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return s.defaultName
+}
+
+// SetDefaultIdentity sets the identity of a stack whose file sets no name,
+// and hands the identity to its units (Unit.StackName).
+func (s *Stack) SetDefaultIdentity(id string) {
+	s.defaultName = id
+	for i := range s.Units {
+		s.Units[i].stack = s.Identity()
+	}
+}
+
+// StackName is the identity of the stack the unit belongs to ("" when the
+// stack has none): targets record it in the unit's inventory and refuse an
+// inventory another stack wrote.
+func (u *Unit) StackName() string { return u.stack }
+
+// StackIdentity is the default identity of a stack: the repository URL
+// without credentials, and the stack's directory in it when that is not the
+// root ("https://git.example.com/ops/shop.git//clusters/prod").
+func StackIdentity(repoURL, dir string) string {
+	id := Redact(repoURL)
+	if d := path.Clean(strings.TrimPrefix(dir, "/")); d != "." && d != "" {
+		id += "//" + d
+	}
+	return id
+}
+
+// StackCollisionError is a unit's inventory on a target written by another
+// stack: two stacks declare a unit of the same name there. The inventory
+// is left as it is.
+type StackCollisionError struct {
+	Target string // the target's name, or a host of it
+	Unit   string
+	Owner  string // the stack that wrote the inventory
+	Stack  string // the stack asking
+}
+
+func (e *StackCollisionError) Error() string {
+	return fmt.Sprintf("unit %s on %s: the inventory belongs to stack %q, not to this stack %q; two stacks may not have a unit of the same name on one target (rename the unit or give the stack another name:)",
+		e.Unit, e.Target, e.Owner, e.Stack)
+}
+
+// CheckInventoryOwner returns a *StackCollisionError when an inventory
+// recorded as owner's may not be used by stack. An inventory that records no
+// stack (written before stacks had an identity) is adopted by the first
+// stack that applies the unit.
+func CheckInventoryOwner(target, unit, owner, stack string) error {
+	if owner == "" || owner == stack {
+		return nil
+	}
+	return &StackCollisionError{Target: target, Unit: unit, Owner: owner, Stack: stack}
+}

@@ -1,0 +1,59 @@
+package kubernetes
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/stewardhq/steward/reconcile"
+)
+
+var _ reconcile.Suspender = (*Target)(nil)
+
+// suspendKey is the inventory's data key of a suspension set through the
+// API. It is written by its own field manager, so that the inventory
+// writes of applies (which own the rest of the data) leave it alone.
+const suspendKey = "suspended"
+
+// SetSuspended records (or clears) a suspension of u in its inventory
+// ConfigMap, creating it when the unit has none yet. Another stack's
+// inventory is refused.
+func (t *Target) SetSuspended(ctx context.Context, u *reconcile.Unit, suspended bool) error {
+	if _, _, err := t.readInventory(ctx, u.Name, u.StackName()); err != nil {
+		return err
+	}
+	data := map[string]string{"unit": u.Name, inventoryStackKey: u.StackName()}
+	if suspended {
+		data[suspendKey] = "true"
+	}
+	cm := &corev1.ConfigMap{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      inventoryPrefix + u.Name,
+			Namespace: t.opts.InventoryNamespace,
+			Labels:    map[string]string{inventoryLabel: "true", UnitLabel: u.Name},
+		},
+		Data: data,
+	}
+	apply := func() error {
+		return t.own.client.Patch(ctx, cm, client.Apply, client.FieldOwner(t.opts.FieldManager+"-suspend"), client.ForceOwnership)
+	}
+	err := apply()
+	if apierrors.IsNotFound(err) {
+		ns := &corev1.Namespace{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+			ObjectMeta: metav1.ObjectMeta{Name: t.opts.InventoryNamespace},
+		}
+		if err := t.own.client.Patch(ctx, ns, client.Apply, client.FieldOwner(t.opts.FieldManager)); err != nil {
+			return &InventoryError{Unit: u.Name, Op: "write", Err: err}
+		}
+		err = apply()
+	}
+	if err != nil {
+		return &InventoryError{Unit: u.Name, Op: "write", Err: err}
+	}
+	return nil
+}
