@@ -68,21 +68,23 @@ type LocalTarget struct {
 // Unit is one entry of the stack: the unit of scheduling, status,
 // dependencies and metrics.
 type Unit struct {
-	Name           string        `yaml:"name" doc:"Unique name."`
-	Path           string        `yaml:"path" doc:"Directory relative to the repository root."`
-	Generator      GeneratorSpec `yaml:"generator" doc:"How the path becomes objects."`
-	Target         string        `yaml:"target" doc:"Name of a target."`
-	Namespace      string        `yaml:"namespace,omitempty" doc:"Namespace for namespaced objects without one (and the helm release namespace)."`
-	Prune          bool          `yaml:"prune,omitempty" doc:"Delete what an earlier revision applied and this one no longer has."`
-	Force          bool          `yaml:"force,omitempty" doc:"Recreate objects whose immutable fields changed."`
-	Wait           *Wait         `yaml:"wait,omitempty" doc:"Wait for applied objects to become healthy."`
-	Output         string        `yaml:"output,omitempty" doc:"Directory of committed generated output that steward verify compares."`
-	DependsOn      []string      `yaml:"dependsOn,omitempty" doc:"Units that must be ready at the same revision first."`
-	Health         *Health       `yaml:"health,omitempty" doc:"Health check run after apply on machine targets."`
-	ServiceAccount string        `yaml:"serviceAccount,omitempty" doc:"Kubernetes service account (namespace/name) to impersonate."`
-	Interval       Duration      `yaml:"interval,omitempty" doc:"Re-apply interval for drift correction."`
-	Suspend        bool          `yaml:"suspend,omitempty" doc:"Do not apply this unit."`
-	ExtraPaths     []string      `yaml:"extraPaths,omitempty" doc:"More directories whose files are inputs of the generator (for the generation cache)."`
+	Name           string                `yaml:"name" doc:"Unique name."`
+	Path           string                `yaml:"path" doc:"Directory relative to the repository root."`
+	Generator      GeneratorSpec         `yaml:"generator" doc:"How the path becomes objects."`
+	Target         string                `yaml:"target" doc:"Name of a target."`
+	Namespace      string                `yaml:"namespace,omitempty" doc:"Namespace for namespaced objects without one (and the helm release namespace)."`
+	Prune          bool                  `yaml:"prune,omitempty" doc:"Delete what an earlier revision applied and this one no longer has."`
+	Force          bool                  `yaml:"force,omitempty" doc:"Recreate objects whose immutable fields changed."`
+	Wait           *Wait                 `yaml:"wait,omitempty" doc:"Wait for applied objects to become healthy."`
+	Output         string                `yaml:"output,omitempty" doc:"Directory of committed generated output that steward verify compares."`
+	DependsOn      []string              `yaml:"dependsOn,omitempty" doc:"Units that must be ready at the same revision first."`
+	Health         *Health               `yaml:"health,omitempty" doc:"Health check run after apply on machine targets."`
+	ServiceAccount string                `yaml:"serviceAccount,omitempty" doc:"Kubernetes service account (namespace/name) to impersonate."`
+	Interval       Duration              `yaml:"interval,omitempty" doc:"Re-apply interval for drift correction."`
+	Suspend        bool                  `yaml:"suspend,omitempty" doc:"Do not apply this unit."`
+	ExtraPaths     []string              `yaml:"extraPaths,omitempty" doc:"More directories whose files are inputs of the generator (for the generation cache)."`
+	Outputs        map[string]OutputSpec `yaml:"outputs,omitempty" doc:"Values recorded after a successful apply, by name (see outputs.go)."`
+	Inputs         map[string]string     `yaml:"inputs,omitempty" doc:"Values this unit's generator consumes, by name: unit.output of a unit it depends on."`
 
 	targetNamespace string // the namespace of its Kubernetes target, set by ParseStack
 }
