@@ -42,6 +42,9 @@ type ApplyRequest struct {
 	Unit     *Unit
 	Revision string
 	Objects  []*Object
+	// Inputs are the values the objects were generated with; machine File
+	// templates see them as .Inputs.
+	Inputs Inputs
 }
 
 // Target applies objects to a system. Plan reads the live state and changes

@@ -86,6 +86,8 @@ type ReconcilerOptions struct {
 	RetryMin, RetryMax time.Duration
 	Logger             *slog.Logger
 	Now                func() time.Time
+	// Propagation bounds re-applies for changed inputs (reconciler_outputs.go).
+	Propagation PropagationOptions
 }
 
 // DefaultReconcilerOptions returns options with a one-minute poll, a ten-minute drift
@@ -114,6 +116,7 @@ type Reconciler struct {
 	passMu         sync.Mutex // one pass at a time
 	resolveMu      sync.Mutex // one target resolution at a time
 	sched          schedStats
+	flow           flowState // outputs and inputs (reconciler_outputs.go)
 }
 
 type unitState struct {
@@ -302,7 +305,7 @@ func (r *Reconciler) Pass(ctx context.Context, req PassRequest) (*PassResult, er
 	if err != nil {
 		return res, err
 	}
-	res.Events = r.applyAll(ctx, gen, selected, req)
+	res.Events = r.applyRounds(ctx, gen, selected, req)
 	failed := 0
 	for _, e := range res.Events {
 		if e.State == StateFailed {
@@ -364,17 +367,19 @@ func (r *Reconciler) poll(ctx context.Context, res *PassResult) error {
 }
 
 func (r *Reconciler) generate(ctx context.Context, rev *Revision) (*generation, error) {
-	g, err := Generate(ctx, rev, nil, r.opts.Stages)
+	g, err := Generate(ctx, rev, nil, r.generationStages(ctx, rev))
 	if err != nil {
 		return nil, err
 	}
-	if err := g.Err(); err != nil {
-		return nil, err
+	// A unit waiting for an input is blocked when applied, not a refusal.
+	if p := withoutInputErrors(g.Problems); len(p) > 0 {
+		return nil, p
 	}
 	gen := &generation{Generation: g, rev: rev, stack: g.Stack, windows: g.Windows,
 		objects: make(map[string][]*Object, len(g.Units)), hashes: g.Hashes()}
 	for _, ren := range g.Units {
 		gen.objects[ren.Unit.Name] = ren.Objects
+		gen.hashes[ren.Unit.Name] = unitHash(gen.hashes[ren.Unit.Name], ren.Inputs)
 	}
 	return gen, nil
 }
