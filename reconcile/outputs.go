@@ -27,7 +27,7 @@ type OutputSpec struct {
 
 // JSONPathOutput points into a live object the unit applied.
 type JSONPathOutput struct {
-	Object    string `yaml:"object" doc:"Kind/name, or group/Kind/name; namespaced objects take the unit's namespace unless namespace is set."`
+	Object    string `yaml:"object" doc:"Kind/name, or group/Kind/name; a namespaced object is in namespace, else the unit's, else its target's."`
 	Namespace string `yaml:"namespace,omitempty" doc:"Namespace of the object (default the unit's)."`
 	Path      string `yaml:"path" doc:"JSONPath such as .spec.clusterIP or {.status.loadBalancer.ingress[0].ip}."`
 }

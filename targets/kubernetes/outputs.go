@@ -100,9 +100,13 @@ func (t *Target) ResolveOutput(ctx context.Context, u *reconcile.Unit, name stri
 	}
 	ns := ""
 	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		// As Plan defaults it: the output's, the unit's, the target's.
 		ns = j.Namespace
 		if ns == "" {
-			ns = u.EffectiveNamespace()
+			ns = u.Namespace
+		}
+		if ns == "" {
+			ns = t.opts.Namespace
 		}
 	}
 	id := reconcile.ObjectID{Group: gk.Group, Kind: gk.Kind, Namespace: ns, Name: objName}
