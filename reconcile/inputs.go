@@ -162,7 +162,11 @@ func ResolveInputs(stack *Stack, live OutputSource, examples bool) InputResolver
 					why = err
 				}
 			}
-			if !found && examples && spec.Example != nil {
+			switch {
+			case found || !examples:
+			case spec.Value != nil: // a literal is the same offline
+				v.Value, found = *spec.Value, true
+			case spec.Example != nil:
 				v.Value, v.Example, found = *spec.Example, true, true
 			}
 			if !found {

@@ -29,6 +29,9 @@ Output is never written through a symlink. Exit 0 ok, 1 generator or check failu
 			if err := failOnProblems(cmd.ErrOrStderr(), run.gen.Problems); err != nil {
 				return err
 			}
+			for _, e := range run.gen.Examples {
+				fmt.Fprintln(cmd.ErrOrStderr(), "example:", e)
+			}
 			switch {
 			case updateOutputs:
 				return writeOutputs(run.w.root, run.gen.Units, cmd.ErrOrStderr())

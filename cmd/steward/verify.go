@@ -36,6 +36,9 @@ a problem.`,
 			for _, n := range run.gen.Unchecked {
 				fmt.Fprintln(out, "unchecked:", n)
 			}
+			for _, e := range run.gen.Examples {
+				fmt.Fprintln(out, "example:", e)
+			}
 			if err := failOnProblems(out, append(run.gen.Problems, run.gen.CompareOutputs()...)); err != nil {
 				return err
 			}
