@@ -270,7 +270,9 @@ func TestOutputProbeFailsOrHangs(t *testing.T) {
 // generated, with the reason, never given an empty string.
 func TestGenerateOfflineUsesExamples(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, flowFiles("/nonexistent"))
+	files := flowFiles("/nonexistent")
+	files["steward.yaml"] = strings.Replace(files["steward.yaml"], ", example: example-password", "", 1)
+	writeFiles(t, dir, files)
 	rev := &reconcile.Revision{ID: "work", Tree: os.DirFS(dir), Dir: dir}
 	st := reconcile.Stages{Renderer: reconcile.NewRenderer(reconcile.DefaultRenderOptions(func(u *reconcile.Unit) (reconcile.Generator, error) {
 		if u.Generator.Helm != nil {
@@ -283,10 +285,10 @@ func TestGenerateOfflineUsesExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ie *reconcile.InputError
-	if len(g.Problems) != 1 || !errors.As(g.Problems[0], &ie) || ie.Unit != "conf" || ie.Input != "port" {
+	if len(g.Problems) != 1 || !errors.As(g.Problems[0], &ie) || ie.Unit != "conf" || ie.Input != "password" {
 		t.Fatalf("problems: %v", g.Problems)
 	}
-	if want := "unit conf: not generated: input port: output db.port has no example: value and no live value was read"; g.Problems[0].Error() != want {
+	if want := "unit conf: not generated: input password: output db.password has no example: value and no live value was read"; g.Problems[0].Error() != want {
 		t.Errorf("problem = %q, want %q", g.Problems[0], want)
 	}
 	var app *reconcile.Rendered
