@@ -136,6 +136,9 @@ func TestOutputsFlowIntoDependents(t *testing.T) {
 	if len(pw.Value) != 24 || !pw.Sensitive || pw.Shown() != reconcile.MaskSame {
 		t.Errorf("password output: sensitive %v, shown %q, %d characters", pw.Sensitive, pw.Shown(), len(pw.Value))
 	}
+	if shown := f.event("db").Outputs; shown["password"] != reconcile.MaskSame || shown["port"] != "5432" || shown["arch"] != uname(t) {
+		t.Errorf("status outputs = %v", shown)
+	}
 	if got, want := f.read("edge", "etc/conf"), "port=5432 password="+pw.Value+"\n"; got != want {
 		t.Errorf("conf = %q, want %q", got, want)
 	}

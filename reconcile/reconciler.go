@@ -57,6 +57,9 @@ type UnitEvent struct {
 	Drift     int    // objects corrected while the revision stayed the same
 	Duration  time.Duration
 	NextRun   time.Time
+	// Outputs are the unit's recorded outputs as status shows them
+	// (sensitive ones masked), when it has any.
+	Outputs map[string]string
 }
 
 // PassEvent reports the end of one pass over the units.

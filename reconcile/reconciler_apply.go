@@ -174,6 +174,7 @@ func (r *Reconciler) reconcileUnit(ctx context.Context, gen *generation, u *Unit
 	cs, err := r.apply(context.WithoutCancel(ctx), gen, u)
 	err = r.recordOutputs(context.WithoutCancel(ctx), gen, u, cs, err)
 	ev.Reason = r.inputsReason(u)
+	ev.Outputs = r.shownOutputs(u)
 	r.record(ev, st, gen, u, cs, err, now)
 	r.log(ev)
 	return ev

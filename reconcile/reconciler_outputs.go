@@ -102,6 +102,21 @@ func (r *Reconciler) Outputs(unit string) map[string]OutputValue {
 	return maps.Clone(r.flow.outputs[unit])
 }
 
+// shownOutputs returns u's recorded outputs as status shows them: each
+// sensitive value masked; nil when it declares none.
+func (r *Reconciler) shownOutputs(u *Unit) map[string]string {
+	if len(u.Outputs) == 0 {
+		return nil
+	}
+	r.flow.mu.Lock()
+	defer r.flow.mu.Unlock()
+	out := map[string]string{}
+	for name, v := range r.flow.outputs[u.Name] {
+		out[name] = v.Shown()
+	}
+	return out
+}
+
 // liveOutputs returns the OutputSource of stack: outputs in memory, else
 // read once from the unit's target.
 func (r *Reconciler) liveOutputs(ctx context.Context, stack *Stack) OutputSource {
