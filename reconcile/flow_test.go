@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -309,5 +310,54 @@ func TestGenerateOfflineUsesExamples(t *testing.T) {
 	}
 	if got := strings.Join(g.Examples, "\n"); got != "unit app: input arch = db.arch (example)\nunit app: input version = db.version (example)" {
 		t.Errorf("examples marked: %q", got)
+	}
+}
+
+// A sensitive input (a random password) that a generator writes into an
+// object no printer masks is refused, naming input and object; in a File
+// marked sensitive it is accepted, and masked.
+func TestSecretInputInAShownField(t *testing.T) {
+	for _, tc := range []struct {
+		name, sensitive, want string
+	}{
+		{"shown", "", "unit app: input password is sensitive and machine.steward.dev/File/app holds its value where it would be shown"},
+		{"sensitive file", "\n  sensitive: true", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			files := flowFiles("/nonexistent")
+			files["steward.yaml"] = strings.Replace(files["steward.yaml"], "inputs: {arch: db.arch, version: db.version}", "inputs: {arch: db.arch, version: db.version, password: db.password}", 1)
+			files["app/templates/file.yaml"] = strings.Replace(flowTemplate, `version={{ .Values.inputs.version }}`, `password={{ .Values.inputs.password }}`, 1) + tc.sensitive + "\n"
+			writeFiles(t, dir, files)
+			rev := &reconcile.Revision{ID: "work", Tree: os.DirFS(dir), Dir: dir}
+			st := reconcile.Stages{Renderer: reconcile.NewRenderer(reconcile.DefaultRenderOptions(func(u *reconcile.Unit) (reconcile.Generator, error) {
+				if u.Generator.Helm != nil {
+					return helm.New(u.Generator.Helm), nil
+				}
+				return yaml.New(u.Generator.YAML), nil
+			}))}
+			g, err := reconcile.Generate(t.Context(), rev, []string{"db", "app"}, st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.want == "" {
+				if len(g.Problems) != 0 {
+					t.Fatalf("problems: %v", g.Problems)
+				}
+				obj := g.Units[1].Objects[0]
+				_, masked := reconcile.MaskPair(nil, obj)
+				if strings.Contains(fmt.Sprint(masked.Object), "example-password") {
+					t.Errorf("a sensitive File shows the password: %v", masked.Object)
+				}
+				return
+			}
+			var se *reconcile.SecretInputError
+			if len(g.Problems) != 1 || !errors.As(g.Problems[0], &se) || !strings.Contains(g.Problems[0].Error(), tc.want) {
+				t.Fatalf("problems: %v", g.Problems)
+			}
+			if strings.Contains(g.Problems[0].Error(), "example-password") {
+				t.Errorf("the error shows the password")
+			}
+		})
 	}
 }

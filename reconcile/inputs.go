@@ -177,3 +177,55 @@ func ResolveInputs(stack *Stack, live OutputSource, examples bool) InputResolver
 		return out, nil
 	}
 }
+
+// SecretInputError is a generated object holding a sensitive input's value
+// where no printer masks it (anything but a Secret or a sensitive File).
+type SecretInputError struct {
+	Input  string
+	Object ObjectID
+}
+
+func (e *SecretInputError) Error() string {
+	return fmt.Sprintf("input %s is sensitive and %s holds its value where it would be shown: put it in a Secret or a File with sensitive: true", e.Input, e.Object)
+}
+
+// checkSecretInputs refuses objects that carry a sensitive input's value
+// outside what every printer masks, so the value is never shown by build,
+// diff, verify or status.
+func checkSecretInputs(objs []*Object, in Inputs) error {
+	if len(in.Secrets()) == 0 {
+		return nil
+	}
+	for _, o := range objs {
+		if IsSensitive(o) {
+			continue
+		}
+		for _, name := range sortedKeys(in) {
+			v := in[name]
+			if v.Sensitive && v.Value != "" && holds(o.Object, v.Value) {
+				return &SecretInputError{Input: name, Object: IDOf(o)}
+			}
+		}
+	}
+	return nil
+}
+
+func holds(v any, s string) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.Contains(x, s)
+	case map[string]any:
+		for _, e := range x {
+			if holds(e, s) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if holds(e, s) {
+				return true
+			}
+		}
+	}
+	return false
+}

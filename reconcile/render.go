@@ -211,6 +211,9 @@ func (r *Renderer) generate(ctx context.Context, rev *Revision, u *Unit, in Inpu
 	if err := CheckDuplicates(objs); err != nil {
 		return nil, nil, err
 	}
+	if err := checkSecretInputs(objs, in); err != nil {
+		return nil, nil, err
+	}
 	if r.opts.PostProcess != nil {
 		if err := r.opts.PostProcess(ctx, req, objs); err != nil {
 			return nil, nil, err
