@@ -374,7 +374,9 @@ func sameValues(a, b map[string]OutputValue) bool {
 
 // applyRounds runs applyAll in rounds: before each, units with changed
 // inputs are regenerated; after it, when outputs changed, their consumers
-// join the pass and another round runs (at most one per unit).
+// join the pass and another round runs (at most one per unit). Only the
+// first round forces what a manual pass names; later rounds apply what is
+// due (the regenerated consumers).
 func (r *Reconciler) applyRounds(ctx context.Context, gen *generation, selected map[string]bool, req PassRequest) []UnitEvent {
 	var events []UnitEvent
 	for round := 0; ; round++ {
@@ -389,9 +391,13 @@ func (r *Reconciler) applyRounds(ctx context.Context, gen *generation, selected 
 		if !changed || round >= len(gen.stack.Units) || ctx.Err() != nil {
 			return lastPerUnit(events)
 		}
+		req = PassRequest{}
 		more := false
 		for _, u := range gen.stack.Units {
-			if len(u.Inputs) > 0 && !selected[u.Name] && consumesSelected(&u, selected) {
+			r.mu.Lock()
+			suspended := u.Suspend || r.suspended[u.Name]
+			r.mu.Unlock()
+			if len(u.Inputs) > 0 && !selected[u.Name] && !suspended && consumesSelected(&u, selected) {
 				if !more {
 					selected = maps.Clone(selected)
 				}

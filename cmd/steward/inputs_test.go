@@ -82,3 +82,36 @@ func TestVerifyInputNotADependency(t *testing.T) {
 		t.Fatalf("exit %d, want 1 naming %q\n%s%s", code, want, out, errOut)
 	}
 }
+
+// sync records the outputs on the target (a local one here); verify and
+// build --outputs-from-live give inputs those values, not the examples.
+func TestOutputsFromLive(t *testing.T) {
+	hostRoot := t.TempDir()
+	stack := strings.Replace(inputsStack, `db-hosts: {machines: {hosts: ["db1:22"]}}`, "db-hosts: {local: {root: "+hostRoot+"}}", 1)
+	stack = strings.Replace(stack, "address: {fact: address, example: 10.0.0.5}", "address: {probe: [echo, 192.0.2.7], example: 10.0.0.5}", 1)
+	// app's cluster is not at hand: the sync that records db's outputs
+	// would otherwise carry them on to it.
+	stack = strings.Replace(stack, "    target: prod\n", "    target: prod\n    suspend: true\n", 1)
+	repo := gitRepo(t)
+	commitFiles(t, repo, "first", map[string]string{
+		"steward.yaml":     stack,
+		"db/f.yaml":        "apiVersion: machine.steward.dev/v1\nkind: File\nmetadata: {name: motd}\nspec: {path: /etc/motd, content: hi}\n",
+		"app/main.jsonnet": inputsJsonnet,
+	})
+	code, out, errOut := run(t, "sync", "-C", repo, "db")
+	if code != 0 {
+		t.Fatalf("sync db: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = run(t, "build", "-C", repo, "--outputs-from-live", "app")
+	if code != 0 || !strings.Contains(out, "host: 192.0.2.7") || strings.Contains(errOut, "example:") {
+		t.Fatalf("build --outputs-from-live: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = run(t, "verify", "-C", repo, "--outputs-from-live")
+	if code != 0 || strings.Contains(out, "example:") {
+		t.Fatalf("verify --outputs-from-live: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ = run(t, "build", "-C", repo, "app")
+	if code != 0 || !strings.Contains(out, "host: 10.0.0.5") {
+		t.Fatalf("build without live outputs: exit %d\n%s", code, out)
+	}
+}

@@ -17,6 +17,9 @@ type globalFlags struct {
 	noCache   bool
 	logFormat string
 	logLevel  string
+	// inputs resolves units' inputs for the working-tree verbs; nil uses
+	// the outputs' examples (--outputs-from-live sets it).
+	inputs func(*reconcile.Stack) reconcile.InputResolver
 }
 
 func newRootCommand() *cobra.Command {

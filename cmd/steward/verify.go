@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/spf13/cobra"
 
@@ -10,7 +11,8 @@ import (
 )
 
 func newVerifyCommand(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
+	live := &liveOutputFlags{}
+	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "CI: validate steward.yaml, generate every unit, run the checks, compare committed output",
 		Long: `Validate steward.yaml, generate every unit, run the checks, and for each unit that declares
@@ -20,6 +22,7 @@ a problem.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
+			g.inputs = live.inputs(cmd.Context(), slog.New(slog.DiscardHandler))
 			run, err := g.generateWorkTree(cmd.Context(), nil)
 			if err != nil {
 				var errs reconcile.Errors
@@ -46,4 +49,6 @@ a problem.`,
 			return nil
 		},
 	}
+	live.register(cmd.Flags())
+	return cmd
 }
