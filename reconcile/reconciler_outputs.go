@@ -258,13 +258,10 @@ func (r *Reconciler) refreshInputs(ctx context.Context, gen *generation, selecte
 			if err == nil {
 				err = failed[name]
 			}
+			// A missing input, a generation or a check failure: the unit is
+			// blocked with the reason and keeps its last objects unapplied.
 			r.flow.mu.Lock()
-			var ie *InputError
-			if errors.As(err, &ie) {
-				r.flow.pending[name] = err
-			} else {
-				r.flow.pending[name] = err // a generation or check failure blocks it too, with its reason
-			}
+			r.flow.pending[name] = err
 			r.flow.mu.Unlock()
 			continue
 		}
