@@ -41,7 +41,7 @@ func cacheable(u *Unit) bool {
 }
 
 // key hashes what determines a unit's output besides its input files.
-func (c *Cache) key(u *Unit) string {
+func (c *Cache) key(u *Unit, in Inputs) string {
 	cfg, _ := json.Marshal(struct {
 		V          string
 		Name, Path string
@@ -49,7 +49,8 @@ func (c *Cache) key(u *Unit) string {
 		Target     string
 		Generator  GeneratorSpec
 		ExtraPaths []string
-	}{c.version, u.Name, u.Path, u.EffectiveNamespace(), u.Target, u.Generator, u.ExtraPaths})
+		Inputs     string `json:",omitempty"`
+	}{c.version, u.Name, u.Path, u.EffectiveNamespace(), u.Target, u.Generator, u.ExtraPaths, in.Digest()})
 	sum := sha256.Sum256(cfg)
 	return hex.EncodeToString(sum[:])
 }
@@ -58,8 +59,8 @@ func (c *Cache) key(u *Unit) string {
 // recorded input is unchanged in rev. The objects are the cache's own, not
 // copies (see Rendered): a daemon of 10 000 units keeps one copy of its
 // 40 000 objects, not two.
-func (c *Cache) lookup(u *Unit, rev *Revision) ([]*Object, [][]byte, bool) {
-	key := c.key(u)
+func (c *Cache) lookup(u *Unit, in Inputs, rev *Revision) ([]*Object, [][]byte, bool) {
+	key := c.key(u, in)
 	c.mu.Lock()
 	e := c.mem[key]
 	c.mu.Unlock()
@@ -90,7 +91,7 @@ func (c *Cache) lookup(u *Unit, rev *Revision) ([]*Object, [][]byte, bool) {
 
 // store keeps objs (and their YAML, which it returns) for u. It keeps the
 // objects themselves: they are read-only from here on (see Rendered).
-func (c *Cache) store(u *Unit, inputs []input, objs []*Object) [][]byte {
+func (c *Cache) store(u *Unit, in Inputs, inputs []input, objs []*Object) [][]byte {
 	e := &cacheEntry{Inputs: inputs, Objects: make([]map[string]any, len(objs)), YAML: make([]string, len(objs))}
 	ys := make([][]byte, len(objs))
 	for i, o := range objs {
@@ -104,7 +105,7 @@ func (c *Cache) store(u *Unit, inputs []input, objs []*Object) [][]byte {
 	if ballooned(objs, ys) {
 		e.YAML = nil // rendered again when printed
 	}
-	key := c.key(u)
+	key := c.key(u, in)
 	c.mu.Lock()
 	c.mem[key] = e
 	c.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"slices"
 )
 
@@ -39,6 +40,9 @@ type Stages struct {
 	StackIdentity string
 	// StackLimits bound reading steward.yaml; zero fields take defaults.
 	StackLimits StackLimits
+	// Inputs resolves the inputs of units that have them; nil generates
+	// offline, from the outputs' example: values (see ResolveInputs).
+	Inputs func(stack *Stack) InputResolver
 }
 
 // Generation is a revision's stack and units, generated and checked: the one
@@ -55,6 +59,9 @@ type Generation struct {
 	Problems Errors
 	// Unchecked names the objects no schema covers.
 	Unchecked []string
+	// Examples names the inputs given an output's example: value, one line
+	// each ("unit app: input dbHost = db.address (example)").
+	Examples []string
 }
 
 // Err returns the problems as one error, or nil.
@@ -122,7 +129,23 @@ func generateUnits(ctx context.Context, rev *Revision, stack *Stack, units []*Un
 	if err != nil {
 		return nil, err
 	}
-	g := &Generation{Revision: rev, Stack: stack, Windows: windows, Units: st.Renderer.Render(ctx, rev, units)}
+	resolve := ResolveInputs(stack, nil, true)
+	if st.Inputs != nil {
+		resolve = st.Inputs(stack)
+	}
+	inputs := make([]Inputs, len(units))
+	unresolved := make([]error, len(units))
+	for i, u := range units {
+		inputs[i], unresolved[i] = resolve(u)
+	}
+	g := &Generation{Revision: rev, Stack: stack, Windows: windows, Units: st.Renderer.render(ctx, rev, units, inputs, unresolved)}
+	for i, u := range units {
+		for _, name := range u.InputNames() {
+			if v, ok := inputs[i][name]; ok && v.Example {
+				g.Examples = append(g.Examples, fmt.Sprintf("unit %s: input %s = %s (example)", u.Name, name, v.From))
+			}
+		}
+	}
 	var ok []Rendered
 	for _, r := range g.Units {
 		if r.Err != nil {

@@ -24,6 +24,9 @@ type GenerateRequest struct {
 	Namespace string
 	// Revision is the commit being generated ("" for a working tree).
 	Revision string
+	// Inputs are the unit's inputs (its outputs' values from the units it
+	// depends on), by name; generators pass them in their idiom.
+	Inputs Inputs
 	// Logger receives the generator's warnings, with the unit and revision
 	// attached; nil discards them.
 	Logger *slog.Logger
@@ -39,6 +42,9 @@ type ApplyRequest struct {
 	Unit     *Unit
 	Revision string
 	Objects  []*Object
+	// Inputs are the values the objects were generated with; machine File
+	// templates see them as .Inputs.
+	Inputs Inputs
 }
 
 // Target applies objects to a system. Plan reads the live state and changes

@@ -57,6 +57,9 @@ type UnitEvent struct {
 	Drift     int    // objects corrected while the revision stayed the same
 	Duration  time.Duration
 	NextRun   time.Time
+	// Outputs are the unit's recorded outputs as status shows them
+	// (sensitive ones masked), when it has any.
+	Outputs map[string]string
 }
 
 // PassEvent reports the end of one pass over the units.
@@ -92,6 +95,8 @@ type ReconcilerOptions struct {
 	Diffs  DiffLimits
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Propagation bounds re-applies for changed inputs (reconciler_outputs.go).
+	Propagation PropagationOptions
 }
 
 // DefaultReconcilerOptions returns options with a one-minute poll, a ten-minute drift
@@ -125,6 +130,7 @@ type Reconciler struct {
 	passMu         sync.Mutex // one pass at a time
 	resolveMu      sync.Mutex // one target resolution at a time
 	sched          schedStats
+	flow           flowState // outputs and inputs (reconciler_outputs.go)
 }
 
 type unitState struct {
@@ -317,7 +323,7 @@ func (r *Reconciler) Pass(ctx context.Context, req PassRequest) (*PassResult, er
 		ctx = AllowMassPrune(ctx)
 	}
 	r.loadSuspensions(ctx, gen)
-	res.Events = r.applyAll(ctx, gen, selected, req)
+	res.Events = r.applyRounds(ctx, gen, selected, req)
 	res.Removed = r.collect(ctx, gen)
 	failed := 0
 	for _, e := range res.Events {
@@ -380,17 +386,19 @@ func (r *Reconciler) poll(ctx context.Context, res *PassResult) error {
 }
 
 func (r *Reconciler) generate(ctx context.Context, rev *Revision) (*generation, error) {
-	g, err := Generate(ctx, rev, nil, r.opts.Stages)
+	g, err := Generate(ctx, rev, nil, r.generationStages(ctx, rev))
 	if err != nil {
 		return nil, err
 	}
-	if err := g.Err(); err != nil {
-		return nil, err
+	// A unit waiting for an input is blocked when applied, not a refusal.
+	if p := withoutInputErrors(g.Problems); len(p) > 0 {
+		return nil, p
 	}
 	gen := &generation{Generation: g, rev: rev, stack: g.Stack, windows: g.Windows,
 		objects: make(map[string][]*Object, len(g.Units)), hashes: g.Hashes()}
 	for _, ren := range g.Units {
 		gen.objects[ren.Unit.Name] = ren.Objects
+		gen.hashes[ren.Unit.Name] = unitHash(gen.hashes[ren.Unit.Name], ren.Inputs)
 	}
 	return gen, nil
 }

@@ -174,6 +174,9 @@ func (r *Reconciler) reconcileUnit(ctx context.Context, gen *generation, u *Unit
 	case blockedBy != "":
 		return r.settle(ev, st, gen, StateBlocked, blockedBy, now.Add(r.opts.RetryMin))
 	}
+	if why := r.inputsBlock(gen, u); why != "" {
+		return r.settle(ev, st, gen, StateBlocked, why, now.Add(r.opts.RetryMin))
+	}
 	if ok, why := gen.windows.Allowed(u.Name, now, manual && forced); !ok {
 		return r.settle(ev, st, gen, StateBlocked, why, now.Add(time.Minute))
 	}
@@ -188,6 +191,9 @@ func (r *Reconciler) reconcileUnit(ctx context.Context, gen *generation, u *Unit
 	defer func() { <-sem }()
 	// The apply runs to its end even when ctx is cancelled (graceful stop).
 	cs, err := r.apply(context.WithoutCancel(ctx), gen, u)
+	err = r.recordOutputs(context.WithoutCancel(ctx), gen, u, cs, err)
+	ev.Reason = r.inputsReason(u)
+	ev.Outputs = r.shownOutputs(u)
 	r.record(ev, st, gen, u, cs, err, now)
 	r.log(ev)
 	return ev
@@ -251,7 +257,7 @@ func (r *Reconciler) apply(ctx context.Context, gen *generation, u *Unit) (*Chan
 	for i, o := range src {
 		objs[i] = o.DeepCopy() // targets may default fields in place
 	}
-	plan, err := t.Plan(ctx, ApplyRequest{Unit: u, Revision: gen.rev.ID, Objects: objs})
+	plan, err := t.Plan(ctx, ApplyRequest{Unit: u, Revision: gen.rev.ID, Objects: objs, Inputs: r.unitInputs(u)})
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}

@@ -74,8 +74,10 @@ type Rendered struct {
 	Objects []*Object
 	// YAML holds each object as MarshalObject renders it, when the cache
 	// has it (nil otherwise).
-	YAML     [][]byte
-	Err      error // a *UnitError
+	YAML [][]byte
+	Err  error // a *UnitError
+	// Inputs are the values the unit was generated with.
+	Inputs   Inputs
 	Cached   bool
 	Duration time.Duration
 }
@@ -130,12 +132,27 @@ func (e *UnknownUnitError) Error() string {
 // Render generates units of rev concurrently. Failures are per unit, in
 // Rendered.Err; every unit is attempted.
 func (r *Renderer) Render(ctx context.Context, rev *Revision, units []*Unit) []Rendered {
+	return r.render(ctx, rev, units, nil, nil)
+}
+
+// render is Render with each unit's inputs (inputs[i] for units[i]), or
+// the reason they could not be resolved (unresolved[i]): such a unit is not
+// generated.
+func (r *Renderer) render(ctx context.Context, rev *Revision, units []*Unit, inputs []Inputs, unresolved []error) []Rendered {
 	out := make([]Rendered, len(units))
 	var g errgroup.Group
 	g.SetLimit(r.opts.Concurrency)
 	for i, u := range units {
+		if i < len(unresolved) && unresolved[i] != nil {
+			out[i] = Rendered{Unit: u, Err: &UnitError{Unit: u.Name, Err: unresolved[i]}}
+			continue
+		}
+		var in Inputs
+		if i < len(inputs) {
+			in = inputs[i]
+		}
 		g.Go(func() error {
-			out[i] = r.renderUnit(ctx, rev, u)
+			out[i] = r.renderUnit(ctx, rev, u, in)
 			return nil
 		})
 	}
@@ -143,44 +160,48 @@ func (r *Renderer) Render(ctx context.Context, rev *Revision, units []*Unit) []R
 	return out
 }
 
-func (r *Renderer) renderUnit(ctx context.Context, rev *Revision, u *Unit) Rendered {
+func (r *Renderer) renderUnit(ctx context.Context, rev *Revision, u *Unit, in Inputs) Rendered {
 	start := time.Now()
-	res := Rendered{Unit: u}
+	res := Rendered{Unit: u, Inputs: in}
 	log := r.opts.Logger.With("unit", u.Name, "revision", rev.ID)
-	if c := r.opts.Cache; c != nil && cacheable(u) {
-		if objs, ys, ok := c.lookup(u, rev); ok {
+	// Sensitive inputs keep the generation out of the cache (and off the disk).
+	if c := r.opts.Cache; c != nil && cacheable(u) && len(in.Secrets()) == 0 {
+		if objs, ys, ok := c.lookup(u, in, rev); ok {
 			res.Objects, res.YAML, res.Cached, res.Duration = objs, ys, true, time.Since(start)
 			log.Debug("generation cached", "objects", len(objs))
 			return res
 		}
 	}
-	objs, inputs, err := r.generate(ctx, rev, u)
+	objs, inputs, err := r.generate(ctx, rev, u, in)
 	res.Duration = time.Since(start)
 	if err != nil {
 		res.Err = &UnitError{Unit: u.Name, Err: err}
 		return res
 	}
 	res.Objects = objs
-	if c := r.opts.Cache; c != nil && cacheable(u) && ctx.Err() == nil {
-		res.YAML = c.store(u, inputs, objs)
+	if c := r.opts.Cache; c != nil && cacheable(u) && len(in.Secrets()) == 0 && ctx.Err() == nil {
+		res.YAML = c.store(u, in, inputs, objs)
 	}
 	log.Debug("generated", "objects", len(objs), "duration", res.Duration)
 	return res
 }
 
-func (r *Renderer) generate(ctx context.Context, rev *Revision, u *Unit) ([]*Object, []input, error) {
+func (r *Renderer) generate(ctx context.Context, rev *Revision, u *Unit, in Inputs) ([]*Object, []input, error) {
 	gen, err := r.opts.Generators(u)
 	if err != nil {
 		return nil, nil, err
 	}
 	rec := newRecordingFS(rev.Tree)
-	req := GenerateRequest{Tree: rec, Dir: cleanDir(u.Path), LocalDir: rev.Dir, Unit: u, Namespace: u.EffectiveNamespace(), Revision: rev.ID}
+	req := GenerateRequest{Tree: rec, Dir: cleanDir(u.Path), LocalDir: rev.Dir, Unit: u, Namespace: u.EffectiveNamespace(), Revision: rev.ID, Inputs: in}
 	req.Logger = r.opts.Logger.With("unit", u.Name, "revision", rev.ID)
 	objs, err := gen.Generate(ctx, req)
 	if err != nil {
 		return nil, nil, err
 	}
 	if err := CheckDuplicates(objs); err != nil {
+		return nil, nil, err
+	}
+	if err := checkSecretInputs(objs, in); err != nil {
 		return nil, nil, err
 	}
 	if r.opts.PostProcess != nil {

@@ -71,24 +71,26 @@ type LocalTarget struct {
 // Unit is one entry of the stack: the unit of scheduling, status,
 // dependencies and metrics.
 type Unit struct {
-	Name           string        `yaml:"name" doc:"Unique name."`
-	Path           string        `yaml:"path" doc:"Directory relative to the repository root."`
-	Generator      GeneratorSpec `yaml:"generator" doc:"How the path becomes objects."`
-	Target         string        `yaml:"target" doc:"Name of a target."`
-	Namespace      string        `yaml:"namespace,omitempty" doc:"Namespace for namespaced objects without one (and the helm release namespace)."`
-	Prune          bool          `yaml:"prune,omitempty" doc:"Delete what an earlier revision applied and this one no longer has."`
-	AllowEmpty     bool          `yaml:"allowEmpty,omitempty" doc:"Let a revision in which the unit generates no object (or that removes the unit) delete every object it applied; refused by default."`
-	PruneLimit     IntOrPercent  `yaml:"pruneLimit,omitempty" doc:"Largest share of the unit's objects one apply may delete, as N% (default 50%); more is refused unless a manual sync allows a mass prune."`
-	Force          bool          `yaml:"force,omitempty" doc:"Recreate objects whose immutable fields changed."`
-	Wait           *Wait         `yaml:"wait,omitempty" doc:"Wait for applied objects to become healthy."`
-	Output         string        `yaml:"output,omitempty" doc:"Directory of committed generated output that steward verify compares."`
-	DependsOn      []string      `yaml:"dependsOn,omitempty" doc:"Units that must be ready at the same revision first."`
-	Health         *Health       `yaml:"health,omitempty" doc:"Health check run after apply on machine targets."`
-	ServiceAccount string        `yaml:"serviceAccount,omitempty" doc:"Kubernetes service account (namespace/name) to impersonate."`
-	Interval       Duration      `yaml:"interval,omitempty" doc:"Re-apply interval for drift correction."`
-	Suspend        bool          `yaml:"suspend,omitempty" doc:"Do not apply this unit."`
-	ExtraPaths     []string      `yaml:"extraPaths,omitempty" doc:"More directories whose files are inputs of the generator (for the generation cache)."`
-	Updater        *Updater      `yaml:"updater,omitempty" doc:"A program image automation runs in the unit's directory to edit generated configuration for a new tag."`
+	Name           string                `yaml:"name" doc:"Unique name."`
+	Path           string                `yaml:"path" doc:"Directory relative to the repository root."`
+	Generator      GeneratorSpec         `yaml:"generator" doc:"How the path becomes objects."`
+	Target         string                `yaml:"target" doc:"Name of a target."`
+	Namespace      string                `yaml:"namespace,omitempty" doc:"Namespace for namespaced objects without one (and the helm release namespace)."`
+	Prune          bool                  `yaml:"prune,omitempty" doc:"Delete what an earlier revision applied and this one no longer has."`
+	AllowEmpty     bool                  `yaml:"allowEmpty,omitempty" doc:"Let a revision in which the unit generates no object (or that removes the unit) delete every object it applied; refused by default."`
+	PruneLimit     IntOrPercent          `yaml:"pruneLimit,omitempty" doc:"Largest share of the unit's objects one apply may delete, as N% (default 50%); more is refused unless a manual sync allows a mass prune."`
+	Force          bool                  `yaml:"force,omitempty" doc:"Recreate objects whose immutable fields changed."`
+	Wait           *Wait                 `yaml:"wait,omitempty" doc:"Wait for applied objects to become healthy."`
+	Output         string                `yaml:"output,omitempty" doc:"Directory of committed generated output that steward verify compares."`
+	DependsOn      []string              `yaml:"dependsOn,omitempty" doc:"Units that must be ready at the same revision first."`
+	Health         *Health               `yaml:"health,omitempty" doc:"Health check run after apply on machine targets."`
+	ServiceAccount string                `yaml:"serviceAccount,omitempty" doc:"Kubernetes service account (namespace/name) to impersonate."`
+	Interval       Duration              `yaml:"interval,omitempty" doc:"Re-apply interval for drift correction."`
+	Suspend        bool                  `yaml:"suspend,omitempty" doc:"Do not apply this unit."`
+	ExtraPaths     []string              `yaml:"extraPaths,omitempty" doc:"More directories whose files are inputs of the generator (for the generation cache)."`
+	Updater        *Updater              `yaml:"updater,omitempty" doc:"A program image automation runs in the unit's directory to edit generated configuration for a new tag."`
+	Outputs        map[string]OutputSpec `yaml:"outputs,omitempty" doc:"Values recorded after a successful apply, by name (see outputs.go)."`
+	Inputs         map[string]string     `yaml:"inputs,omitempty" doc:"Values this unit's generator consumes, by name: unit.output of a unit it depends on."`
 
 	targetNamespace string // the namespace of its Kubernetes target, set by ParseStack
 	stack           string // the stack's identity, set by SetDefaultIdentity

@@ -62,6 +62,7 @@ func (s *Stack) Validate() error {
 			}
 		}
 	}
+	s.validateOutputs(names, fail)
 	if len(errs) == 0 {
 		if cycle := s.Graph().Cycle(); cycle != nil {
 			i := names[cycle[0]]

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 func newBuildCommand(g *globalFlags) *cobra.Command {
 	var outDir string
 	var updateOutputs bool
+	live := &liveOutputFlags{}
 	cmd := &cobra.Command{
 		Use:   "build [UNIT...]",
 		Short: "Run the generators and print or write the objects",
@@ -21,6 +23,7 @@ objects to stdout as one YAML stream in a stable order, or write one file per ob
 --update-outputs rewrites the committed output directory of every unit that declares output:.
 Output is never written through a symlink. Exit 0 ok, 1 generator or check failure, 2 usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			g.inputs = live.inputs(cmd.Context(), slog.New(slog.DiscardHandler))
 			run, err := g.generateWorkTree(cmd.Context(), args)
 			if err != nil {
 				return err
@@ -28,6 +31,9 @@ Output is never written through a symlink. Exit 0 ok, 1 generator or check failu
 			defer run.close()
 			if err := failOnProblems(cmd.ErrOrStderr(), run.gen.Problems); err != nil {
 				return err
+			}
+			for _, e := range run.gen.Examples {
+				fmt.Fprintln(cmd.ErrOrStderr(), "example:", e)
 			}
 			switch {
 			case updateOutputs:
@@ -40,6 +46,7 @@ Output is never written through a symlink. Exit 0 ok, 1 generator or check failu
 	}
 	cmd.Flags().StringVarP(&outDir, "output-dir", "o", "", "write one file per object under DIR/UNIT/ instead of printing")
 	cmd.Flags().BoolVar(&updateOutputs, "update-outputs", false, "rewrite each unit's committed output: directory")
+	live.register(cmd.Flags())
 	return cmd
 }
 

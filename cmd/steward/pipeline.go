@@ -42,7 +42,9 @@ func (g *globalFlags) generateWorkTree(ctx context.Context, names []string) (*wo
 		return nil, fmt.Errorf("open repository: %w", err)
 	}
 	rev := &reconcile.Revision{Tree: root.FS(), Dir: w.root}
-	gen, err := reconcile.Generate(ctx, rev, names, w.stages())
+	st := w.stages()
+	st.Inputs = g.inputs
+	gen, err := reconcile.Generate(ctx, rev, names, st)
 	if err != nil {
 		root.Close()
 		var unknown *reconcile.UnknownUnitError

@@ -19,6 +19,9 @@ type globalFlags struct {
 	logLevel  string
 	stack     reconcile.StackLimits
 	secrets   secrets
+	// inputs resolves units' inputs for the working-tree verbs; nil uses
+	// the outputs' examples (--outputs-from-live sets it).
+	inputs func(*reconcile.Stack) reconcile.InputResolver
 }
 
 func newRootCommand() *cobra.Command {

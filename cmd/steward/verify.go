@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/spf13/cobra"
 
@@ -11,7 +12,8 @@ import (
 )
 
 func newVerifyCommand(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
+	live := &liveOutputFlags{}
+	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "CI: validate steward.yaml, generate every unit, run the checks, compare committed output",
 		Long: `Validate steward.yaml, generate every unit, run the checks, and for each unit that declares
@@ -21,6 +23,7 @@ a problem.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
+			g.inputs = live.inputs(cmd.Context(), slog.New(slog.DiscardHandler))
 			run, err := g.generateWorkTree(cmd.Context(), nil)
 			if err != nil {
 				var errs reconcile.Errors
@@ -36,6 +39,9 @@ a problem.`,
 			defer run.close()
 			for _, n := range run.gen.Unchecked {
 				fmt.Fprintln(out, "unchecked:", n)
+			}
+			for _, e := range run.gen.Examples {
+				fmt.Fprintln(out, "example:", e)
 			}
 			problems := append(run.gen.Problems, run.gen.CompareOutputs()...)
 			markers, warns, err := images.FindInTree(run.rev.Tree, images.MarkerDirs(run.gen.Stack))
@@ -55,4 +61,6 @@ a problem.`,
 			return nil
 		},
 	}
+	live.register(cmd.Flags())
+	return cmd
 }

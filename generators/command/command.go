@@ -63,6 +63,20 @@ func (g *Generator) Generate(ctx context.Context, req reconcile.GenerateRequest)
 	if err != nil {
 		return nil, err
 	}
+	if len(req.Inputs) > 0 {
+		// STEWARD_INPUT_<NAME> each, and STEWARD_INPUTS naming them as JSON.
+		dir, err := os.MkdirTemp("", "steward-inputs-")
+		if err != nil {
+			return nil, fmt.Errorf("command: inputs: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		in, err := reconcile.InputsEnv(req.Inputs, dir)
+		if err != nil {
+			return nil, fmt.Errorf("command: %w", err)
+		}
+		env = append(env, in...)
+		slices.Sort(env)
+	}
 	root := req.LocalDir
 	if root == "" {
 		tmp, err := os.MkdirTemp("", "steward-command-")

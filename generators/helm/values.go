@@ -50,6 +50,17 @@ func (g *Generator) values(ctx context.Context, req reconcile.GenerateRequest) (
 			return nil, fmt.Errorf("set %s: %w", k, err)
 		}
 	}
+	// The unit's inputs are .Values.inputs.NAME, over any value there.
+	if len(req.Inputs) > 0 {
+		in, _ := base["inputs"].(map[string]any)
+		if in == nil {
+			in = map[string]any{}
+		}
+		for k, v := range req.Inputs {
+			in[k] = v.Value
+		}
+		base["inputs"] = in
+	}
 	return base, nil
 }
 

@@ -113,6 +113,16 @@ func (g *Generator) Generate(ctx context.Context, req reconcile.GenerateRequest)
 	for k, v := range g.spec.ExtVars {
 		vm.ExtVar(k, v)
 	}
+	// The unit's inputs are ext vars by name: std.extVar('dbHost').
+	for k, v := range req.Inputs {
+		if _, dup := g.spec.ExtVars[k]; dup {
+			return nil, fmt.Errorf("ext var %s is also an input of the unit", k)
+		}
+		if _, dup := g.spec.ExtCode[k]; dup {
+			return nil, fmt.Errorf("ext code %s is also an input of the unit", k)
+		}
+		vm.ExtVar(k, v.Value)
+	}
 	for k, v := range g.spec.ExtCode {
 		vm.ExtCode(k, v)
 	}

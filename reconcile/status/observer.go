@@ -50,6 +50,9 @@ func (o *Observer) UnitReconciled(ev reconcile.UnitEvent) {
 		if ev.Err != nil {
 			s.LastError = ev.Err.Error()
 		}
+		if ev.Outputs != nil {
+			s.Outputs = ev.Outputs
+		}
 		if ev.ChangeSet != nil {
 			s.LastResult = ev.ChangeSet
 			s.LastAttempt = now

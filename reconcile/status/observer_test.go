@@ -36,3 +36,21 @@ func TestObserverKeepsTheStore(t *testing.T) {
 		t.Fatalf("web: %+v", u)
 	}
 }
+
+// Outputs reach the status as the reconciler shows them, and the page
+// lists them.
+func TestObserverOutputs(t *testing.T) {
+	store := NewStore()
+	o := NewObserver(store, "repo")
+	u := &reconcile.Unit{Name: "db", Target: "hosts"}
+	o.UnitReconciled(reconcile.UnitEvent{Unit: u, State: reconcile.StateReady, Outputs: map[string]string{"address": "10.0.0.5", "password": reconcile.MaskSame}})
+	got := store.Snapshot().Units[0].Outputs
+	if got["address"] != "10.0.0.5" || got["password"] != reconcile.MaskSame {
+		t.Fatalf("outputs = %v", got)
+	}
+	// A later event without outputs (blocked, suspended) keeps them.
+	o.UnitReconciled(reconcile.UnitEvent{Unit: u, State: reconcile.StateBlocked})
+	if got := store.Snapshot().Units[0].Outputs; got["address"] != "10.0.0.5" {
+		t.Fatalf("outputs after a blocked event = %v", got)
+	}
+}

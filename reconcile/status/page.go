@@ -86,6 +86,7 @@ type unitView struct {
 	Message     string
 	DependsOn   string
 	Drift       int
+	Outputs     map[string]string // sensitive ones masked by the reconciler
 	Error       string
 	LastAttempt timeView
 	LastSuccess timeView
@@ -141,6 +142,7 @@ func newUnitView(u UnitStatus, now time.Time) unitView {
 		Message:     u.Message,
 		DependsOn:   strings.Join(u.DependsOn, ", "),
 		Drift:       u.Drift,
+		Outputs:     u.Outputs,
 		Error:       u.LastError,
 		LastAttempt: relTime(u.LastAttempt, now),
 		LastSuccess: relTime(u.LastSuccess, now),

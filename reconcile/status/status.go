@@ -40,6 +40,8 @@ type UnitStatus struct {
 	// Drift is how many objects were found drifted at the last reconcile.
 	Drift     int      `json:"drift"`
 	DependsOn []string `json:"dependsOn,omitempty"`
+	// Outputs are the unit's recorded outputs, sensitive ones masked.
+	Outputs map[string]string `json:"outputs,omitempty"`
 }
 
 // Snapshot is the whole status at one moment.

@@ -28,6 +28,8 @@ func (r *fileRes) watchList() []string    { return nil }
 type TemplateData struct {
 	Host  string            // the configured host without its port
 	Facts map[string]string // hostname, os, kernel, arch, host, distro, distroVersion, init, addresses, address
+	// Inputs are the unit's inputs by name: {{.Inputs.dbHost}}.
+	Inputs map[string]string
 }
 
 // content returns the bytes the file should hold on h.
@@ -51,7 +53,7 @@ func (r *fileRes) content(ctx context.Context, h *host) ([]byte, error) {
 		return nil, err
 	}
 	var b bytes.Buffer
-	if err := tmpl.Execute(&b, TemplateData{Host: hostname(h.name), Facts: facts}); err != nil {
+	if err := tmpl.Execute(&b, TemplateData{Host: hostname(h.name), Facts: facts, Inputs: inputsOf(ctx).Values()}); err != nil {
 		return nil, &SpecError{Object: r.id, Field: "spec.content", Msg: fmt.Sprintf("template: %v", err)}
 	}
 	return b.Bytes(), nil
@@ -78,7 +80,7 @@ func (r *fileRes) plan(ctx context.Context, h *host, pc *planCtx) (*step, error)
 			write.mode = 0o644
 		}
 		st.action = reconcile.Created
-		st.diff = joinLines(contentDiff(r.spec.Path, nil, want, r.spec.Sensitive), strings.Join(attrLines, "\n"))
+		st.diff = joinLines(contentDiff(r.spec.Path, nil, want, r.spec.Sensitive || r.usesSecretInput(ctx)), strings.Join(attrLines, "\n"))
 		st.ops = []op{{kind: opParents, path: p}, write}
 		return st, nil
 	}
@@ -113,7 +115,7 @@ func (r *fileRes) plan(ctx context.Context, h *host, pc *planCtx) (*step, error)
 		write.group = strconv.Itoa(fi.GID)
 	}
 	st.action = reconcile.Configured
-	st.diff = joinLines(replaces, contentDiff(r.spec.Path, cur, want, r.spec.Sensitive), strings.Join(attrLines, "\n"))
+	st.diff = joinLines(replaces, contentDiff(r.spec.Path, cur, want, r.spec.Sensitive || r.usesSecretInput(ctx)), strings.Join(attrLines, "\n"))
 	st.ops = []op{write}
 	return st, nil
 }

@@ -148,6 +148,7 @@ func (t *Target) Plan(ctx context.Context, req reconcile.ApplyRequest) (*reconci
 	if err != nil {
 		return nil, err
 	}
+	ctx = withInputs(ctx, req.Inputs)
 	hps := make([]*hostPlan, len(t.cfg.Hosts))
 	t.forHosts(ctx, len(hps), func(ctx context.Context, i int) {
 		hps[i] = t.planHostDial(ctx, t.cfg.Hosts[i], unit, req, res)
