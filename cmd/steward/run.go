@@ -35,6 +35,8 @@ type runFlags struct {
 	statusPage    string
 	shutdownGrace time.Duration
 	pprof         bool
+	statusToken   string // file
+	statusPublic  bool
 }
 
 func newRunCommand(g *globalFlags) *cobra.Command {
@@ -47,7 +49,9 @@ func newRunCommand(g *globalFlags) *cobra.Command {
 POST /api/units/UNIT/{suspend,resume,sync}.
 
 Secrets come from the environment, never flags: STEWARD_WEBHOOK_SECRET (webhooks), STEWARD_API_TOKEN
-(the POST API; without it only loopback clients may use it), STEWARD_NOTIFY_SECRET (signs notifications),
+(the POST API; without it only loopback clients may use it), STEWARD_STATUS_TOKEN (the status page and
+GET /api/status; defaults to STEWARD_API_TOKEN; without either only loopback clients may read them),
+STEWARD_NOTIFY_SECRET (signs notifications),
 STEWARD_GIT_TOKEN or STEWARD_GIT_USERNAME/STEWARD_GIT_PASSWORD (HTTPS repositories).
 SIGTERM stops scheduling, lets units being applied finish, and exits 0.`,
 		Args: cobra.NoArgs,
@@ -67,6 +71,8 @@ SIGTERM stops scheduling, lets units being applied finish, and exits 0.`,
 	fl.StringVar(&f.statusPage, "status-url", "", "public URL of this steward's status page, linked from commit statuses")
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", 2*time.Minute, "after SIGTERM, how long units being applied may take")
 	fl.BoolVar(&f.pprof, "pprof", false, "serve Go profiles at /debug/pprof/ (behind STEWARD_API_TOKEN, or loopback clients only without one)")
+	fl.StringVar(&f.statusToken, "status-token-file", "", "file holding the token the status page and GET /api/status require (default: STEWARD_STATUS_TOKEN, else STEWARD_API_TOKEN)")
+	fl.BoolVar(&f.statusPublic, "status-public", false, "without a status token, serve the status page to every client instead of loopback ones only")
 	tf.register(fl)
 	sf.register(fl)
 	return cmd
@@ -74,6 +80,10 @@ SIGTERM stops scheduling, lets units being applied finish, and exits 0.`,
 
 func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags, sf *sourceFlags) error {
 	w, err := g.workspace()
+	if err != nil {
+		return err
+	}
+	statusTok, err := statusToken(f.statusToken)
 	if err != nil {
 		return err
 	}
@@ -107,7 +117,7 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	defer r.Close()
 
 	mux := http.NewServeMux()
-	mux.Handle("/", status.Handler(store))
+	mux.Handle("/", statusAuth(status.Handler(store), statusTok, f.statusPublic))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	wh := webhook.DefaultOptions()
 	wh.Secret = []byte(os.Getenv("STEWARD_WEBHOOK_SECRET"))
