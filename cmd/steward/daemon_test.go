@@ -26,8 +26,8 @@ type daemon struct {
 	// token is sent to /api/status: STEWARD_STATUS_TOKEN, else
 	// STEWARD_API_TOKEN of env.
 	token string
-	log  *syncBuffer
-	done chan error
+	log   *syncBuffer
+	done  chan error
 }
 
 type syncBuffer struct {
