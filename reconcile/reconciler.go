@@ -86,6 +86,10 @@ type ReconcilerOptions struct {
 	RetryMin, RetryMax time.Duration
 	Logger             *slog.Logger
 	Now                func() time.Time
+
+	// Ownership, when set, limits the reconciler to the units this replica
+	// owns (steward run --shards); nil means every unit.
+	Ownership Ownership
 }
 
 // DefaultReconcilerOptions returns options with a one-minute poll, a ten-minute drift
@@ -421,7 +425,7 @@ func (r *Reconciler) nextWake() time.Duration {
 	}
 	if r.current != nil {
 		for _, u := range r.current.stack.Units {
-			if st := r.units[u.Name]; st != nil && st.state == StateSuspended {
+			if st := r.units[u.Name]; (st != nil && st.state == StateSuspended) || !r.owns(u.Name) {
 				continue
 			}
 			if t := r.dueAt(&u); t.Before(next) {

@@ -92,6 +92,10 @@ func (r *Reconciler) toVisit(gen *generation, selected, forced map[string]bool) 
 	var out []int
 	for i := range gen.stack.Units {
 		u := &gen.stack.Units[i]
+		if !r.owns(u.Name) {
+			delete(r.units, u.Name) // another replica's: due here at once should it come back
+			continue
+		}
 		if selected[u.Name] && (forced[u.Name] || !r.idle(gen, u, now)) {
 			out = append(out, i)
 		}
@@ -167,8 +171,14 @@ func (r *Reconciler) reconcileUnit(ctx context.Context, gen *generation, u *Unit
 		return nil // shutting down: not started, state unchanged
 	}
 	defer func() { <-sem }()
-	// The apply runs to its end even when ctx is cancelled (graceful stop).
-	cs, err := r.apply(context.WithoutCancel(ctx), gen, u)
+	// The apply runs to its end even when ctx is cancelled (graceful stop),
+	// not when another replica may be taking the unit over.
+	held, release, err := r.holdForApply(context.WithoutCancel(ctx), u)
+	if err != nil {
+		return r.settle(ev, st, gen, StateBlocked, "not applied: "+err.Error(), now.Add(r.opts.RetryMin))
+	}
+	defer release()
+	cs, err := r.apply(held, gen, u)
 	r.record(ev, st, gen, u, cs, err, now)
 	r.log(ev)
 	return ev
@@ -196,6 +206,12 @@ func (r *Reconciler) log(ev *UnitEvent) {
 // revision, or "" (r.mu held).
 func (r *Reconciler) unreadyDependency(gen *generation, u *Unit) string {
 	for _, d := range u.DependsOn {
+		if !r.owns(d) {
+			if ok, why := r.externalReady(gen, d); !ok {
+				return fmt.Sprintf("waiting for dependency %s on another replica (%s) at revision %s", d, why, ShortRevision(gen.rev.ID, RevisionWidth))
+			}
+			continue
+		}
 		st := r.units[d]
 		if st == nil || !st.ready || st.appliedHash != gen.hashes[d] {
 			state := "not applied"

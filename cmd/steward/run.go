@@ -37,6 +37,7 @@ type runFlags struct {
 	pprof         bool
 	statusToken   string // file
 	statusPublic  bool
+	shard         shardFlags
 }
 
 func newRunCommand(g *globalFlags) *cobra.Command {
@@ -73,6 +74,7 @@ SIGTERM stops scheduling, lets units being applied finish, and exits 0.`,
 	fl.BoolVar(&f.pprof, "pprof", false, "serve Go profiles at /debug/pprof/ (behind STEWARD_API_TOKEN, or loopback clients only without one)")
 	fl.StringVar(&f.statusToken, "status-token-file", "", "file holding the token the status page and GET /api/status require (default: STEWARD_STATUS_TOKEN, else STEWARD_API_TOKEN)")
 	fl.BoolVar(&f.statusPublic, "status-public", false, "without a status token, serve the status page to every client instead of loopback ones only")
+	f.shard.register(fl)
 	tf.register(fl)
 	sf.register(fl)
 	return cmd
@@ -110,7 +112,16 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	opts := reconcile.DefaultReconcilerOptions()
 	opts.Observer = reconcile.Observers(status.NewObserver(store, source), rec, notifier)
 	opts.PollInterval, opts.Interval, opts.Concurrency = f.pollInterval, f.interval, f.concurrency
-	r, err := newReconciler(w, g, sf, tf, opts)
+	var r *reconcile.Reconciler
+	shards, shardCloser, err := f.shard.manager(tf, w.logger, func() { r.Trigger() })
+	if err != nil {
+		return err
+	}
+	defer shardCloser.Close()
+	if shards != nil {
+		opts.Ownership, opts.Observer = shards, reconcile.Observers(opts.Observer, shards)
+	}
+	r, err = newReconciler(w, g, sf, tf, opts)
 	if err != nil {
 		return err
 	}
@@ -140,6 +151,12 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	stopShards := func() {}
+	if shards != nil {
+		if stopShards, err = runShards(ctx, shards, store); err != nil {
+			return err
+		}
+	}
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
 	var runErr error
@@ -154,6 +171,7 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 			runErr = errors.New("shutdown grace period over with units still applying")
 		}
 	}
+	stopShards() // after the reconciler: no apply holds a shard any more
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)

@@ -40,6 +40,9 @@ type UnitStatus struct {
 	// Drift is how many objects were found drifted at the last reconcile.
 	Drift     int      `json:"drift"`
 	DependsOn []string `json:"dependsOn,omitempty"`
+	// Owner is the replica that reconciles the unit (steward run --shards),
+	// "" with one replica.
+	Owner string `json:"owner,omitempty"`
 }
 
 // Snapshot is the whole status at one moment.
