@@ -51,7 +51,7 @@ func (m *Manager) tick(ctx context.Context) {
 	m.members = members
 	clear(m.owners)
 	for k := range m.opts.Shards {
-		if l := byName[ShardLease(k)]; l != nil && !m.expired(l, now) {
+		if l := byName[ShardLease(k)]; l != nil && !m.expiredLocked(l, now) {
 			m.owners[k] = holder(l)
 		}
 	}
@@ -127,9 +127,15 @@ func holderOf(l *coordinationv1.Lease) string {
 }
 
 // expired reports whether l went unchanged for its whole duration, on this
-// replica's clock since it saw the change (m.mu not needed: reads observed
-// under its own lock).
+// replica's clock since it saw the change.
 func (m *Manager) expired(l *coordinationv1.Lease, now time.Time) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.expiredLocked(l, now)
+}
+
+// expiredLocked is expired with m.mu held.
+func (m *Manager) expiredLocked(l *coordinationv1.Lease, now time.Time) bool {
 	if holder(l) == "" {
 		return true
 	}
@@ -137,10 +143,7 @@ func (m *Manager) expired(l *coordinationv1.Lease, now time.Time) bool {
 	if l.Spec.LeaseDurationSeconds != nil {
 		d = time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second
 	}
-	m.mu.Lock()
-	o := m.observed[l.Name]
-	m.mu.Unlock()
-	return now.Sub(o.at) >= d
+	return now.Sub(m.observed[l.Name].at) >= d
 }
 
 // liveMembers returns the sorted identities of the replicas whose member
