@@ -40,8 +40,8 @@ type shardRig struct {
 	extra    []string // flags of every replica
 }
 
-// shardStack is n units on one local target; unit i ≥ 10 depends on unit
-// i-10, which rendezvous hashing mostly puts on another shard.
+// shardStack is n units on one local target; units 10 to 29 depend on the
+// unit ten before, which rendezvous hashing mostly puts on another shard.
 func shardStack(n int, out string) map[string]string {
 	var b strings.Builder
 	b.WriteString("apiVersion: steward.dev/v1\nkind: Stack\ntargets:\n  here: {local: {root: " + out + "}}\nunits:\n")
@@ -49,7 +49,7 @@ func shardStack(n int, out string) map[string]string {
 	for i := range n {
 		name := fmt.Sprintf("u%02d", i)
 		dep := ""
-		if i >= 10 {
+		if i >= 10 && i < 30 {
 			dep = fmt.Sprintf(", dependsOn: [u%02d]", i-10)
 		}
 		fmt.Fprintf(&b, "  - {name: %s, path: %s, generator: {yaml: {}}, target: here%s}\n", name, name, dep)
