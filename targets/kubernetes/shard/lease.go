@@ -43,6 +43,7 @@ func (m *Manager) tick(ctx context.Context) {
 	m.mu.Unlock()
 
 	m.renewMember(rctx, byName[memberLease(m.opts.Identity)], now)
+	m.forgetGone(rctx, list.Items, now)
 	members := m.liveMembers(list.Items, now)
 	rank := slices.Index(members, m.opts.Identity)
 	share := FairShare(m.opts.Shards, len(members), rank)
@@ -159,6 +160,26 @@ func (m *Manager) liveMembers(items []coordinationv1.Lease, now time.Time) []str
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// forgetGone deletes the member Leases of replicas gone for ten Lease
+// durations (pods replaced by a rollout), at most one a round.
+func (m *Manager) forgetGone(ctx context.Context, items []coordinationv1.Lease, now time.Time) {
+	for i := range items {
+		l := &items[i]
+		if l.Labels[LabelLease] != "member" || holder(l) == m.opts.Identity {
+			continue
+		}
+		m.mu.Lock()
+		gone := now.Sub(m.observed[l.Name].at) > 10*m.opts.LeaseDuration
+		m.mu.Unlock()
+		if gone {
+			m.requests.Add(1)
+			pre := metav1.Preconditions{ResourceVersion: &l.ResourceVersion}
+			_ = m.leases().Delete(ctx, l.Name, metav1.DeleteOptions{Preconditions: &pre})
+			return
+		}
+	}
 }
 
 func (m *Manager) newLease(name, kind string, shard int) *coordinationv1.Lease {
