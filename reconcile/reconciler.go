@@ -97,6 +97,10 @@ type ReconcilerOptions struct {
 	Now    func() time.Time
 	// Propagation bounds re-applies for changed inputs (reconciler_outputs.go).
 	Propagation PropagationOptions
+
+	// Ownership, when set, limits the reconciler to the units this replica
+	// owns (steward run --shards); nil means every unit.
+	Ownership Ownership
 }
 
 // DefaultReconcilerOptions returns options with a one-minute poll, a ten-minute drift
@@ -445,7 +449,7 @@ func (r *Reconciler) nextWake() time.Duration {
 	}
 	if r.current != nil {
 		for _, u := range r.current.stack.Units {
-			if st := r.units[u.Name]; st != nil && st.state == StateSuspended {
+			if st := r.units[u.Name]; (st != nil && st.state == StateSuspended) || !r.owns(u.Name) {
 				continue
 			}
 			if t := r.dueAt(&u); t.Before(next) {

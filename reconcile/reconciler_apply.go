@@ -99,6 +99,10 @@ func (r *Reconciler) toVisit(gen *generation, selected, forced map[string]bool) 
 	defer r.mu.Unlock()
 	for i := range gen.stack.Units {
 		u := &gen.stack.Units[i]
+		if !r.owns(u.Name) {
+			delete(r.units, u.Name) // another replica's: due here at once should it come back
+			continue
+		}
 		if selected[u.Name] && (forced[u.Name] || !r.idle(gen, u, now)) {
 			st := r.units[u.Name]
 			visit = append(visit, i)
@@ -189,8 +193,14 @@ func (r *Reconciler) reconcileUnit(ctx context.Context, gen *generation, u *Unit
 		return nil // shutting down: not started, state unchanged
 	}
 	defer func() { <-sem }()
-	// The apply runs to its end even when ctx is cancelled (graceful stop).
-	cs, err := r.apply(context.WithoutCancel(ctx), gen, u)
+	// The apply runs to its end even when ctx is cancelled (graceful stop),
+	// not when another replica may be taking the unit over.
+	held, release, err := r.holdForApply(context.WithoutCancel(ctx), u)
+	if err != nil {
+		return r.settle(ev, st, gen, StateBlocked, "not applied: "+err.Error(), now.Add(r.opts.RetryMin))
+	}
+	defer release()
+	cs, err := r.apply(held, gen, u)
 	err = r.recordOutputs(context.WithoutCancel(ctx), gen, u, cs, err)
 	ev.Reason = r.inputsReason(u)
 	ev.Outputs = r.shownOutputs(u)
@@ -221,6 +231,12 @@ func (r *Reconciler) log(ev *UnitEvent) {
 // revision, or "" (r.mu held).
 func (r *Reconciler) unreadyDependency(gen *generation, u *Unit) string {
 	for _, d := range u.DependsOn {
+		if !r.owns(d) {
+			if ok, why := r.externalReady(gen, d); !ok {
+				return fmt.Sprintf("waiting for dependency %s on another replica (%s) at revision %s", d, why, ShortRevision(gen.rev.ID, RevisionWidth))
+			}
+			continue
+		}
 		st := r.units[d]
 		if st == nil || !st.ready || st.appliedHash != gen.hashes[d] {
 			state := "not applied"

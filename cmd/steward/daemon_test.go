@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -22,8 +23,11 @@ import (
 type daemon struct {
 	cmd  *exec.Cmd
 	addr string
-	log  *syncBuffer
-	done chan error
+	// token is sent to /api/status: STEWARD_STATUS_TOKEN, else
+	// STEWARD_API_TOKEN of env.
+	token string
+	log   *syncBuffer
+	done  chan error
 }
 
 type syncBuffer struct {
@@ -63,6 +67,13 @@ func startDaemon(tb testing.TB, bin, work string, env []string, args ...string) 
 	d.cmd = exec.Command(bin, args...)
 	d.cmd.Dir = work
 	d.cmd.Env = append(os.Environ(), env...)
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "STEWARD_STATUS_TOKEN="); ok {
+			d.token = v
+		} else if v, ok := strings.CutPrefix(kv, "STEWARD_API_TOKEN="); ok && d.token == "" {
+			d.token = v
+		}
+	}
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
 		tb.Fatal(err)
@@ -88,11 +99,18 @@ func startDaemon(tb testing.TB, bin, work string, env []string, args ...string) 
 // status fetches /api/status.
 func (d *daemon) status(tb testing.TB) *status.Snapshot {
 	tb.Helper()
-	resp, err := http.Get("http://" + d.addr + "/api/status")
+	req, _ := http.NewRequest(http.MethodGet, "http://"+d.addr+"/api/status", nil)
+	if d.token != "" {
+		req.Header.Set("Authorization", "Bearer "+d.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil // a status token the test did not hand over
+	}
 	var s status.Snapshot
 	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
 		tb.Fatalf("status: %v", err)

@@ -35,6 +35,8 @@ type runFlags struct {
 	http          httpLimits
 	diffs         reconcile.DiffLimits
 	images        imageFlags
+	statusPublic  bool
+	shard         shardFlags
 }
 
 // httpLimits bound what one client of the HTTP port can hold.
@@ -62,9 +64,11 @@ POST /api/units/UNIT/{suspend,resume,sync}.
 
 Secrets come from files (--webhook-secret-file, --api-token-file, ...) or the environment, never from
 flag values: STEWARD_WEBHOOK_SECRET (webhooks), STEWARD_API_TOKEN (the POST API; without it only loopback
-clients may use it), STEWARD_NOTIFY_SECRET (signs notifications), STEWARD_GIT_TOKEN or
-STEWARD_GIT_USERNAME/STEWARD_GIT_PASSWORD (HTTPS repositories). They are read once at start-up and removed
-from the environment, and the process is made non-dumpable, so repository code cannot read them.
+clients may use it), STEWARD_STATUS_TOKEN (the status page and GET /api/status; defaults to
+STEWARD_API_TOKEN; without either only loopback clients may read them), STEWARD_NOTIFY_SECRET (signs
+notifications), STEWARD_GIT_TOKEN or STEWARD_GIT_USERNAME/STEWARD_GIT_PASSWORD (HTTPS repositories). They
+are read once at start-up and removed from the environment, and the process is made non-dumpable, so
+repository code cannot read them.
 SIGTERM stops scheduling, lets units being applied finish, and exits 0.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -91,6 +95,8 @@ SIGTERM stops scheduling, lets units being applied finish, and exits 0.`,
 	fl.DurationVar(&f.http.idleTimeout, "http-idle-timeout", 2*time.Minute, "close idle keep-alive connections after this")
 	fl.IntVar(&f.http.hookInFlight, "webhook-max-in-flight", hook.MaxInFlight, "webhook requests served at once; more get 503 before their body is read")
 	fl.DurationVar(&f.http.hookBodyTimeout, "webhook-body-timeout", hook.BodyTimeout, "longest a webhook body may take to arrive (408 after)")
+	fl.BoolVar(&f.statusPublic, "status-public", false, "without a status token, serve the status page to every client instead of loopback ones only")
+	f.shard.register(fl)
 	tf.register(fl)
 	sf.register(fl)
 	f.images.register(fl, false)
@@ -102,6 +108,7 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	if err != nil {
 		return err
 	}
+	statusTok := statusToken(&g.secrets)
 	rec, registry, err := metrics.NewRegistry()
 	if err != nil {
 		return err
@@ -126,14 +133,23 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	opts.Observer = reconcile.Observers(status.NewObserver(store, source), rec, notifier)
 	opts.PollInterval, opts.Interval, opts.Concurrency = f.pollInterval, f.interval, f.concurrency
 	opts.Diffs = f.diffs
-	r, err := newReconciler(w, g, sf, tf, opts)
+	var r *reconcile.Reconciler
+	shards, shardCloser, err := f.shard.manager(tf, w.logger, func() { r.Trigger() })
+	if err != nil {
+		return err
+	}
+	defer shardCloser.Close()
+	if shards != nil {
+		opts.Ownership, opts.Observer = shards, reconcile.Observers(opts.Observer, shards)
+	}
+	r, err = newReconciler(w, g, sf, tf, opts)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
 
 	mux := http.NewServeMux()
-	mux.Handle("/", status.Handler(store))
+	mux.Handle("/", statusAuth(status.Handler(store), statusTok, f.statusPublic))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	wh := webhook.DefaultOptions()
 	wh.Secret = []byte(g.secrets.get("STEWARD_WEBHOOK_SECRET"))
@@ -157,6 +173,12 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	stopShards := func() {}
+	if shards != nil {
+		if stopShards, err = runShards(ctx, shards, store); err != nil {
+			return err
+		}
+	}
 	done := make(chan error, 1)
 	if err := startImageAutomation(ctx, w, g, sf, tf, f, r, store, registry); err != nil {
 		return err
@@ -174,6 +196,7 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 			runErr = errors.New("shutdown grace period over with units still applying")
 		}
 	}
+	stopShards() // after the reconciler: no apply holds a shard any more
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)

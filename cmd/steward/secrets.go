@@ -19,6 +19,7 @@ type secretSpec struct {
 var secretSpecs = []secretSpec{
 	{"STEWARD_WEBHOOK_SECRET", "webhook-secret-file", "file holding the secret that authenticates webhooks"},
 	{"STEWARD_API_TOKEN", "api-token-file", "file holding the bearer token of the POST API"},
+	{"STEWARD_STATUS_TOKEN", "status-token-file", "file holding the token the status page and GET /api/status require (default: the API token)"},
 	{"STEWARD_NOTIFY_SECRET", "notify-secret-file", "file holding the secret that signs notifications"},
 	{"STEWARD_COMMIT_STATUS_TOKEN", "commit-status-token-file", "file holding the forge token for commit statuses"},
 	{"STEWARD_GIT_TOKEN", "git-token-file", "file holding the token for HTTPS repositories"},

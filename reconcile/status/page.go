@@ -77,6 +77,7 @@ type unitView struct {
 	Name        string
 	Target      string
 	TargetKind  string
+	Owner       string
 	Revision    string
 	RevShort    string
 	Attempted   string // short attempted revision when it differs from the applied one
@@ -136,6 +137,7 @@ func newUnitView(u UnitStatus, now time.Time) unitView {
 		Name:        u.Name,
 		Target:      u.Target,
 		TargetKind:  u.TargetKind,
+		Owner:       u.Owner,
 		Revision:    u.Revision,
 		RevShort:    shortRev(u.Revision),
 		State:       u.State,

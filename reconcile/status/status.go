@@ -42,6 +42,9 @@ type UnitStatus struct {
 	DependsOn []string `json:"dependsOn,omitempty"`
 	// Outputs are the unit's recorded outputs, sensitive ones masked.
 	Outputs map[string]string `json:"outputs,omitempty"`
+	// Owner is the replica that reconciles the unit (steward run --shards),
+	// "" with one replica.
+	Owner string `json:"owner,omitempty"`
 }
 
 // Snapshot is the whole status at one moment.
