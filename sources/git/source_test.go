@@ -271,7 +271,7 @@ func TestPollAuth(t *testing.T) {
 
 func TestPollUnreachable(t *testing.T) {
 	url := fmt.Sprintf("http://user:hunter2-secret@127.0.0.1:%d/app.git", testenv.FreePort(t))
-	_, err := newSource(t, SourceOptions{URL: url}).Poll(t.Context())
+	_, err := newSource(t, SourceOptions{URL: url, AllowInsecureHTTP: true}).Poll(t.Context())
 	if err == nil {
 		t.Fatal("poll of an unreachable server succeeded")
 	}
