@@ -31,6 +31,11 @@ type RenderOptions struct {
 	Cache *Cache
 	// Concurrency bounds how many units generate at once.
 	Concurrency int
+	// GenerateTimeout bounds the generation of one unit (its generator and
+	// PostProcess). A unit past it fails with a *GenerateTimeoutError, also
+	// when its generator ignores the context (the renderer stops waiting
+	// for it).
+	GenerateTimeout time.Duration
 	// Logger receives progress; nil discards.
 	Logger *slog.Logger
 }
@@ -38,7 +43,7 @@ type RenderOptions struct {
 // DefaultRenderOptions returns options with one unit per CPU at once (set
 // Generators).
 func DefaultRenderOptions() RenderOptions {
-	return RenderOptions{Concurrency: runtime.GOMAXPROCS(0), Logger: slog.New(slog.DiscardHandler)}
+	return RenderOptions{Concurrency: runtime.GOMAXPROCS(0), GenerateTimeout: DefaultGenerateTimeout, Logger: slog.New(slog.DiscardHandler)}
 }
 
 // withDefaults returns o with every zero field set from
@@ -50,6 +55,9 @@ func (o RenderOptions) withDefaults() RenderOptions {
 	}
 	if o.Logger == nil {
 		o.Logger = def.Logger
+	}
+	if o.GenerateTimeout <= 0 {
+		o.GenerateTimeout = def.GenerateTimeout
 	}
 	return o
 }
@@ -172,7 +180,7 @@ func (r *Renderer) renderUnit(ctx context.Context, rev *Revision, u *Unit, in In
 			return res
 		}
 	}
-	objs, inputs, err := r.generate(ctx, rev, u, in)
+	objs, inputs, err := r.generateWithin(ctx, rev, u, in)
 	res.Duration = time.Since(start)
 	if err != nil {
 		res.Err = &UnitError{Unit: u.Name, Err: err}

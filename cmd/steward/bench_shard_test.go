@@ -111,7 +111,6 @@ func BenchmarkShardFailover(b *testing.B) {
 	}
 }
 
-
 // BenchmarkShardPeakRSS runs 1000 units over three replicas of
 // `steward run --shards 6` until every unit was applied and reports the
 // peak RSS of the largest replica, beside the single-replica goal of

@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/stewardhq/steward/generators/command"
 	"github.com/stewardhq/steward/generators/helm"
@@ -13,22 +17,55 @@ import (
 	"github.com/stewardhq/steward/targets/machine"
 )
 
-// generatorFor wires a unit's generator spec to its implementation.
-func generatorFor(u *reconcile.Unit) (reconcile.Generator, error) {
-	g := u.Generator
-	switch {
-	case g.YAML != nil:
-		return yaml.New(g.YAML), nil
-	case g.Kustomize != nil:
-		return kustomize.New(g.Kustomize), nil
-	case g.Helm != nil:
-		return helm.New(g.Helm), nil
-	case g.Jsonnet != nil:
-		return jsonnet.New(g.Jsonnet), nil
-	case g.Command != nil:
-		return command.New(g.Command), nil
+// generatorFlags bound what one unit's generation may cost: its time (every
+// generator) and, isolated, the memory of the in-process template engines
+// (helm, jsonnet, kustomize), which then run in a child process of steward.
+type generatorFlags struct {
+	timeout time.Duration
+	memory  string
+	isolate bool
+}
+
+func (f *generatorFlags) register(fs *pflag.FlagSet) {
+	fs.DurationVar(&f.timeout, "generate-timeout", reconcile.DefaultGenerateTimeout, "fail a unit whose generation takes longer than this")
+	fs.StringVar(&f.memory, "generator-memory", "2Gi", "memory (data segment) of an isolated helm, jsonnet or kustomize generation, e.g. 512Mi")
+	// Isolation is on for every verb: a revision that blows up a template
+	// must not take the daemon down, and verify or diff run on a pull
+	// request then fail with the unit's name instead of a Go fatal error.
+	// A race build cannot isolate (the detector's shadow memory does not fit
+	// under RLIMIT_DATA).
+	fs.BoolVar(&f.isolate, "isolate-generators", !raceBuild, "run helm, jsonnet and kustomize in a child process under --generator-memory")
+}
+
+// generators returns the GeneratorFor the flags describe.
+func (f *generatorFlags) generators() (reconcile.GeneratorFor, error) {
+	q, err := resource.ParseQuantity(f.memory)
+	if err != nil || q.Value() < 16<<20 {
+		return nil, usageError("--generator-memory: want a size of at least 16Mi (512Mi, 2Gi), found %q", f.memory)
 	}
-	return nil, fmt.Errorf("unit %s has no generator", u.Name)
+	mem := q.Value()
+	return func(u *reconcile.Unit) (reconcile.Generator, error) {
+		g := u.Generator
+		switch {
+		case g.YAML != nil:
+			return yaml.New(g.YAML), nil
+		case g.Kustomize != nil:
+			opts := kustomize.DefaultOptions()
+			opts.Isolate, opts.MaxMemory = f.isolate, mem
+			return kustomize.NewWithOptions(g.Kustomize, opts), nil
+		case g.Helm != nil:
+			opts := helm.DefaultOptions()
+			opts.Isolate, opts.MaxMemory = f.isolate, mem
+			return helm.NewWithOptions(g.Helm, opts), nil
+		case g.Jsonnet != nil:
+			opts := jsonnet.DefaultOptions()
+			opts.Isolate, opts.MaxMemory = f.isolate, mem
+			return jsonnet.NewWithOptions(g.Jsonnet, opts), nil
+		case g.Command != nil:
+			return command.New(g.Command), nil
+		}
+		return nil, fmt.Errorf("unit %s has no generator", u.Name)
+	}, nil
 }
 
 // postProcess inlines the repository files that machine File objects name

@@ -138,6 +138,7 @@ nothing. Exit 1 when a change was left out or a policy chose nothing.`,
 	fl.StringVar(&f.source.sshKey, "git-ssh-key", "", "private key for ssh:// repositories")
 	home, _ := os.UserHomeDir()
 	fl.StringVar(&f.source.gitKnownHosts, "git-known-hosts", path.Join(home, ".ssh", "known_hosts"), "known_hosts for ssh:// repositories")
+	fl.BoolVar(&f.source.allowInsecureHTTP, "allow-insecure-http", false, "send the git token or password to an http:// repository (anyone on the path can read it)")
 	return cmd
 }
 

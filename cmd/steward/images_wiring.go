@@ -132,9 +132,9 @@ func pushSource(ctx context.Context, w *workspace, sf *sourceFlags, sec *secrets
 	o.URL, o.Branch, o.Logger = url, sf.branch, w.logger
 	sum := sha256.Sum256([]byte(url))
 	o.CacheDir = filepath.Join(cacheDir, "writeback", hex.EncodeToString(sum[:8]))
-	o.Auth = sf.auth(sec)
+	o.Auth, o.AllowInsecureHTTP = sf.auth(sec), sf.allowInsecureHTTP
 	src, err = git.NewSource(o)
-	return src, dir, err
+	return src, dir, insecureHTTPUsage(err)
 }
 
 // trackedBranch is the branch a write-back builds on: the flag's, else

@@ -22,6 +22,7 @@ type globalFlags struct {
 	// inputs resolves units' inputs for the working-tree verbs; nil uses
 	// the outputs' examples (--outputs-from-live sets it).
 	inputs func(*reconcile.Stack) reconcile.InputResolver
+	gen    generatorFlags
 }
 
 func newRootCommand() *cobra.Command {
@@ -42,6 +43,7 @@ func newRootCommand() *cobra.Command {
 	f.Int64Var(&g.stack.MaxBytes, "stack-max-bytes", def.MaxBytes, "refuse a steward.yaml larger than this")
 	f.IntVar(&g.stack.MaxErrors, "max-errors", def.MaxErrors, "report at most this many errors of steward.yaml, then how many more")
 	g.secrets.register(f)
+	g.gen.register(f)
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.secrets.load() }
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
 	root.AddCommand(
@@ -75,7 +77,11 @@ func (g *globalFlags) workspace() (*workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &workspace{root: root, logger: logger, stackLimits: g.stack}
+	gens, err := g.gen.generators()
+	if err != nil {
+		return nil, err
+	}
+	w := &workspace{root: root, logger: logger, stackLimits: g.stack, generators: gens, generateTimeout: g.gen.timeout}
 	if !g.noCache {
 		dir := ""
 		if g.cacheDir != "" {

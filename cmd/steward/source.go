@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,6 +26,9 @@ type sourceFlags struct {
 	gitKnownHosts  string
 	verifyKeyring  string
 	allowedSigners string
+	// allowInsecureHTTP lets the git token or password go to an http://
+	// repository.
+	allowInsecureHTTP bool
 }
 
 func (f *sourceFlags) register(fs *pflag.FlagSet) {
@@ -38,6 +42,7 @@ func (f *sourceFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.gitKnownHosts, "git-known-hosts", filepath.Join(home, ".ssh", "known_hosts"), "known_hosts for ssh:// repositories")
 	fs.StringVar(&f.verifyKeyring, "verify-openpgp", "", "armored OpenPGP keyring: refuse commits not signed by one of its keys")
 	fs.StringVar(&f.allowedSigners, "verify-ssh", "", "SSH allowed_signers file: refuse commits not signed by one of its keys")
+	fs.BoolVar(&f.allowInsecureHTTP, "allow-insecure-http", false, "send the git token or password to an http:// repository (anyone on the path can read it)")
 }
 
 // source returns the Source the flags describe. HTTPS credentials come from
@@ -59,7 +64,7 @@ func (f *sourceFlags) source(w *workspace, cacheDir string, sec *secrets) (recon
 	opts.Depth, opts.Logger = f.depth, w.logger
 	sum := sha256.Sum256([]byte(url + "\x00" + f.branch + "\x00" + f.tag + "\x00" + f.semver))
 	opts.CacheDir = filepath.Join(cacheDir, "sources", hex.EncodeToString(sum[:8]))
-	opts.Auth = f.auth(sec)
+	opts.Auth, opts.AllowInsecureHTTP = f.auth(sec), f.allowInsecureHTTP
 	if f.verifyKeyring != "" || f.allowedSigners != "" {
 		v := &git.VerifyOptions{}
 		for _, p := range []struct {
@@ -79,9 +84,18 @@ func (f *sourceFlags) source(w *workspace, cacheDir string, sec *secrets) (recon
 	}
 	src, err := git.NewSource(opts)
 	if err != nil {
-		return nil, err
+		return nil, insecureHTTPUsage(err)
 	}
 	return reconcile.SubSource(src, sub), nil
+}
+
+// insecureHTTPUsage turns a git.InsecureHTTPError into a usage error naming
+// the flag that allows it.
+func insecureHTTPUsage(err error) error {
+	if _, ok := errors.AsType[*git.InsecureHTTPError](err); ok {
+		return usageError("%v; pass --allow-insecure-http to send it anyway", err)
+	}
+	return err
 }
 
 // gitTop returns the top of the git worktree holding dir and dir's place in

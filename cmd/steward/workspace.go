@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/stewardhq/steward/reconcile"
 )
@@ -20,6 +21,9 @@ type workspace struct {
 	// stackID is the default identity of the stack when --repo names its
 	// repository (see stackIdentity).
 	stackID string
+	// generators and generateTimeout come from generatorFlags.
+	generators      reconcile.GeneratorFor
+	generateTimeout time.Duration
 }
 
 // findRoot returns the stack's root: the nearest directory from dir upwards
@@ -50,7 +54,8 @@ func findRoot(dir string) (string, error) {
 // renderer returns a Renderer wired with steward's generators.
 func (w *workspace) renderer() *reconcile.Renderer {
 	opts := reconcile.DefaultRenderOptions()
-	opts.Generators = generatorFor
+	opts.Generators = w.generators
+	opts.GenerateTimeout = w.generateTimeout
 	opts.PostProcess = postProcess
 	opts.Cache = w.cache
 	opts.Logger = w.logger

@@ -2,6 +2,7 @@ package kustomize
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -10,19 +11,52 @@ import (
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/types"
 
+	"github.com/stewardhq/steward/generators/internal/sandbox"
 	"github.com/stewardhq/steward/reconcile"
 )
 
-// Generator builds a unit's kustomization in-process.
-type Generator struct{}
+// Generator builds a unit's kustomization in-process, or in a child process
+// with Options.Isolate.
+type Generator struct{ opts Options }
 
 var _ reconcile.Generator = (*Generator)(nil)
 
-// New returns a Generator for spec; a nil spec means the defaults (the spec
-// has no fields yet).
+// Options configure a Generator.
+type Options struct {
+	// Isolate builds in a child process whose memory is limited to
+	// MaxMemory bytes (see generators/internal/sandbox), so a
+	// kustomization that would take all of steward's memory fails its
+	// unit instead. Its output is then capped at MaxOutput bytes.
+	Isolate   bool
+	MaxMemory int64
+	MaxOutput int64
+}
+
+// DefaultOptions build in process; isolated, with the sandbox's default
+// limits.
+func DefaultOptions() Options {
+	return Options{MaxMemory: sandbox.DefaultLimits().MaxMemory, MaxOutput: sandbox.DefaultLimits().MaxOutput}
+}
+
+// New returns a Generator for spec with DefaultOptions; a nil spec means the
+// defaults (the spec has no fields yet).
 func New(spec *reconcile.KustomizeGenerator) *Generator {
+	return NewWithOptions(spec, DefaultOptions())
+}
+
+// NewWithOptions returns a Generator for spec with opts.
+func NewWithOptions(spec *reconcile.KustomizeGenerator, opts Options) *Generator {
 	_ = spec
-	return &Generator{}
+	return &Generator{opts: opts}
+}
+
+const sandboxKind = "kustomize"
+
+func init() {
+	// In a sandbox child started for kustomize, build there and exit.
+	sandbox.Serve(sandboxKind, func(json.RawMessage, int64) (reconcile.Generator, error) {
+		return New(nil), nil
+	})
 }
 
 // buildMu serialises builds: kustomize has shared state that is not safe for
@@ -32,6 +66,12 @@ var buildMu sync.Mutex
 // Generate checks the kustomization graph under req.Dir, then runs kustomize
 // build over the tree.
 func (g *Generator) Generate(ctx context.Context, req reconcile.GenerateRequest) ([]*reconcile.Object, error) {
+	if g.opts.Isolate {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return sandbox.Run(ctx, sandboxKind, reconcile.KustomizeGenerator{}, req, sandbox.Limits{MaxMemory: g.opts.MaxMemory, MaxOutput: g.opts.MaxOutput})
+	}
 	dir := req.Dir
 	if dir == "" {
 		dir = "."

@@ -125,6 +125,7 @@ func stages() reconcile.Stages {
 func (f *fixture) remote(t *testing.T, auth git.Auth) *git.Remote {
 	t.Helper()
 	o := git.DefaultSourceOptions()
+	o.AllowInsecureHTTP = true // the fixture's git server is plain http on loopback
 	o.URL, o.CacheDir, o.Auth = f.repo.URL, t.TempDir(), auth
 	s, err := git.NewSource(o)
 	if err != nil {

@@ -37,6 +37,14 @@ type Auth struct {
 	KnownHostsFile string
 }
 
+// InsecureHTTPError is a source that would send a password or token over
+// plain http:// (see SourceOptions.AllowInsecureHTTP).
+type InsecureHTTPError struct{ URL string }
+
+func (e *InsecureHTTPError) Error() string {
+	return fmt.Sprintf("git source %s: refusing to send a token or password over plain http:// (use https://, or allow insecure http)", e.URL)
+}
+
 // secrets returns the values to scrub from messages.
 func (a Auth) secrets() []string {
 	var out []string

@@ -19,7 +19,7 @@ func TestCommitAndPush(t *testing.T) {
 		"README.md":            "r\n",
 	})
 	for _, depth := range []int{1, 0} {
-		s := newSource(t, SourceOptions{URL: repo.URL, Depth: depth, Auth: Auth{Username: "bot", Token: "push-token-123"}})
+		s := newSource(t, SourceOptions{URL: repo.URL, Depth: depth, AllowInsecureHTTP: true, Auth: Auth{Username: "bot", Token: "push-token-123"}})
 		base := poll(t, s)
 		author := object.Signature{Name: "steward", Email: "steward@steward.invalid"}
 
@@ -69,7 +69,7 @@ func TestCommitAndPush(t *testing.T) {
 	}
 
 	// A push that is not a fast-forward is rejected with a clear error.
-	s := newSource(t, SourceOptions{URL: repo.URL, Auth: Auth{Username: "bot", Password: "push-token-123"}})
+	s := newSource(t, SourceOptions{URL: repo.URL, AllowInsecureHTTP: true, Auth: Auth{Username: "bot", Password: "push-token-123"}})
 	poll(t, s)
 	if _, err := s.Commit(t.Context(), CommitOptions{Branch: "main", Message: "m", Author: object.Signature{Name: "a", Email: "a@x"},
 		Files: map[string][]byte{"README.md": []byte("mine\n")}}); err != nil {

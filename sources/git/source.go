@@ -42,6 +42,10 @@ type SourceOptions struct {
 	CacheDir string
 	// Auth are the credentials for URL.
 	Auth Auth
+	// AllowInsecureHTTP lets a password or token go to an http:// URL,
+	// where anyone on the path reads it. Without it NewSource refuses such
+	// a source with an *InsecureHTTPError.
+	AllowInsecureHTTP bool
 	// Depth fetches only this many commits of history (1: just the
 	// tracked commit) where the server allows it; 0 fetches everything.
 	Depth int
@@ -126,6 +130,9 @@ func NewSource(opts SourceOptions) (*Source, error) {
 		return nil, fmt.Errorf("git source: %w", err)
 	}
 	s.url = u
+	if strings.HasPrefix(u, "http://") && (s.opts.Auth.Token != "" || s.opts.Auth.Password != "") && !opts.AllowInsecureHTTP {
+		return nil, &InsecureHTTPError{URL: reconcile.Redact(u)}
+	}
 	if s.auth, err = transportAuth(u, s.opts.Auth); err != nil {
 		return nil, fmt.Errorf("git source %s: %w", reconcile.Redact(u), err)
 	}

@@ -218,22 +218,24 @@ func TestPollBranches(t *testing.T) {
 	}
 }
 
+// TestPollAuth runs against the loopback http:// server, so every source
+// with credentials allows insecure http (TestInsecureHTTPRefused).
 func TestPollAuth(t *testing.T) {
 	const user, password = "alice", "pa55-w0rd-secret"
 	srv := gitserver.Start(t, gitserver.Options{User: user, Password: password})
 	repo := srv.NewRepo(t, "private")
 	head := repo.Commit(t, "private", map[string]string{"f": "x\n"})
 
-	ok := newSource(t, SourceOptions{URL: repo.URL, Auth: Auth{Username: user, Password: password}})
+	ok := newSource(t, SourceOptions{URL: repo.URL, AllowInsecureHTTP: true, Auth: Auth{Username: user, Password: password}})
 	if rev := poll(t, ok); rev.ID != head {
 		t.Fatalf("authenticated poll = %s", rev.ID)
 	}
-	tok := newSource(t, SourceOptions{URL: repo.URL, Auth: Auth{Username: user, Token: password}})
+	tok := newSource(t, SourceOptions{URL: repo.URL, AllowInsecureHTTP: true, Auth: Auth{Username: user, Token: password}})
 	if rev := poll(t, tok); rev.ID != head {
 		t.Fatalf("token poll = %s", rev.ID)
 	}
 	inURL := strings.Replace(repo.URL, "http://", "http://"+user+":"+password+"@", 1)
-	if rev := poll(t, newSource(t, SourceOptions{URL: inURL})); rev.ID != head {
+	if rev := poll(t, newSource(t, SourceOptions{URL: inURL, AllowInsecureHTTP: true})); rev.ID != head {
 		t.Fatalf("credentials in URL poll = %s", rev.ID)
 	}
 
@@ -242,8 +244,8 @@ func TestPollAuth(t *testing.T) {
 		name string
 		opts SourceOptions
 	}{
-		{"wrong password", SourceOptions{URL: repo.URL, Auth: Auth{Username: user, Password: wrong}}},
-		{"wrong password in url", SourceOptions{URL: strings.Replace(repo.URL, "http://", "http://"+user+":"+wrong+"@", 1)}},
+		{"wrong password", SourceOptions{URL: repo.URL, AllowInsecureHTTP: true, Auth: Auth{Username: user, Password: wrong}}},
+		{"wrong password in url", SourceOptions{URL: strings.Replace(repo.URL, "http://", "http://"+user+":"+wrong+"@", 1), AllowInsecureHTTP: true}},
 		{"no credentials", SourceOptions{URL: repo.URL}},
 	}
 	for _, tc := range tests {
@@ -269,7 +271,7 @@ func TestPollAuth(t *testing.T) {
 
 func TestPollUnreachable(t *testing.T) {
 	url := fmt.Sprintf("http://user:hunter2-secret@127.0.0.1:%d/app.git", testenv.FreePort(t))
-	_, err := newSource(t, SourceOptions{URL: url}).Poll(t.Context())
+	_, err := newSource(t, SourceOptions{URL: url, AllowInsecureHTTP: true}).Poll(t.Context())
 	if err == nil {
 		t.Fatal("poll of an unreachable server succeeded")
 	}

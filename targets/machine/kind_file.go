@@ -44,7 +44,7 @@ func (r *fileRes) content(ctx context.Context, h *host) ([]byte, error) {
 	case !r.spec.Template:
 		return []byte(*r.spec.Content), nil
 	}
-	tmpl, err := template.New(r.id.String()).Option("missingkey=error").Parse(*r.spec.Content)
+	tmpl, err := template.New(r.id.String()).Option("missingkey=error").Funcs(cappedFuncs(MaxTemplateOutput)).Parse(*r.spec.Content)
 	if err != nil {
 		return nil, &SpecError{Object: r.id, Field: "spec.content", Msg: fmt.Sprintf("template: %v", err)}
 	}
@@ -52,8 +52,8 @@ func (r *fileRes) content(ctx context.Context, h *host) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var b bytes.Buffer
-	if err := tmpl.Execute(&b, TemplateData{Host: hostname(h.name), Facts: facts, Inputs: inputsOf(ctx).Values()}); err != nil {
+	b := &cappedBuffer{max: MaxTemplateOutput}
+	if err := tmpl.Execute(b, TemplateData{Host: hostname(h.name), Facts: facts, Inputs: inputsOf(ctx).Values()}); err != nil {
 		return nil, &SpecError{Object: r.id, Field: "spec.content", Msg: fmt.Sprintf("template: %v", err)}
 	}
 	return b.Bytes(), nil
