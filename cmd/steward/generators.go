@@ -28,7 +28,7 @@ type generatorFlags struct {
 
 func (f *generatorFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.timeout, "generate-timeout", reconcile.DefaultGenerateTimeout, "fail a unit whose generation takes longer than this")
-	fs.StringVar(&f.memory, "generator-memory", "2Gi", "memory (data segment) of an isolated helm, jsonnet or kustomize generation, e.g. 512Mi")
+	fs.StringVar(&f.memory, "generator-memory", defaultGeneratorMemory, "memory (data segment) of an isolated helm, jsonnet or kustomize generation, e.g. 512Mi")
 	// Isolation is on for every verb: a revision that blows up a template
 	// must not take the daemon down, and verify or diff run on a pull
 	// request then fail with the unit's name instead of a Go fatal error.
@@ -37,9 +37,17 @@ func (f *generatorFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.isolate, "isolate-generators", !raceBuild, "run helm, jsonnet and kustomize in a child process under --generator-memory")
 }
 
-// generators returns the GeneratorFor the flags describe.
+// defaultGeneratorMemory is --generator-memory's default (the sandbox's).
+const defaultGeneratorMemory = "2Gi"
+
+// generators returns the GeneratorFor the flags describe; zero flags mean
+// their defaults, isolation off.
 func (f *generatorFlags) generators() (reconcile.GeneratorFor, error) {
-	q, err := resource.ParseQuantity(f.memory)
+	memory := f.memory
+	if memory == "" {
+		memory = defaultGeneratorMemory
+	}
+	q, err := resource.ParseQuantity(memory)
 	if err != nil || q.Value() < 16<<20 {
 		return nil, usageError("--generator-memory: want a size of at least 16Mi (512Mi, 2Gi), found %q", f.memory)
 	}
