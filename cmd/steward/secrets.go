@@ -56,6 +56,10 @@ func (s *secrets) load() error {
 				return usageError("--%s: %v", sp.flag, err)
 			}
 			v = strings.TrimRight(string(b), "\r\n")
+			if strings.TrimSpace(v) == "" || strings.ContainsAny(v, "\r\n") {
+				// Never quote the content: it is a secret.
+				return usageError("--%s %s: want one line holding the token", sp.flag, f)
+			}
 		}
 		s.values[sp.env] = v
 		if err := os.Unsetenv(sp.env); err != nil {

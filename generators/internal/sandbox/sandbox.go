@@ -66,13 +66,14 @@ type message struct {
 	Op string `json:"op"`
 
 	// start (parent → child)
-	Spec      json.RawMessage `json:"spec,omitempty"`
-	Dir       string          `json:"dir,omitempty"`
-	Namespace string          `json:"namespace,omitempty"`
-	Revision  string          `json:"revision,omitempty"`
-	Unit      *reconcile.Unit `json:"unit,omitempty"`
-	MaxMemory int64           `json:"maxMemory,omitempty"`
-	MaxOutput int64           `json:"maxOutput,omitempty"`
+	Spec      json.RawMessage  `json:"spec,omitempty"`
+	Dir       string           `json:"dir,omitempty"`
+	Namespace string           `json:"namespace,omitempty"`
+	Revision  string           `json:"revision,omitempty"`
+	Unit      *reconcile.Unit  `json:"unit,omitempty"`
+	Inputs    reconcile.Inputs `json:"inputs,omitempty"`
+	MaxMemory int64            `json:"maxMemory,omitempty"`
+	MaxOutput int64            `json:"maxOutput,omitempty"`
 
 	// file system requests (child → parent) and replies
 	Name    string     `json:"name,omitempty"`
