@@ -73,10 +73,18 @@ func Run(ctx context.Context, kind string, spec any, req reconcile.GenerateReque
 		return nil, ctx.Err()
 	case lr.exceeded:
 		return nil, &OutputLimitError{Limit: lim.MaxOutput}
-	case strings.Contains(stderr.String(), "out of memory"):
+	case strings.Contains(stderr.String(), "out of memory"),
+		// Thread stacks count against the memory limit too: a child near
+		// it dies creating a thread rather than allocating heap.
+		strings.Contains(stderr.String(), "pthread_create failed"),
+		strings.Contains(stderr.String(), "cannot allocate memory"):
 		return nil, &MemoryError{Limit: lim.MaxMemory}
 	}
-	return nil, fmt.Errorf("sandbox: generator process failed (%v): %v; stderr:\n%s", waitErr, protoErr, stderr.String())
+	tail := stderr.String()
+	if len(tail) > 2048 {
+		tail = "…" + tail[len(tail)-2048:]
+	}
+	return nil, fmt.Errorf("sandbox: generator process failed (%v): %v; stderr:\n%s", waitErr, protoErr, tail)
 }
 
 // generatorError is the generator's own error, sent by the child.
