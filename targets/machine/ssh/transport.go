@@ -239,7 +239,16 @@ func (t *Transport) openSFTP(ctx context.Context, c *conn) error {
 	}
 	s, err := sftp.NewClientPipe(stdout, stdin)
 	if err != nil {
+		// Let the session end so that its stderr (sudo's refusal) is
+		// copied in full before it is read; bounded, should it not end.
+		waited := make(chan struct{})
+		go func() { sess.Wait(); close(waited) }()
+		select {
+		case <-waited:
+		case <-time.After(5 * time.Second):
+		}
 		sess.Close()
+		<-waited
 		return fmt.Errorf("ssh %s: sftp-server via sudo -n failed (%w): %s", t.cfg.Name, err, stderr.String())
 	}
 	c.sftp = s
