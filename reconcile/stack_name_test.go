@@ -20,6 +20,42 @@ func TestStackIdentity(t *testing.T) {
 	}
 }
 
+func TestSameStack(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		same bool
+	}{
+		{"shop", "shop", true},
+		{"shop", "Shop", false},
+		{"https://git.example.com/ops/shop.git", "git@git.example.com:ops/shop.git", true},
+		{"https://git.example.com/ops/shop.git//prod", "ssh://git@Git.Example.com:22/ops/shop//prod", true},
+		{"https://git.example.com:443/ops/shop/", "http://git.example.com/ops/shop.git", true},
+		{"https://git.example.com/ops/shop.git//prod", "git@git.example.com:ops/shop.git//staging", false},
+		{"https://git.example.com/ops/shop.git//prod", "git@git.example.com:ops/shop.git", false},
+		{"https://git.example.com/ops/shop.git", "https://git.example.com/ops/other.git", false},
+		{"https://git.example.com:8443/ops/shop.git", "https://git.example.com/ops/shop.git", false},
+		{"https://git.example.com/ops/shop.git", "https://mirror.example.com/ops/shop.git", false},
+		{"file:///srv/repo", "file:///srv/other/repo", false},
+		{"file:///srv/repo//a", "https://srv/repo//a", false},
+		{"shop", "git@git.example.com:shop", false},
+	} {
+		if got := reconcile.SameStack(tt.a, tt.b); got != tt.same {
+			t.Errorf("SameStack(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.same)
+		}
+		if got := reconcile.SameStack(tt.b, tt.a); got != tt.same {
+			t.Errorf("SameStack(%q, %q) = %v, want %v", tt.b, tt.a, got, tt.same)
+		}
+	}
+	// An inventory written through an https clone is this stack's when the
+	// daemon follows the ssh URL; another repository's is a collision.
+	if err := reconcile.CheckInventoryOwner("target prod", "app", "https://git.example.com/ops/shop.git", "git@git.example.com:ops/shop.git"); err != nil {
+		t.Errorf("same repository by ssh: %v", err)
+	}
+	if err := reconcile.CheckInventoryOwner("target prod", "app", "https://git.example.com/ops/other.git", "git@git.example.com:ops/shop.git"); err == nil {
+		t.Error("another repository's inventory was taken")
+	}
+}
+
 // Every unit Generate returns carries its stack's identity: name: when the
 // stack file sets one, else the default the stages were given.
 func TestGenerateStackIdentity(t *testing.T) {

@@ -28,7 +28,7 @@ func (t *Target) Inventories(ctx context.Context, stack string) ([]reconcile.Inv
 	var out []reconcile.InventoryInfo
 	for _, cm := range list.Items {
 		d := cm.Data
-		if stack == "" || d[inventoryStackKey] != stack || d["unit"] == "" {
+		if stack == "" || !reconcile.SameStack(d[inventoryStackKey], stack) || d["unit"] == "" {
 			continue
 		}
 		out = append(out, reconcile.InventoryInfo{Unit: d["unit"], Prune: d["prune"] == "true", AllowEmpty: d["allowEmpty"] == "true",

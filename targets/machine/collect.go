@@ -95,7 +95,7 @@ func (t *Target) Inventories(ctx context.Context, stack string) ([]reconcile.Inv
 			mu.Lock()
 			defer mu.Unlock()
 			for _, inv := range invs {
-				if inv.Stack == stack {
+				if reconcile.SameStack(inv.Stack, stack) {
 					info := found[inv.Unit]
 					info.Unit = inv.Unit
 					info.Prune = info.Prune || inv.Prune

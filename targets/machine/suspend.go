@@ -31,7 +31,7 @@ func (t *Target) SetSuspended(ctx context.Context, u *reconcile.Unit, suspended 
 			if err := reconcile.CheckInventoryOwner("host "+name, u.Name, inv.Stack, u.StackName()); err != nil {
 				return err
 			}
-			if inv.Suspended == suspended && inv.Stack == u.StackName() {
+			if inv.Suspended == suspended && reconcile.SameStack(inv.Stack, u.StackName()) {
 				return nil
 			}
 			inv.Stack, inv.Suspended = u.StackName(), suspended
