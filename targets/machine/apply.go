@@ -158,7 +158,7 @@ func (t *Target) applyHost(ctx context.Context, req reconcile.ApplyRequest, unit
 		defer cancel()
 		inv.Status = status
 		inv.AppliedAt = time.Now().UTC()
-		return writeInventory(wctx, h, inv)
+		return t.writeApplied(wctx, h, inv)
 	}
 
 	// Record the restarts and triggered runs first, and what the run is
@@ -169,7 +169,7 @@ func (t *Target) applyHost(ctx context.Context, req reconcile.ApplyRequest, unit
 	if len(hp.pending) > 0 || len(planned) > 0 {
 		inv.Pending = slices.Clone(hp.pending)
 		inv.Entries = append(inv.Entries, planned...)
-		if err := writeInventory(ctx, h, inv); err != nil {
+		if err := t.writeApplied(ctx, h, inv); err != nil {
 			failChanged(hp, changes, err.Error())
 			return changes, true
 		}

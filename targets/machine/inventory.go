@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/stewardhq/steward/reconcile"
@@ -149,6 +150,28 @@ func writeInventory(ctx context.Context, h *host, inv *Inventory) error {
 		return fmt.Errorf("write inventory %s: %w", p, err)
 	}
 	return nil
+}
+
+// lockInventory locks the inventory of unit on host against this process's
+// other writers and returns its unlock.
+func (t *Target) lockInventory(host, unit string) func() {
+	m, _ := t.invLocks.LoadOrStore(host+"\x00"+unit, new(sync.Mutex))
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// writeApplied writes the inventory an apply built from the one it planned
+// with, keeping the suspension recorded on the host now: SetSuspended may
+// have changed it since the plan read the inventory.
+func (t *Target) writeApplied(ctx context.Context, h *host, inv *Inventory) error {
+	defer t.lockInventory(h.name, inv.Unit)()
+	cur, err := readInventory(ctx, h, inv.Unit)
+	if err != nil {
+		return err
+	}
+	inv.Suspended = cur.Suspended
+	return writeInventory(ctx, h, inv)
 }
 
 // ReadInventory reads a unit's inventory through t under root; for tools

@@ -24,6 +24,7 @@ func (t *Target) SetSuspended(ctx context.Context, u *reconcile.Unit, suspended 
 	t.forHosts(ctx, len(t.cfg.Hosts), func(ctx context.Context, i int) {
 		name := t.cfg.Hosts[i]
 		err := t.onHost(ctx, name, func(h *host) error {
+			defer t.lockInventory(h.name, u.Name)()
 			inv, err := readInventory(ctx, h, u.Name)
 			if err != nil {
 				return err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/stewardhq/steward/reconcile"
@@ -73,6 +74,9 @@ func DefaultConfig(hosts ...string) Config {
 type Target struct {
 	cfg  Config
 	dial Dialer
+	// invLocks serialises this process's writes of one inventory (host and
+	// unit), so a suspension set during an apply is not overwritten by it.
+	invLocks sync.Map // string -> *sync.Mutex
 }
 
 // New returns a Target for cfg reaching hosts through dial. Zero fields of
