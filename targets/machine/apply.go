@@ -320,6 +320,13 @@ func (t *Target) rollback(ctx context.Context, h *host, req reconcile.ApplyReque
 	} else {
 		msg += fmt.Sprintf("; rolled back to revision %s", good)
 		inv.Revision = good
+		// The rollback restarted what it changed: say whether the host
+		// serves again, with the same check and its retries.
+		if hc := t.health(req); hc != nil {
+			if herr := t.checkHealth(ctx, h, hc); herr != nil {
+				msg += fmt.Sprintf(", which is not healthy either: %v", herr)
+			}
+		}
 	}
 	inv.Failed = req.Revision
 	now := time.Now().UTC()

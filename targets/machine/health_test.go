@@ -90,6 +90,10 @@ func TestHealthRollback(t *testing.T) {
 			t.Fatalf("message %q does not say %q", msg, want)
 		}
 	}
+	// h2 stays down at r1 too: the check after the rollback says so.
+	if !strings.Contains(msg, "rolled back to revision r1, which is not healthy either: 2 attempts") {
+		t.Fatalf("message %q does not say the rolled-back host is still unhealthy", msg)
+	}
 	if got := r.file("h2", "etc/web.conf"); got != "v1\n" {
 		t.Fatalf("h2 conf %q after rollback, want v1", got)
 	}

@@ -109,7 +109,7 @@ func TestRealRolloutHealthRollback(t *testing.T) {
 	for _, c := range cs.Changes {
 		switch {
 		case c.Host == first.Addr && c.Action == reconcile.Failed:
-			if !strings.Contains(c.Message, "health check failed after applying revision r2") || !strings.Contains(c.Message, "rolled back to revision r1") {
+			if !strings.Contains(c.Message, "health check failed after applying revision r2") || !strings.HasSuffix(c.Message, "rolled back to revision r1") {
 				t.Fatalf("first host: %s", c.Message)
 			}
 		case c.Host != first.Addr && (c.Action == reconcile.Skipped || c.Action == reconcile.Unchanged):
