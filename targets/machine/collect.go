@@ -14,22 +14,10 @@ import (
 
 var _ reconcile.Collector = (*Target)(nil)
 
-// DirReader is a Transport that lists a directory: the names of its
-// entries. Without it, a target cannot find the inventories of other units
-// on a host: removed units are not collected, and a prune does not see
-// that another unit took an object over.
-type DirReader interface {
-	ReadDir(ctx context.Context, path string) ([]string, error)
-}
-
 // listInventories reads every unit's inventory on h (any stack).
 func listInventories(ctx context.Context, h *host) ([]*Inventory, error) {
 	dir := h.path(InventoryDir)
-	dr, ok := h.t.(DirReader)
-	if !ok {
-		return nil, errNoReadDir
-	}
-	names, err := dr.ReadDir(ctx, dir)
+	names, err := h.t.ReadDir(ctx, dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -51,17 +39,11 @@ func listInventories(ctx context.Context, h *host) ([]*Inventory, error) {
 	return out, nil
 }
 
-// errNoReadDir is a transport that cannot list directories.
-var errNoReadDir = errors.New("the transport cannot list directories")
-
 // managedElsewhere returns, for the entries other units' inventories on h
 // hold, the unit holding each (by entry key): an object another unit now
 // declares is adopted by it, never pruned.
 func managedElsewhere(ctx context.Context, h *host, unit string) (map[string]string, error) {
 	invs, err := listInventories(ctx, h)
-	if errors.Is(err, errNoReadDir) {
-		return nil, nil // nothing known of other units: prune as before
-	}
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,11 @@ type Transport interface {
 	SetAttrs(ctx context.Context, path string, attrs FileAttrs) error
 	// Remove deletes a file or an empty directory.
 	Remove(ctx context.Context, path string) error
+	// ReadDir lists the names of a directory's entries; a missing directory
+	// is fs.ErrNotExist. The target lists the inventories of a host's units
+	// with it: removed units are collected, and a prune sees an object
+	// another unit took over.
+	ReadDir(ctx context.Context, path string) ([]string, error)
 	// Run runs argv on the host (no shell) and waits for it. A non-zero exit
 	// is reported in the result, not as an error; err is for failures to run.
 	Run(ctx context.Context, cmd Cmd) (*CmdResult, error)

@@ -3,11 +3,7 @@ package local
 import (
 	"context"
 	"io/fs"
-
-	"github.com/stewardhq/steward/targets/machine"
 )
-
-var _ machine.DirReader = (*Transport)(nil)
 
 // ReadDir lists the entries of p under the root; a missing directory is
 // fs.ErrNotExist.

@@ -2,7 +2,6 @@ package ssh
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,11 +13,7 @@ import (
 
 // ReadDir lists under the host's Root, like the other rooted calls.
 func (r rooted) ReadDir(ctx context.Context, p string) ([]string, error) {
-	dr, ok := r.Transport.(machine.DirReader)
-	if !ok {
-		return nil, errors.New("transport cannot list directories")
-	}
-	return dr.ReadDir(ctx, r.p(p))
+	return r.Transport.ReadDir(ctx, r.p(p))
 }
 
 func stackUnit(stack, name string, prune bool) *reconcile.Unit {

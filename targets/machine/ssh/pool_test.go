@@ -92,3 +92,30 @@ func TestTargetCloseClosesPool(t *testing.T) {
 		t.Fatalf("dial after Close: %v, want ErrClosed", err)
 	}
 }
+
+// TestPooledHostsListInventories: through the daemon's pool, a host's
+// inventories are listed (the pool's wrapper once hid the transport's
+// ReadDir, so removed units were never collected and suspensions never
+// read on SSH targets).
+func TestPooledHostsListInventories(t *testing.T) {
+	hosts := startHosts(t, 1)
+	f := newFleet(t, hosts, 1)
+	f.usePool()
+	u := stackUnit("shop", "a", true)
+	f.sync(t, reconcile.ApplyRequest{Unit: u, Revision: "r1", Objects: objects(t, fileObj("a1", "/srv/a1"))})
+	f.pool = NewPool(f.rawDial)
+	defer f.pool.Close()
+	invs, err := f.target.Inventories(t.Context(), "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(invs) != 1 || invs[0].Unit != "a" || !invs[0].Prune {
+		t.Fatalf("inventories through the pool: %+v", invs)
+	}
+	if err := f.target.SetSuspended(t.Context(), u, true); err != nil {
+		t.Fatal(err)
+	}
+	if invs, err := f.target.Inventories(t.Context(), "shop"); err != nil || len(invs) != 1 || !invs[0].Suspended {
+		t.Fatalf("suspension through the pool: %+v, %v", invs, err)
+	}
+}

@@ -2,11 +2,7 @@ package ssh
 
 import (
 	"context"
-
-	"github.com/stewardhq/steward/targets/machine"
 )
-
-var _ machine.DirReader = (*Transport)(nil)
 
 // ReadDir lists the names in directory p over SFTP; a missing directory is
 // fs.ErrNotExist.
