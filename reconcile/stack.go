@@ -77,9 +77,9 @@ type Unit struct {
 	Name           string                `yaml:"name" doc:"Unique name."`
 	Path           string                `yaml:"path" doc:"Directory relative to the repository root."`
 	Generator      GeneratorSpec         `yaml:"generator" doc:"How the path becomes objects."`
-	Target         string                `yaml:"target" doc:"Name of a target."`
+	Target         string                `yaml:"target,omitempty" doc:"Name of a target (a progressive unit names targets instead)."`
 	Targets        []string              `yaml:"targets,omitempty" doc:"Ordered waves of a progressive release, one target each (instead of target); needs progressive."`
-	Progressive    *Progressive          `yaml:"progressive,omitempty" doc:"How a new revision moves through targets: each wave soaks healthy before the next starts (see stack_release.go)."`
+	Progressive    *Progressive          `yaml:"progressive,omitempty" doc:"How a new revision moves through targets: wave by wave, each healthy for soak before the next starts (docs/releases.md)."`
 	Namespace      string                `yaml:"namespace,omitempty" doc:"Namespace for namespaced objects without one (and the helm release namespace)."`
 	Prune          bool                  `yaml:"prune,omitempty" doc:"Delete what an earlier revision applied and this one no longer has."`
 	AllowEmpty     bool                  `yaml:"allowEmpty,omitempty" doc:"Let a revision in which the unit generates no object (or that removes the unit) delete every object it applied; refused by default."`
