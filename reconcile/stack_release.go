@@ -215,3 +215,12 @@ func (u *Unit) orderAfter() string {
 	}
 	return u.wave.units[u.wave.index-1]
 }
+
+// WaveUnits returns the units of every wave of u's release, in order (nil
+// for a unit that is no wave).
+func (u *Unit) WaveUnits() []string {
+	if u.wave == nil {
+		return nil
+	}
+	return slices.Clone(u.wave.units)
+}
