@@ -121,8 +121,13 @@ func (v *releaseView) status(rev string) ReleaseStatus {
 		s.Frozen = fmt.Sprintf("target %s failed revision %s: %s", v.waves[i].Target, ShortRevision(m.Revision, RevisionWidth), m.Failed)
 		return s
 	}
+	last := len(v.waves) - 1
 	for i := range v.waves {
-		if ok, until := v.passed(i); !ok {
+		ok, until := v.passed(i)
+		if !ok && i == last && !until.IsZero() {
+			ok = true // the last wave's soak gates nothing: it is done once healthy
+		}
+		if !ok {
 			s.Wave, s.SoakUntil = i+1, until
 			return s
 		}
