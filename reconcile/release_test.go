@@ -379,3 +379,35 @@ func (f *releaseFixture) restart() {
 	ropts.Interval = time.Hour
 	f.r = reconcile.NewReconciler(ropts)
 }
+
+// TestReleaseWindowPerWave: a deny window on one wave holds that wave, and
+// the release waits behind it; the waves before it go on.
+func TestReleaseWindowPerWave(t *testing.T) {
+	flag := filepath.Join(t.TempDir(), "unhealthy")
+	f := &releaseFixture{fixture: newFixture(t, map[string]string{
+		"steward.yaml": releaseStack(flag) + "windows:\n  - {kind: deny, schedule: \"0 11 * * *\", duration: 2h, units: [app.eu]}\n",
+		"app/f.yaml":   file("conf", "/etc/app.conf", "v1"),
+	}), flag: flag}
+	var eu, us *reconcile.UnitEvent // the last of each
+	for range 3 {
+		res := f.pass(reconcile.PassRequest{})
+		if ev := event(res, "app.eu"); ev != nil {
+			eu = ev
+		}
+		if ev := event(res, "app.us"); ev != nil {
+			us = ev
+		}
+		f.clock.Advance(2 * time.Second)
+	}
+	f.want("staging=v1 eu=- us=-")
+	if eu == nil || eu.State != reconcile.StateBlocked || !strings.Contains(eu.Reason, "deny window") {
+		t.Fatalf("eu: %+v", eu)
+	}
+	if us == nil || !strings.Contains(us.Reason, "waiting for wave 2 of 3 (target eu)") {
+		t.Fatalf("us: %+v", us)
+	}
+	// Once the window closes, the release goes on.
+	f.clock.Advance(3 * time.Hour)
+	f.rollOut()
+	f.want("staging=v1 eu=v1 us=v1")
+}
