@@ -144,6 +144,9 @@ func (v *releaseView) gate(k int, command string) (why string, retry time.Time, 
 			return fmt.Sprintf("release state on target %s unreadable: %v", w.Target, w.Err), time.Time{}, false
 		}
 	}
+	if w := v.waves[k]; w.Mark.healthyAt(w.Hash) {
+		return "", time.Time{}, false // it runs this revision already: a drift correction
+	}
 	if i := v.aborted(); i >= 0 {
 		return fmt.Sprintf("release of revision %s aborted; waiting for a new revision", ShortRevision(v.waves[i].Mark.Revision, RevisionWidth)), time.Time{}, false
 	}

@@ -32,6 +32,9 @@ type Stack struct {
 	// releases names the wave units of each progressive unit, in order
 	// (stack_release.go).
 	releases map[string][]string
+	// unitAt is the index in the stack file of each of Units, when
+	// progressive units were expanded (nil: the same index).
+	unitAt []int
 }
 
 // TargetSpec is one logical target; exactly one kind is set.

@@ -168,9 +168,11 @@ func (s *Stack) expandReleases() {
 	}
 	s.releases = map[string][]string{}
 	var out []Unit
-	for _, u := range s.Units {
+	var at []int
+	for i, u := range s.Units {
 		if len(u.Targets) == 0 {
 			out = append(out, u)
+			at = append(at, i)
 			continue
 		}
 		w := &wave{release: u.Name, targets: slices.Clone(u.Targets), spec: *u.Progressive}
@@ -191,6 +193,7 @@ func (s *Stack) expandReleases() {
 				wu.Wait, wu.ServiceAccount, wu.Force = nil, "", false
 			}
 			out = append(out, wu)
+			at = append(at, i)
 		}
 	}
 	for i := range out {
@@ -202,7 +205,16 @@ func (s *Stack) expandReleases() {
 	for i := range s.Checks {
 		s.Checks[i].Match.Units = s.expandNames(s.Checks[i].Match.Units)
 	}
-	s.Units = out
+	s.Units, s.unitAt = out, at
+}
+
+// fileIndex returns the index in the stack file of s.Units[i], and whether
+// s.Units[i] is the first unit made of that entry.
+func (s *Stack) fileIndex(i int) (int, bool) {
+	if s.unitAt == nil || i >= len(s.unitAt) {
+		return i, true
+	}
+	return s.unitAt[i], i == 0 || s.unitAt[i-1] != s.unitAt[i]
 }
 
 // orderAfter is the unit u's wave waits for within a pass: the wave before

@@ -2,9 +2,11 @@ package reconcile
 
 import (
 	"errors"
+	"io/fs"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // TestStackReleaseValidation: every bad targets:/progressive: is an error
@@ -146,5 +148,35 @@ checks:
 	}
 	if got := s.Releases(); !slices.Equal(got, []string{"app"}) {
 		t.Errorf("releases %v", got)
+	}
+}
+
+// TestStackReleaseCheckPathsNamesTheEntry: a path error after a progressive
+// unit names the line of the entry in the file, once.
+func TestStackReleaseCheckPathsNamesTheEntry(t *testing.T) {
+	s, err := ParseStack([]byte(`apiVersion: steward.dev/v1
+kind: Stack
+targets:
+  a: {local: {root: a}}
+  b: {local: {root: b}}
+units:
+  - {name: app, path: out, generator: {yaml: {}}, targets: [a, b], progressive: {}}
+  - {name: web, path: web, generator: {yaml: {}}, target: a}
+`), "steward.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := fstest.MapFS{
+		"out": &fstest.MapFile{Data: []byte("/etc"), Mode: fs.ModeSymlink},
+		"web": &fstest.MapFile{Data: []byte("/etc"), Mode: fs.ModeSymlink},
+	}
+	err = s.CheckPaths(tree)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "steward.yaml:7:") || !strings.Contains(msg, "units[0].path") ||
+		!strings.Contains(msg, "steward.yaml:8:") || !strings.Contains(msg, "units[1].path") || strings.Count(msg, "units[0].path") != 1 {
+		t.Fatalf("errors:\n%s", msg)
 	}
 }

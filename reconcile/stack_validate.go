@@ -308,7 +308,11 @@ func CleanRepoPath(p string) error {
 // error here (the generator reports it).
 func (s *Stack) CheckPaths(tree fs.FS) error {
 	var errs Errors
-	for i, u := range s.Units {
+	for k, u := range s.Units {
+		i, first := s.fileIndex(k)
+		if !first {
+			continue // another wave of the same entry: checked once
+		}
 		check := func(field, p string) {
 			if err := ResolveInTree(tree, p); err != nil {
 				errs = append(errs, &FieldError{File: s.File, Pos: s.pos[field], Field: field, Msg: err.Error()})
