@@ -73,7 +73,7 @@ func nextMark(old *ReleaseMark, rev, hash string, failure error, now time.Time) 
 		}
 	}
 	if failure != nil {
-		msg := failure.Error()
+		msg := Redact(failure.Error())
 		if len(msg) > maxFailedReason {
 			msg = msg[:maxFailedReason] + "…"
 		}

@@ -411,3 +411,30 @@ func TestReleaseWindowPerWave(t *testing.T) {
 	f.rollOut()
 	f.want("staging=v1 eu=v1 us=v1")
 }
+
+// TestReleaseWaveOutputMustFitItsKind: a wave whose objects do not fit its
+// target's kind refuses the revision, naming the wave.
+func TestReleaseWaveOutputMustFitItsKind(t *testing.T) {
+	f := newFixture(t, map[string]string{
+		"steward.yaml": `apiVersion: steward.dev/v1
+kind: Stack
+targets:
+  here: {local: {root: here}}
+  cluster: {kubernetes: {}}
+units:
+  - {name: app, path: app, generator: {yaml: {}}, targets: [here, cluster], progressive: {soak: 1m}}
+`,
+		"app/f.yaml": file("conf", "/etc/app.conf", "v1"),
+	})
+	res, err := f.r.Pass(context.Background(), reconcile.PassRequest{})
+	if !errors.Is(err, reconcile.ErrNoRevision) || res.Refused == nil {
+		t.Fatalf("pass: %v, refused %v", err, res.Refused)
+	}
+	want := "unit app.cluster: wave 2 of app: target cluster is kubernetes, but the generator renders machine.steward.dev/File/conf for it"
+	if !strings.Contains(res.Refused.Error(), want) {
+		t.Fatalf("refused with\n%v\nwant\n%s", res.Refused, want)
+	}
+	if got := f.read("here", "etc/app.conf"); !strings.HasPrefix(got, "<") {
+		t.Fatalf("the first wave holds %q: a refused revision was applied", got)
+	}
+}

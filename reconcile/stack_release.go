@@ -160,7 +160,7 @@ func (s *Stack) validateRelease(at string, u *Unit, fail func(string, string, ..
 
 // expandReleases replaces every progressive unit by its waves (after
 // Validate): one unit per target, each ordered after the one before, with
-// the fields that fit its target's kind. Dependencies on the progressive
+// the fields that fit its target's kind (and the updater on the first). Dependencies on the progressive
 // unit, the windows and checks naming it, name every wave instead.
 func (s *Stack) expandReleases() {
 	if !slices.ContainsFunc(s.Units, func(u Unit) bool { return len(u.Targets) > 0 }) {
@@ -187,6 +187,9 @@ func (s *Stack) expandReleases() {
 			wv := *w
 			wv.index = k
 			wu.wave = &wv
+			if k > 0 {
+				wu.Updater = nil // it edits the repository: once per image update, not once per wave
+			}
 			if s.Targets[t].Kubernetes != nil {
 				wu.Health = nil
 			} else {
@@ -235,4 +238,30 @@ func (u *Unit) WaveUnits() []string {
 		return nil
 	}
 	return slices.Clone(u.wave.units)
+}
+
+// waveKindProblems refuses a wave whose rendered objects do not fit its
+// target's kind: machine kinds for a Kubernetes wave, Kubernetes objects
+// for a machine or local one. Waves of mixed kinds need a generator that
+// renders for each (STEWARD_TARGET).
+func waveKindProblems(stack *Stack, rendered []Rendered) []error {
+	var errs []error
+	for _, r := range rendered {
+		if r.Err != nil || r.Unit == nil || r.Unit.wave == nil {
+			continue
+		}
+		spec := stack.Targets[r.Unit.Target]
+		kube := spec.Kubernetes != nil
+		for _, o := range r.Objects {
+			if IsMachine(o) != kube {
+				continue
+			}
+			w := r.Unit.wave
+			errs = append(errs, &UnitError{Unit: r.Unit.Name, Err: fmt.Errorf(
+				"wave %d of %s: target %s is %s, but the generator renders %s for it (render for each wave's STEWARD_TARGET, or give the release waves of one kind)",
+				w.index+1, w.release, r.Unit.Target, spec.Kind(), IDOf(o))})
+			break
+		}
+	}
+	return errs
 }

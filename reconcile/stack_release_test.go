@@ -99,6 +99,7 @@ units:
     dependsOn: [db]
     health: {command: {run: [true]}}
     wait: {timeout: 1m}
+    updater: {run: [./bump.sh]}
   - name: web
     path: w
     generator: {yaml: {}}
@@ -121,10 +122,10 @@ checks:
 		t.Fatalf("units: %s", got)
 	}
 	l, k := s.Unit("app.l"), s.Unit("app.k")
-	if l.Target != "l" || l.Health == nil || l.Wait != nil || l.orderAfter() != "" {
+	if l.Target != "l" || l.Health == nil || l.Wait != nil || l.orderAfter() != "" || l.Updater == nil {
 		t.Errorf("wave l: %+v", l)
 	}
-	if k.Target != "k" || k.Health != nil || k.Wait == nil || k.orderAfter() != "app.l" || k.EffectiveNamespace() != "shop" {
+	if k.Target != "k" || k.Health != nil || k.Wait == nil || k.orderAfter() != "app.l" || k.EffectiveNamespace() != "shop" || k.Updater != nil {
 		t.Errorf("wave k: %+v", k)
 	}
 	if rel, i, n, ok := k.Wave(); rel != "app" || i != 1 || n != 2 || !ok {
