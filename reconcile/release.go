@@ -205,3 +205,20 @@ func (r *Reconciler) wakeRelease(waves []*Unit) {
 	r.mu.Unlock()
 	r.Trigger()
 }
+
+// forWaves calls fn for every wave of the progressive unit name, or for
+// name itself when it is no progressive unit; every call is made, and
+// their errors joined.
+func (r *Reconciler) forWaves(name string, fn func(unit string) error) error {
+	names := []string{name}
+	r.mu.Lock()
+	if r.current != nil {
+		names = r.current.stack.expandNames(names)
+	}
+	r.mu.Unlock()
+	var errs []error
+	for _, n := range names {
+		errs = append(errs, fn(n))
+	}
+	return errors.Join(errs...)
+}

@@ -438,3 +438,24 @@ units:
 		t.Fatalf("the first wave holds %q: a refused revision was applied", got)
 	}
 }
+
+// TestReleaseSuspendByName: suspending the progressive unit by its name
+// suspends every wave, and resuming it lets the release go on.
+func TestReleaseSuspendByName(t *testing.T) {
+	f := newReleaseFixture(t)
+	f.rollOut()
+	if err := f.r.Suspend(context.Background(), "app"); err != nil {
+		t.Fatal(err)
+	}
+	f.bump("v2")
+	res := f.pass(reconcile.PassRequest{})
+	if got := f.states(res); got != "app.staging=suspended app.eu=suspended app.us=suspended" {
+		t.Fatalf("states: %s", got)
+	}
+	f.want("staging=v1 eu=v1 us=v1")
+	if err := f.r.Resume(context.Background(), "app"); err != nil {
+		t.Fatal(err)
+	}
+	f.pass(reconcile.PassRequest{})
+	f.want("staging=v2 eu=v1 us=v1")
+}
