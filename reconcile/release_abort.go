@@ -119,7 +119,7 @@ func (r *Reconciler) rollBackWave(ctx context.Context, gen *generation, u *Unit,
 		return err
 	}
 	back := &ReleaseMark{Revision: rev.ID, Hash: unitHash(HashObjects(ren.Objects), ren.Inputs),
-		HealthySince: r.opts.Now().UTC(), Aborted: m.Hash}
+		HealthySince: r.opts.Now().UTC(), Aborted: m.Hash, AbortedRevision: m.Revision}
 	return rr.SetReleaseMark(held, u, back)
 }
 

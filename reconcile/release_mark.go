@@ -42,6 +42,8 @@ type ReleaseMark struct {
 	// Aborted is the hash whose release was aborted on this wave: it is
 	// not applied again until the unit generates something else.
 	Aborted string `json:"aborted,omitempty"`
+	// AbortedRevision is the revision whose release was aborted.
+	AbortedRevision string `json:"abortedRevision,omitempty"`
 }
 
 // healthyAt reports whether the wave runs hash, healthy.
@@ -93,5 +95,5 @@ func sameMark(a, b *ReleaseMark) bool {
 	}
 	return a.Revision == b.Revision && a.Hash == b.Hash && a.HealthySince.Equal(b.HealthySince) &&
 		a.Failed == b.Failed && a.FailedAt.Equal(b.FailedAt) && a.Previous == b.Previous &&
-		a.Resumed == b.Resumed && a.Aborted == b.Aborted
+		a.Resumed == b.Resumed && a.Aborted == b.Aborted && a.AbortedRevision == b.AbortedRevision
 }

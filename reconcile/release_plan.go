@@ -34,8 +34,9 @@ type ReleaseStatus struct {
 	Waves int
 	// Frozen says why the release is frozen ("" when it is not).
 	Frozen string
-	// Aborted is the revision whose release was aborted ("" when none).
-	Aborted string
+	// Aborted is the revision whose release was aborted ("" when none),
+	// and RolledBackTo the revision the waves that took it run again.
+	Aborted, RolledBackTo string
 	// SoakUntil is when wave Wave has soaked, while it soaks.
 	SoakUntil time.Time
 	// Revision is the revision being released.
@@ -46,7 +47,8 @@ type ReleaseStatus struct {
 func (s ReleaseStatus) String() string {
 	switch {
 	case s.Aborted != "":
-		return fmt.Sprintf("wave %d of %d, aborted: revision %s rolled back; waiting for a new revision", s.Wave, s.Waves, ShortRevision(s.Aborted, RevisionWidth))
+		return fmt.Sprintf("wave %d of %d, aborted: revision %s rolled back to %s; waiting for a new revision", s.Wave, s.Waves,
+			ShortRevision(s.Aborted, RevisionWidth), ShortRevision(s.RolledBackTo, RevisionWidth))
 	case s.Frozen != "":
 		return fmt.Sprintf("wave %d of %d, frozen: %s", s.Wave, s.Waves, s.Frozen)
 	case s.Wave == 0:
@@ -112,7 +114,8 @@ func (v *releaseView) passed(i int) (ok bool, soakUntil time.Time) {
 func (v *releaseView) status(rev string) ReleaseStatus {
 	s := ReleaseStatus{Unit: v.name, Waves: len(v.waves), Revision: rev}
 	if i := v.aborted(); i >= 0 {
-		s.Wave, s.Aborted = i+1, v.waves[i].Mark.Revision
+		m := v.waves[i].Mark
+		s.Wave, s.Aborted, s.RolledBackTo = i+1, m.AbortedRevision, m.Revision
 		return s
 	}
 	if i := v.frozen(); i >= 0 {
@@ -148,7 +151,9 @@ func (v *releaseView) gate(k int, command string) (why string, retry time.Time, 
 		return "", time.Time{}, false // it runs this revision already: a drift correction
 	}
 	if i := v.aborted(); i >= 0 {
-		return fmt.Sprintf("release of revision %s aborted; waiting for a new revision", ShortRevision(v.waves[i].Mark.Revision, RevisionWidth)), time.Time{}, false
+		m := v.waves[i].Mark
+		return fmt.Sprintf("release of revision %s aborted (rolled back to %s); waiting for a new revision",
+			ShortRevision(m.AbortedRevision, RevisionWidth), ShortRevision(m.Revision, RevisionWidth)), time.Time{}, false
 	}
 	if i := v.frozen(); i >= 0 {
 		st := v.status("")

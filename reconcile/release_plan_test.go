@@ -46,8 +46,8 @@ func TestReleaseGate(t *testing.T) {
 		{"new revision behind a frozen release", view(0, healthy("mid", time.Hour), failed("mid"), healthy("old", time.Hour)), 0, "release frozen at wave 2 of 3", "frozen"},
 		{"tolerated failure", view(1, healthy("new", time.Hour), failed("new"), nil), 2, "", "wave 3 of 3, applying"},
 		{"second failure freezes", view(1, failed("new"), failed("new"), nil), 2, "release frozen at wave 1 of 3", "wave 1 of 3, frozen"},
-		{"aborted", view(0, &ReleaseMark{Revision: "rev-old", Hash: "old", HealthySince: t0, Aborted: "new"}, nil, nil), 0,
-			"release of revision rev-old aborted", "wave 1 of 3, aborted"},
+		{"aborted", view(0, &ReleaseMark{Revision: "rev-old", Hash: "old", HealthySince: t0, Aborted: "new", AbortedRevision: "rev-new"}, nil, nil), 0,
+			"release of revision rev-new aborted (rolled back to rev-old)", "wave 1 of 3, aborted: revision rev-new rolled back to rev-old"},
 		{"aborted revision differs from the current", view(0, &ReleaseMark{Revision: "rev-old", Hash: "old", HealthySince: t0, Aborted: "mid"}, nil, nil), 0, "", "wave 1 of 3, applying"},
 		{"unreadable earlier wave", func() *releaseView {
 			v := view(0, healthy("new", time.Hour), nil, nil)

@@ -267,7 +267,7 @@ func TestReleaseAbortRollsBackAppliedWaves(t *testing.T) {
 	}
 	f.want("staging=v1 eu=v1 us=v1")
 	st := f.status()
-	if st.Aborted == "" || !strings.Contains(st.String(), "aborted: revision ") {
+	if st.Aborted == "" || st.RolledBackTo == "" || st.Aborted == st.RolledBackTo || !strings.Contains(st.String(), "aborted: revision ") {
 		t.Fatalf("status after abort: %s", st)
 	}
 	// The aborted revision is not applied again.
