@@ -18,11 +18,14 @@ import (
 // releaseGen renders one unit for whichever wave runs it: a machine File
 // on the local target and the SSH host, a ConfigMap on the cluster. On the
 // SSH host the content says "bad" while break-hosts says yes, which the
-// unit's health check refuses.
+// unit's health check refuses; on the cluster the ConfigMap names a
+// namespace that does not exist while break-cluster says yes.
 const releaseGen = `v=$(cat version)
 case "$STEWARD_TARGET" in
 cluster)
-  printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: rel}\ndata: {version: "%s"}\n' "$v" ;;
+  ns=""
+  if [ "$(cat break-cluster 2>/dev/null)" = yes ]; then ns=", namespace: missing-ns"; fi
+  printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: rel%s}\ndata: {version: "%s"}\n' "$ns" "$v" ;;
 *)
   if [ "$STEWARD_TARGET" = hosts ] && [ "$(cat break-hosts)" = yes ]; then v="$v bad"; fi
   printf 'apiVersion: machine.steward.dev/v1\nkind: File\nmetadata: {name: conf}\nspec: {path: /etc/app/rel.conf, content: "%s\\n", mode: "0644"}\n' "$v" ;;
@@ -162,6 +165,18 @@ units:
 	}
 	if got := holds(); got != "here=v3 hosts=v3 cluster=v3" {
 		t.Fatalf("the aborted revision was applied again: %s", got)
+	}
+
+	// v5 fails on the cluster, the last wave: frozen there, the machine
+	// waves run v5 and the cluster keeps v3.
+	v5 := version("v5", "no")
+	v5["app/break-cluster"] = "yes"
+	r.repo.Commit(t, "v5", v5)
+	d.waitFor(t, "v5 frozen at wave 3", 3*time.Minute, func(s *status.Snapshot) bool {
+		return strings.HasPrefix(release(s), "wave 3 of 3, frozen: target cluster failed revision")
+	})
+	if got := holds(); got != "here=v5 hosts=v5 cluster=v3" {
+		t.Fatalf("frozen at wave 3: %s", got)
 	}
 	if err := d.stop(t); err != nil {
 		t.Fatalf("SIGTERM: %v", err)
