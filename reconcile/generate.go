@@ -157,6 +157,7 @@ func generateUnits(ctx context.Context, rev *Revision, stack *Stack, units []*Un
 	if err := Conflicts(g.Units); err != nil {
 		g.Problems = append(g.Problems, Split(err)...)
 	}
+	g.Problems = append(g.Problems, waveKindProblems(stack, g.Units)...)
 	if st.Checks == nil {
 		return g, nil
 	}

@@ -60,6 +60,9 @@ type UnitEvent struct {
 	// Outputs are the unit's recorded outputs as status shows them
 	// (sensitive ones masked), when it has any.
 	Outputs map[string]string
+	// Release is the release line of a wave of a progressive unit
+	// ("wave 2 of 3, frozen: ..."), "" for other units.
+	Release string
 }
 
 // PassEvent reports the end of one pass over the units.
@@ -319,6 +322,7 @@ func (r *Reconciler) Pass(ctx context.Context, req PassRequest) (*PassResult, er
 		return res, ErrNoRevision
 	}
 	res.Revision = gen.rev.ID
+	req.Units = gen.stack.expandNames(req.Units)
 	selected, err := r.selectUnits(gen, req)
 	if err != nil {
 		return res, err

@@ -42,6 +42,10 @@ func (r *Reconciler) applyAll(ctx context.Context, gen *generation, selected map
 				dependents[j] = append(dependents[j], k)
 			}
 		}
+		if j, ok := pos[units[i].orderAfter()]; ok {
+			waiting[k]++
+			dependents[j] = append(dependents[j], k)
+		}
 		switch {
 		case waiting[k] > 0:
 		case changed[k]:
@@ -178,6 +182,16 @@ func (r *Reconciler) reconcileUnit(ctx context.Context, gen *generation, u *Unit
 	case blockedBy != "":
 		return r.settle(ev, st, gen, StateBlocked, blockedBy, now.Add(r.opts.RetryMin))
 	}
+	var rel *releaseView
+	retryHeld := false
+	if u.wave != nil {
+		var why string
+		var retry time.Time
+		rel, why, retry, retryHeld = r.releaseGate(ctx, gen, u, ev)
+		if why != "" {
+			return r.settle(ev, st, gen, StateBlocked, why, retry)
+		}
+	}
 	if why := r.inputsBlock(gen, u); why != "" {
 		return r.settle(ev, st, gen, StateBlocked, why, now.Add(r.opts.RetryMin))
 	}
@@ -200,11 +214,17 @@ func (r *Reconciler) reconcileUnit(ctx context.Context, gen *generation, u *Unit
 		return r.settle(ev, st, gen, StateBlocked, "not applied: "+err.Error(), now.Add(r.opts.RetryMin))
 	}
 	defer release()
+	if retryHeld {
+		held = RetryHeld(held)
+	}
 	cs, err := r.apply(held, gen, u)
 	err = r.recordOutputs(context.WithoutCancel(ctx), gen, u, cs, err)
 	ev.Reason = r.inputsReason(u)
 	ev.Outputs = r.shownOutputs(u)
 	r.record(ev, st, gen, u, cs, err, now)
+	if rel != nil {
+		r.markWave(context.WithoutCancel(ctx), gen, u, rel, st, ev)
+	}
 	r.log(ev)
 	return ev
 }

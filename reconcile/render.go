@@ -109,6 +109,7 @@ func (s *Stack) Select(names []string) ([]*Unit, error) {
 		}
 		return out, nil
 	}
+	names = s.expandNames(names)
 	var unknown []string
 	for _, n := range names {
 		if s.Unit(n) == nil {

@@ -29,6 +29,12 @@ type Stack struct {
 	byName map[string]int
 	// defaultName is the identity when Name is empty (SetDefaultIdentity).
 	defaultName string
+	// releases names the wave units of each progressive unit, in order
+	// (stack_release.go).
+	releases map[string][]string
+	// unitAt is the index in the stack file of each of Units, when
+	// progressive units were expanded (nil: the same index).
+	unitAt []int
 }
 
 // TargetSpec is one logical target; exactly one kind is set.
@@ -74,7 +80,9 @@ type Unit struct {
 	Name           string                `yaml:"name" doc:"Unique name."`
 	Path           string                `yaml:"path" doc:"Directory relative to the repository root."`
 	Generator      GeneratorSpec         `yaml:"generator" doc:"How the path becomes objects."`
-	Target         string                `yaml:"target" doc:"Name of a target."`
+	Target         string                `yaml:"target,omitempty" doc:"Name of a target (a progressive unit names targets instead)."`
+	Targets        []string              `yaml:"targets,omitempty" doc:"Ordered waves of a progressive release, one target each (instead of target); needs progressive."`
+	Progressive    *Progressive          `yaml:"progressive,omitempty" doc:"How a new revision moves through targets: wave by wave, each healthy for soak before the next starts (docs/releases.md)."`
 	Namespace      string                `yaml:"namespace,omitempty" doc:"Namespace for namespaced objects without one (and the helm release namespace)."`
 	Prune          bool                  `yaml:"prune,omitempty" doc:"Delete what an earlier revision applied and this one no longer has."`
 	AllowEmpty     bool                  `yaml:"allowEmpty,omitempty" doc:"Let a revision in which the unit generates no object (or that removes the unit) delete every object it applied; refused by default."`
@@ -93,6 +101,7 @@ type Unit struct {
 	Inputs         map[string]string     `yaml:"inputs,omitempty" doc:"Values this unit's generator consumes, by name: unit.output of a unit it depends on."`
 
 	targetNamespace string // the namespace of its Kubernetes target, set by ParseStack
+	wave            *wave  // the release wave this unit is, set by ParseStack (stack_release.go)
 	stack           string // the stack's identity, set by SetDefaultIdentity
 }
 

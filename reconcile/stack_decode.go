@@ -80,6 +80,7 @@ func parseStack(data []byte, file string, lim StackLimits) (*Stack, error) {
 	if err := s.Validate(); err != nil {
 		return nil, capErrors(err, lim.MaxErrors)
 	}
+	s.expandReleases()
 	s.byName = make(map[string]int, len(s.Units))
 	for i, u := range s.Units {
 		s.byName[u.Name] = i

@@ -97,7 +97,7 @@ func (s *Stack) Validate() error {
 			fail(at+".duration", "window has no duration")
 		}
 		for j, name := range w.Units {
-			if _, ok := names[name]; !ok {
+			if _, ok := names[name]; !ok && !s.isWaveName(name) {
 				fail(fmt.Sprintf("%s.units[%d]", at, j), "names no unit %q", name)
 			}
 		}
@@ -159,7 +159,9 @@ func (s *Stack) validateUnit(at string, u *Unit, fail func(string, string, ...an
 			fail(fmt.Sprintf("%s.extraPaths[%d]", at, j), "%v", err)
 		}
 	}
-	if u.Target == "" {
+	if len(u.Targets) > 0 || u.Progressive != nil {
+		s.validateRelease(at, u, fail)
+	} else if u.Target == "" {
 		fail(at+".target", "unit has no target")
 	} else if _, ok := s.Targets[u.Target]; !ok {
 		fail(at+".target", "names no target %q (targets: %s)", u.Target, strings.Join(sortedKeys(s.Targets), ", "))
@@ -306,7 +308,11 @@ func CleanRepoPath(p string) error {
 // error here (the generator reports it).
 func (s *Stack) CheckPaths(tree fs.FS) error {
 	var errs Errors
-	for i, u := range s.Units {
+	for k, u := range s.Units {
+		i, first := s.fileIndex(k)
+		if !first {
+			continue // another wave of the same entry: checked once
+		}
 		check := func(field, p string) {
 			if err := ResolveInTree(tree, p); err != nil {
 				errs = append(errs, &FieldError{File: s.File, Pos: s.pos[field], Field: field, Msg: err.Error()})

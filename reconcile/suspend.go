@@ -16,13 +16,14 @@ type Suspender interface {
 // the unit's target when the target can keep it (Suspender), and is then
 // restored when steward restarts; the error says it could not be recorded
 // (the unit is suspended in this process all the same).
+// A progressive unit's name suspends every wave.
 func (r *Reconciler) Suspend(ctx context.Context, unit string) error {
-	return r.setSuspended(ctx, unit, true)
+	return r.forWaves(unit, func(u string) error { return r.setSuspended(ctx, u, true) })
 }
 
 // Resume undoes Suspend, on the target too.
 func (r *Reconciler) Resume(ctx context.Context, unit string) error {
-	return r.setSuspended(ctx, unit, false)
+	return r.forWaves(unit, func(u string) error { return r.setSuspended(ctx, u, false) })
 }
 
 func (r *Reconciler) setSuspended(ctx context.Context, unit string, v bool) error {

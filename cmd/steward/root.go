@@ -56,6 +56,7 @@ func newRootCommand() *cobra.Command {
 		newImagesCommand(g),
 		newUnitActionCommand(g, "suspend", "Stop applying a unit"),
 		newUnitActionCommand(g, "resume", "Apply a suspended unit again"),
+		newReleaseCommand(g),
 	)
 	return root
 }

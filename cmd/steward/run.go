@@ -158,6 +158,7 @@ func runDaemon(cmd *cobra.Command, g *globalFlags, f *runFlags, tf *targetFlags,
 	wh.OnPush = func(context.Context, webhook.Push) { r.Trigger() }
 	mux.Handle("/hooks/", webhook.New(wh))
 	mux.Handle("POST /api/units/{unit}/{action}", status.UnitAPI(r, g.secrets.get("STEWARD_API_TOKEN")))
+	mux.Handle("POST /api/releases/{unit}/{action}", status.ReleaseAPI(r, g.secrets.get("STEWARD_API_TOKEN")))
 	if f.pprof {
 		mux.Handle("/debug/pprof/", pprofHandler(g.secrets.get("STEWARD_API_TOKEN")))
 	}

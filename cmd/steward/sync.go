@@ -77,6 +77,9 @@ func printUnitEvent(out io.Writer, ev reconcile.UnitEvent) {
 		fmt.Fprintf(out, " (%s)", ev.Reason)
 	}
 	fmt.Fprintln(out)
+	if ev.Release != "" {
+		fmt.Fprintf(out, "  release: %s\n", ev.Release)
+	}
 	if ev.ChangeSet == nil {
 		return
 	}

@@ -34,7 +34,7 @@ func UnitAPI(c Controller, token string) http.Handler {
 			return
 		}
 		unit := req.PathValue("unit")
-		if _, stack := c.Current(); stack == nil || stack.Unit(unit) == nil {
+		if _, stack := c.Current(); stack == nil || (stack.Unit(unit) == nil && stack.Release(unit) == nil) {
 			http.Error(w, fmt.Sprintf("no unit %q", unit), http.StatusNotFound)
 			return
 		}

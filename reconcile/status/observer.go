@@ -65,6 +65,7 @@ func (o *Observer) UnitReconciled(ev reconcile.UnitEvent) {
 			}
 		}
 	})
+	o.releaseLine(ev)
 }
 
 // PassCompleted lists every unit of the stack (in stack order, with its

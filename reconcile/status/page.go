@@ -85,6 +85,7 @@ type unitView struct {
 	AttemptVerb string // "applying" while progressing, else "tried"
 	State       string
 	Message     string
+	Release     string // a progressive unit's release line
 	DependsOn   string
 	Drift       int
 	Outputs     map[string]string // sensitive ones masked by the reconciler
@@ -142,6 +143,7 @@ func newUnitView(u UnitStatus, now time.Time) unitView {
 		RevShort:    shortRev(u.Revision),
 		State:       u.State,
 		Message:     u.Message,
+		Release:     u.Release,
 		DependsOn:   strings.Join(u.DependsOn, ", "),
 		Drift:       u.Drift,
 		Outputs:     u.Outputs,

@@ -45,6 +45,9 @@ type UnitStatus struct {
 	// Owner is the replica that reconciles the unit (steward run --shards),
 	// "" with one replica.
 	Owner string `json:"owner,omitempty"`
+	// Release is, for a wave of a progressive unit, where its release
+	// stands: "wave 2 of 3, frozen: reason" (the same on every wave).
+	Release string `json:"release,omitempty"`
 }
 
 // Snapshot is the whole status at one moment.

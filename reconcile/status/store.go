@@ -56,6 +56,7 @@ func (s *Store) Update(name string, fn func(u *UnitStatus)) {
 	c := u.clone() // fn may have handed in slices it keeps
 	c.LastError = reconcile.Redact(c.LastError)
 	c.Message = reconcile.Redact(c.Message)
+	c.Release = reconcile.Redact(c.Release)
 	*u = c
 }
 

@@ -34,6 +34,9 @@ type Inventory struct {
 	// Suspended is a suspension set through steward's API: it outlives
 	// a restart of steward.
 	Suspended bool `json:"suspended,omitempty"`
+	// Release is where a progressive release stands on the host, for a
+	// wave unit (reconcile.ReleaseRecorder).
+	Release *reconcile.ReleaseMark `json:"release,omitempty"`
 	// Revision is the revision last applied, successfully or not.
 	Revision string `json:"revision"`
 	// Status of that apply: applied, failed or rolledBack.

@@ -247,7 +247,7 @@ func RetryFailed(ctx context.Context) context.Context {
 
 func retryFailed(ctx context.Context) bool {
 	v, _ := ctx.Value(retryKey{}).(bool)
-	return v
+	return v || reconcile.RetryingHeld(ctx)
 }
 
 // planHost plans res on h against its inventory; it only reads the host.
