@@ -93,6 +93,63 @@ func TestReconcilerClosesEvictedTargetsAndEverythingOnClose(t *testing.T) {
 	}
 }
 
+// retryProbe is a real local target that records, per unit, whether its
+// last plan was asked to apply a revision again that the target holds
+// back after a failed health check (RetryingHeld).
+type retryProbe struct {
+	reconcile.Target
+	mu    sync.Mutex
+	retry map[string]bool
+}
+
+func (p *retryProbe) Plan(ctx context.Context, req reconcile.ApplyRequest) (*reconcile.Plan, error) {
+	p.mu.Lock()
+	p.retry[req.Unit.Name] = reconcile.RetryingHeld(ctx)
+	p.mu.Unlock()
+	return p.Target.Plan(ctx, req)
+}
+
+func (p *retryProbe) retried(unit string) (retried, planned bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	retried, planned = p.retry[unit]
+	delete(p.retry, unit)
+	return retried, planned
+}
+
+// A manual sync of a unit asks its targets to apply again a revision they
+// hold back after it failed a health check (the machine target holds such
+// a revision until a new one arrives or someone asks); an ordinary pass
+// does not.
+func TestManualSyncRetriesHeldRevisions(t *testing.T) {
+	var f *fixture
+	probes := map[string]*retryProbe{}
+	f = newFixtureWith(t, map[string]string{
+		"steward.yaml": stack,
+		"app/f.yaml":   file("conf", "/etc/app.conf", "v1"),
+		"base/f.yaml":  file("motd", "/etc/motd", "base v1"),
+	}, func(o *reconcile.ReconcilerOptions) {
+		o.Targets = func(_ context.Context, name string, spec reconcile.TargetSpec) (reconcile.Target, error) {
+			p := &retryProbe{Target: local.NewTarget(name, filepath.Join(f.root, name), nil), retry: map[string]bool{}}
+			probes[name] = p
+			return p, nil
+		}
+	})
+	if res := f.pass(reconcile.PassRequest{}); res.Failed() {
+		t.Fatalf("first pass: %s", f.states(res))
+	}
+	probe := probes["edge"] // app's target in stack
+	if retried, planned := probe.retried("app"); !planned || retried {
+		t.Fatalf("ordinary pass: planned %v, retrying held revisions %v; want planned, not retrying", planned, retried)
+	}
+	if res := f.pass(reconcile.PassRequest{Units: []string{"app"}, Manual: true}); res.Failed() {
+		t.Fatalf("manual pass: %s", f.states(res))
+	}
+	if retried, planned := probe.retried("app"); !planned || !retried {
+		t.Fatalf("manual sync of app: planned %v, retrying held revisions %v; want both", planned, retried)
+	}
+}
+
 // Syncs requested while one is queued join it: a burst of requests for one
 // unit costs one manual pass, not one each.
 func TestRequestSyncCoalesces(t *testing.T) {

@@ -214,7 +214,9 @@ func (r *Reconciler) reconcileUnit(ctx context.Context, gen *generation, u *Unit
 		return r.settle(ev, st, gen, StateBlocked, "not applied: "+err.Error(), now.Add(r.opts.RetryMin))
 	}
 	defer release()
-	if retryHeld {
+	// A manual sync of the unit, like a resumed release, applies again a
+	// revision its targets hold back after it failed a health check there.
+	if retryHeld || (manual && forced) {
 		held = RetryHeld(held)
 	}
 	cs, err := r.apply(held, gen, u)

@@ -40,7 +40,7 @@
 // why. That revision is then not applied to the host again (its changes are
 // skipped, saying "rolled back from revision X at T: reason"), so the
 // reconciler's retries do not apply and roll back a bad revision over and
-// over; a new revision, or a manual sync (RetryFailed), applies it again.
+// over; a new revision, or a manual sync (reconcile.RetryHeld), applies it again.
 // A held host counts as failed for the rollout breaker.
 //
 // # Packages

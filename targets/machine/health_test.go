@@ -130,11 +130,11 @@ func TestHealthRollback(t *testing.T) {
 		t.Fatal("the held revision was applied")
 	}
 	// A manual sync applies it once more.
-	p, err := r.target.Plan(machine.RetryFailed(t.Context()), r2)
+	p, err := r.target.Plan(reconcile.RetryHeld(t.Context()), r2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cs, err = r.target.Apply(machine.RetryFailed(t.Context()), p); err != nil || len(cs.Failed()) != 3 {
+	if cs, err = r.target.Apply(reconcile.RetryHeld(t.Context()), p); err != nil || len(cs.Failed()) != 3 {
 		t.Fatalf("manual sync: %v %+v", err, cs)
 	}
 	// A new revision is applied.

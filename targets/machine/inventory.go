@@ -53,7 +53,7 @@ type Inventory struct {
 	// Failed names the revision that failed its health check and was
 	// rolled back, when Status is rolledBack; FailedAt and FailedReason say
 	// when and why. That revision is not applied to the host again until
-	// another revision arrives or a manual sync asks for it (RetryFailed).
+	// another revision arrives or a manual sync asks for it (reconcile.RetryHeld).
 	Failed       string     `json:"failed,omitempty"`
 	FailedAt     *time.Time `json:"failedAt,omitempty"`
 	FailedReason string     `json:"failedReason,omitempty"`

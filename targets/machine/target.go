@@ -228,26 +228,10 @@ func (t *Target) planHostDial(ctx context.Context, name, unit string, req reconc
 		return &hostPlan{host: name, err: err}
 	}
 	hp.objects = req.Objects
-	if !retryFailed(ctx) && hp.changed() {
+	if !reconcile.RetryingHeld(ctx) && hp.changed() {
 		hp.held = inv.held(req.Revision)
 	}
 	return hp
-}
-
-type retryKey struct{}
-
-// RetryFailed marks ctx as a manual sync: Plan and Apply under it apply a
-// revision again to hosts where it failed its health check and was rolled
-// back. Without it such a host is skipped for that revision, so a bad
-// revision is not re-applied (and rolled back, restarting services) on
-// every retry.
-func RetryFailed(ctx context.Context) context.Context {
-	return context.WithValue(ctx, retryKey{}, true)
-}
-
-func retryFailed(ctx context.Context) bool {
-	v, _ := ctx.Value(retryKey{}).(bool)
-	return v || reconcile.RetryingHeld(ctx)
 }
 
 // planHost plans res on h against its inventory; it only reads the host.

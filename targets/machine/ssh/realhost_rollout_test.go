@@ -86,7 +86,7 @@ func get(h *realhost.Host) string {
 //     rolled back to r1 (served again); the breaker leaves the other two;
 //   - r2 again (the reconciler's retry): the host that rolled back is not
 //     touched again (no restart), and says why;
-//   - a manual sync (machine.RetryFailed) applies r2 there once more;
+//   - a manual sync (reconcile.RetryHeld) applies r2 there once more;
 //   - r3, a new revision, goes everywhere.
 func TestRealRolloutHealthRollback(t *testing.T) {
 	hosts := realHosts(t)
@@ -152,7 +152,7 @@ func TestRealRolloutHealthRollback(t *testing.T) {
 	}
 
 	// A manual sync applies it again: it fails and rolls back again.
-	cs = f.apply(t, machine.RetryFailed(t.Context()), webRequest("r2", httpObjects(t, "moved", "ok r2")))
+	cs = f.apply(t, reconcile.RetryHeld(t.Context()), webRequest("r2", httpObjects(t, "moved", "ok r2")))
 	if len(cs.Failed()) == 0 || !strings.Contains(cs.Failed()[0].Message, "rolled back to revision r1") {
 		t.Fatalf("manual sync: %+v", cs.Changes)
 	}
