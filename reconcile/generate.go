@@ -82,13 +82,23 @@ func (g *Generation) Objects() int {
 }
 
 // Hashes returns a digest of each unit's objects, by unit name: two
-// generations with equal hashes apply the same objects.
+// generations with equal hashes apply the same objects. A unit's digest
+// comes from its Rendered.Hash when set (the cache keeps it), so an
+// unchanged unit is not encoded again.
 func (g *Generation) Hashes() map[string]string {
 	out := make(map[string]string, len(g.Units))
 	for _, r := range g.Units {
-		out[r.Unit.Name] = HashObjects(r.Objects)
+		out[r.Unit.Name] = r.digest()
 	}
 	return out
+}
+
+// digest returns r.Hash, or computes it when a Rendered was made without.
+func (r *Rendered) digest() string {
+	if r.Hash != "" {
+		return r.Hash
+	}
+	return HashObjects(r.Objects)
 }
 
 // HashObjects returns a digest of objs (in order).
