@@ -80,4 +80,6 @@ func BenchmarkScaleOneUnitChange(b *testing.B) {
 	}
 }
 
-func yamlGenerators(u *reconcile.Unit) (reconcile.Generator, error) { return yaml.New(u.Generator.YAML), nil }
+func yamlGenerators(u *reconcile.Unit) (reconcile.Generator, error) {
+	return yaml.New(u.Generator.YAML), nil
+}
