@@ -263,7 +263,11 @@ func Conflicts(rendered []Rendered) error {
 		target string
 		id     ObjectID
 	}
-	owner := map[key]string{}
+	n := 0
+	for _, r := range rendered {
+		n += len(r.Objects)
+	}
+	owner := make(map[key]string, n) // sized once: 40 000 objects grew it a dozen times
 	var errs Errors
 	for _, r := range rendered {
 		for _, o := range r.Objects {
