@@ -46,7 +46,7 @@ func BenchmarkScaleKubernetes(b *testing.B) {
 				start := time.Now()
 				d := startQuiet(b, bin, work, benchEnv, "run", "-C", repo, "--kubeconfig", env.Kubeconfig,
 					"--concurrency", "8", "--poll-interval", "1h", "--interval", "1h")
-				p := scalePoint{units: n, first: time.Since(start), rssMiB: peakRSS(b, d.cmd.Process.Pid)}
+				p := scalePoint{units: n, first: time.Since(start), cpu: processCPU(b, d.cmd.Process.Pid), rssMiB: peakRSS(b, d.cmd.Process.Pid)}
 				perObject := float64(apiRequests(b, client)-requests) / float64(4*n)
 				cms, err := client.CoreV1().ConfigMaps(ns).List(context.Background(), metav1.ListOptions{})
 				if err != nil {
@@ -67,8 +67,8 @@ func BenchmarkScaleKubernetes(b *testing.B) {
 				b.ReportMetric(p.first.Seconds(), "first-pass-s")
 				b.ReportMetric(p.rssMiB, "peak-MiB")
 				b.ReportMetric(perObject, "requests/object")
-				b.Logf("kubernetes, %d units / %d ConfigMaps at the default QPS: first pass %.1f s (%.0f objects/s), %.2f API requests per object, peak RSS %.0f MiB",
-					n, 4*n, p.first.Seconds(), float64(4*n)/p.first.Seconds(), perObject, p.rssMiB)
+				b.Logf("kubernetes, %d units / %d ConfigMaps at the default QPS: first pass %.1f s (%.0f objects/s, %.1f s CPU), %.2f API requests per object, peak RSS %.0f MiB",
+					n, 4*n, p.first.Seconds(), float64(4*n)/p.first.Seconds(), p.cpu.Seconds(), perObject, p.rssMiB)
 				points = append(points, p)
 				logExponents(b, points)
 			}
