@@ -91,11 +91,14 @@ func (c *Cache) lookup(u *Unit, in Inputs, rev *Revision) ([]*Object, [][]byte, 
 		}
 	}
 	c.mu.Lock()
-	if e.Hash == "" { // an entry stored on disk by an older build
-		e.Hash = HashObjects(objs)
-	}
 	hash := e.Hash
 	c.mu.Unlock()
+	if hash == "" { // an entry stored on disk by an older build
+		hash = HashObjects(objs)
+		c.mu.Lock()
+		e.Hash = hash
+		c.mu.Unlock()
+	}
 	return objs, ys, hash, true
 }
 
