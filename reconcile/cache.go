@@ -26,6 +26,10 @@ type cacheEntry struct {
 	Inputs  []input          `json:"inputs"`
 	Objects []map[string]any `json:"objects"`
 	YAML    []string         `json:"yaml"` // each object as MarshalObject renders it
+	// Hash is HashObjects of the objects, computed once when stored (or
+	// loaded without one): a new revision reuses it rather than encoding
+	// every unchanged object again.
+	Hash string `json:"hash,omitempty"`
 }
 
 // NewCache returns a cache stored under dir ("" keeps it in memory only).
@@ -55,11 +59,11 @@ func (c *Cache) key(u *Unit, in Inputs) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// lookup returns the cached objects of u (and their YAML) when every
-// recorded input is unchanged in rev. The objects are the cache's own, not
-// copies (see Rendered): a daemon of 10 000 units keeps one copy of its
-// 40 000 objects, not two.
-func (c *Cache) lookup(u *Unit, in Inputs, rev *Revision) ([]*Object, [][]byte, bool) {
+// lookup returns the cached objects of u (their YAML and digest) when
+// every recorded input is unchanged in rev. The objects are the cache's
+// own, not copies (see Rendered): a daemon of 10 000 units keeps one copy of
+// its 40 000 objects, not two.
+func (c *Cache) lookup(u *Unit, in Inputs, rev *Revision) ([]*Object, [][]byte, string, bool) {
 	key := c.key(u, in)
 	c.mu.Lock()
 	e := c.mem[key]
@@ -68,11 +72,11 @@ func (c *Cache) lookup(u *Unit, in Inputs, rev *Revision) ([]*Object, [][]byte, 
 		e = c.load(key)
 	}
 	if e == nil {
-		return nil, nil, false
+		return nil, nil, "", false
 	}
 	for _, in := range e.Inputs {
 		if !in.unchanged(rev.Tree, rev.Dir) {
-			return nil, nil, false
+			return nil, nil, "", false
 		}
 	}
 	objs := make([]*Object, len(e.Objects))
@@ -86,13 +90,23 @@ func (c *Cache) lookup(u *Unit, in Inputs, rev *Revision) ([]*Object, [][]byte, 
 			ys[i] = []byte(y)
 		}
 	}
-	return objs, ys, true
+	c.mu.Lock()
+	hash := e.Hash
+	c.mu.Unlock()
+	if hash == "" { // an entry stored on disk by an older build
+		hash = HashObjects(objs)
+		c.mu.Lock()
+		e.Hash = hash
+		c.mu.Unlock()
+	}
+	return objs, ys, hash, true
 }
 
-// store keeps objs (and their YAML, which it returns) for u. It keeps the
-// objects themselves: they are read-only from here on (see Rendered).
-func (c *Cache) store(u *Unit, in Inputs, inputs []input, objs []*Object) [][]byte {
-	e := &cacheEntry{Inputs: inputs, Objects: make([]map[string]any, len(objs)), YAML: make([]string, len(objs))}
+// store keeps objs (their YAML, which it returns, and hash, their
+// HashObjects) for u. It keeps the objects themselves: they are read-only
+// from here on (see Rendered).
+func (c *Cache) store(u *Unit, in Inputs, inputs []input, objs []*Object, hash string) [][]byte {
+	e := &cacheEntry{Inputs: inputs, Objects: make([]map[string]any, len(objs)), YAML: make([]string, len(objs)), Hash: hash}
 	ys := make([][]byte, len(objs))
 	for i, o := range objs {
 		e.Objects[i] = o.Object

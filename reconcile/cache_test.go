@@ -44,3 +44,46 @@ func TestCacheEntryOfDeepNesting(t *testing.T) {
 		t.Fatalf("generated %d times, want 2 (once per unit)", calls.Load())
 	}
 }
+
+// A unit's hash comes with its cached objects, also from an entry an older
+// build stored on disk without one.
+func TestCacheKeepsTheHash(t *testing.T) {
+	tree := fstest.MapFS{
+		"steward.yaml":  {Data: []byte(twoUnits)},
+		"apps/a/x.yaml": {Data: []byte(cm("a", "1"))},
+		"apps/b/y.yaml": {Data: []byte(cm("b", "1"))},
+	}
+	dir := t.TempDir()
+	calls := &atomic.Int32{}
+	first := renderStack(t, tree, NewCache(dir, "test"), calls)
+	for _, r := range first {
+		if r.Err != nil || r.Hash != HashObjects(r.Objects) {
+			t.Fatalf("%s generated: hash %q, %v", r.Unit.Name, r.Hash, r.Err)
+		}
+	}
+	again := renderStack(t, tree, NewCache(dir, "test"), calls)
+	// Strip the hashes, as an older build stored the entries.
+	must(t, filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		i := strings.Index(string(data), `,"hash":`)
+		if i < 0 {
+			t.Fatalf("%s: no hash stored", p)
+		}
+		return os.WriteFile(p, append(data[:i:i], '}'), 0o644)
+	}))
+	old := renderStack(t, tree, NewCache(dir, "test"), calls)
+	for i := range first {
+		if !again[i].Cached || again[i].Hash != first[i].Hash || !old[i].Cached || old[i].Hash != first[i].Hash {
+			t.Errorf("%s: cached %v/%v, hash %q and %q, want %q", first[i].Unit.Name, again[i].Cached, old[i].Cached, again[i].Hash, old[i].Hash, first[i].Hash)
+		}
+	}
+	if calls.Load() != 2 {
+		t.Fatalf("generated %d times, want 2 (once per unit)", calls.Load())
+	}
+}

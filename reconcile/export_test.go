@@ -14,3 +14,6 @@ func FirstStarted(r *Reconciler) string {
 	defer r.sched.mu.Unlock()
 	return r.sched.first
 }
+
+// ObjectsHashed returns how many objects HashObjects has encoded so far.
+func ObjectsHashed() int64 { return objectsHashed.Load() }

@@ -266,7 +266,7 @@ func (r *Reconciler) refreshInputs(ctx context.Context, gen *generation, selecte
 			continue
 		}
 		next.objects[name] = ren.Objects
-		next.hashes[name] = unitHash(HashObjects(ren.Objects), ren.Inputs)
+		next.hashes[name] = unitHash(ren.digest(), ren.Inputs)
 		for i := range next.Units {
 			if next.Units[i].Unit.Name == name {
 				next.Units[i] = ren

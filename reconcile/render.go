@@ -84,6 +84,9 @@ type Rendered struct {
 	// has it (nil otherwise).
 	YAML [][]byte
 	Err  error // a *UnitError
+	// Hash is HashObjects(Objects), computed once per generation (kept by
+	// the cache with the objects), "" when Err is set.
+	Hash string
 	// Inputs are the values the unit was generated with.
 	Inputs   Inputs
 	Cached   bool
@@ -175,8 +178,8 @@ func (r *Renderer) renderUnit(ctx context.Context, rev *Revision, u *Unit, in In
 	log := r.opts.Logger.With("unit", u.Name, "revision", rev.ID)
 	// Sensitive inputs keep the generation out of the cache (and off the disk).
 	if c := r.opts.Cache; c != nil && cacheable(u) && len(in.Secrets()) == 0 {
-		if objs, ys, ok := c.lookup(u, in, rev); ok {
-			res.Objects, res.YAML, res.Cached, res.Duration = objs, ys, true, time.Since(start)
+		if objs, ys, hash, ok := c.lookup(u, in, rev); ok {
+			res.Objects, res.YAML, res.Hash, res.Cached, res.Duration = objs, ys, hash, true, time.Since(start)
 			log.Debug("generation cached", "objects", len(objs))
 			return res
 		}
@@ -187,9 +190,9 @@ func (r *Renderer) renderUnit(ctx context.Context, rev *Revision, u *Unit, in In
 		res.Err = &UnitError{Unit: u.Name, Err: err}
 		return res
 	}
-	res.Objects = objs
+	res.Objects, res.Hash = objs, HashObjects(objs)
 	if c := r.opts.Cache; c != nil && cacheable(u) && len(in.Secrets()) == 0 && ctx.Err() == nil {
-		res.YAML = c.store(u, in, inputs, objs)
+		res.YAML = c.store(u, in, inputs, objs, res.Hash)
 	}
 	log.Debug("generated", "objects", len(objs), "duration", res.Duration)
 	return res
@@ -261,7 +264,11 @@ func Conflicts(rendered []Rendered) error {
 		target string
 		id     ObjectID
 	}
-	owner := map[key]string{}
+	n := 0
+	for _, r := range rendered {
+		n += len(r.Objects)
+	}
+	owner := make(map[key]string, n) // sized once: 40 000 objects grew it a dozen times
 	var errs Errors
 	for _, r := range rendered {
 		for _, o := range r.Objects {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -41,10 +42,12 @@ func BenchmarkScaleKubernetes(b *testing.B) {
 				ns := env.Namespace(b)
 				repo, work := b.TempDir(), b.TempDir()
 				initRepo(b, repo, kubeFleet(ns, n))
+				requests := apiRequests(b, client)
 				start := time.Now()
 				d := startQuiet(b, bin, work, benchEnv, "run", "-C", repo, "--kubeconfig", env.Kubeconfig,
 					"--concurrency", "8", "--poll-interval", "1h", "--interval", "1h")
-				p := scalePoint{units: n, first: time.Since(start), rssMiB: peakRSS(b, d.cmd.Process.Pid)}
+				p := scalePoint{units: n, first: time.Since(start), cpu: processCPU(b, d.cmd.Process.Pid), rssMiB: peakRSS(b, d.cmd.Process.Pid)}
+				perObject := float64(apiRequests(b, client)-requests) / float64(4*n)
 				cms, err := client.CoreV1().ConfigMaps(ns).List(context.Background(), metav1.ListOptions{})
 				if err != nil {
 					b.Fatal(err)
@@ -63,8 +66,9 @@ func BenchmarkScaleKubernetes(b *testing.B) {
 				}
 				b.ReportMetric(p.first.Seconds(), "first-pass-s")
 				b.ReportMetric(p.rssMiB, "peak-MiB")
-				b.Logf("kubernetes, %d units / %d ConfigMaps at the default QPS: first pass %.1f s (%.0f objects/s), peak RSS %.0f MiB",
-					n, 4*n, p.first.Seconds(), float64(4*n)/p.first.Seconds(), p.rssMiB)
+				b.ReportMetric(perObject, "requests/object")
+				b.Logf("kubernetes, %d units / %d ConfigMaps at the default QPS: first pass %.1f s (%.0f objects/s, %.1f s CPU), %.2f API requests per object, peak RSS %.0f MiB",
+					n, 4*n, p.first.Seconds(), float64(4*n)/p.first.Seconds(), p.cpu.Seconds(), perObject, p.rssMiB)
 				points = append(points, p)
 				logExponents(b, points)
 			}
@@ -90,4 +94,26 @@ func kubeFleet(ns string, n int) map[string]string {
 	}
 	files["steward.yaml"] = stack.String()
 	return files
+}
+
+// apiRequests returns how many requests the API server has answered
+// (apiserver_request_total, every verb and resource), as its metrics say.
+func apiRequests(b *testing.B, client *kubernetes.Clientset) int64 {
+	b.Helper()
+	raw, err := client.RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
+	if err != nil {
+		b.Fatalf("API server metrics: %v", err)
+	}
+	var total float64
+	for _, line := range strings.Split(string(raw), "\n") {
+		if !strings.HasPrefix(line, "apiserver_request_total{") {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			b.Fatalf("API server metrics: %q: %v", line, err)
+		}
+		total += v
+	}
+	return int64(total)
 }

@@ -87,19 +87,44 @@ type result struct {
 	unchecked *Unchecked
 }
 
+// unitResult is what checking one unit's objects found.
+type unitResult struct {
+	failures  []Failure
+	unchecked []Unchecked
+}
+
 // Check validates every object of every unit and runs the rules on it. The
 // report is sorted; the error is only ever the context's.
 func (c *Checker) Check(ctx context.Context, units []UnitObjects) (*Report, error) {
 	crds := newCRDIndex(units, c.selfEnv, c.opts.CostLimit)
+	res, err := c.checkUnits(ctx, crds, units, nil)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{}
+	for i, r := range res {
+		rep.Objects += len(units[i].Objects)
+		rep.add(r)
+	}
+	rep.sort()
+	return rep, nil
+}
+
+// checkUnits checks the objects of units[i] against crds for every i with
+// todo[i] (every unit when todo is nil); the others' results are left
+// empty. The error is only ever the context's.
+func (c *Checker) checkUnits(ctx context.Context, crds *crdIndex, units []UnitObjects, todo []bool) ([]unitResult, error) {
 	type job struct {
-		unit    string
-		obj     *reconcile.Object
-		machine bool
+		unit int
+		obj  *reconcile.Object
 	}
 	var jobs []job
-	for _, u := range units {
+	for i, u := range units {
+		if todo != nil && !todo[i] {
+			continue
+		}
 		for _, o := range u.Objects {
-			jobs = append(jobs, job{u.Unit, o, u.Machine})
+			jobs = append(jobs, job{i, o})
 		}
 	}
 	results := make([]result, len(jobs))
@@ -115,7 +140,8 @@ func (c *Checker) Check(ctx context.Context, units []UnitObjects) (*Report, erro
 				if err := gctx.Err(); err != nil {
 					return err
 				}
-				results[i] = c.checkObject(gctx, crds, jobs[i].unit, jobs[i].obj, jobs[i].machine)
+				u := &units[jobs[i].unit]
+				results[i] = c.checkObject(gctx, crds, u.Unit, jobs[i].obj, u.Machine)
 			}
 			return nil
 		})
@@ -126,15 +152,15 @@ func (c *Checker) Check(ctx context.Context, units []UnitObjects) (*Report, erro
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	rep := &Report{Objects: len(jobs)}
-	for _, r := range results {
-		rep.Failures = append(rep.Failures, r.failures...)
+	out := make([]unitResult, len(units))
+	for i, r := range results {
+		u := &out[jobs[i].unit]
+		u.failures = append(u.failures, r.failures...)
 		if r.unchecked != nil {
-			rep.Unchecked = append(rep.Unchecked, *r.unchecked)
+			u.unchecked = append(u.unchecked, *r.unchecked)
 		}
 	}
-	rep.sort()
-	return rep, nil
+	return out, nil
 }
 
 func (c *Checker) checkObject(ctx context.Context, crds *crdIndex, unit string, o *reconcile.Object, machine bool) result {

@@ -25,6 +25,9 @@ type crdVersion struct {
 type crdIndex struct {
 	versions map[string]*crdVersion
 	kinds    map[string]string // "group Kind" -> CRD name
+	// units are the indices of the units holding a CRD, in order: what
+	// any unit's schema check may depend on besides the unit itself.
+	units []int
 }
 
 func isCRD(o *reconcile.Object) bool {
@@ -35,10 +38,13 @@ func isCRD(o *reconcile.Object) bool {
 // define the same kind, the first (in unit, then object order) wins.
 func newCRDIndex(units []UnitObjects, env *cel.Env, costLimit uint64) *crdIndex {
 	idx := &crdIndex{versions: map[string]*crdVersion{}, kinds: map[string]string{}}
-	for _, u := range units {
+	for i, u := range units {
 		for _, o := range u.Objects {
 			if isCRD(o) {
 				idx.add(o, env, costLimit)
+				if n := len(idx.units); n == 0 || idx.units[n-1] != i {
+					idx.units = append(idx.units, i)
+				}
 			}
 		}
 	}

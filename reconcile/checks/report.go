@@ -84,6 +84,12 @@ func (e *FailedError) Error() string {
 	return msg
 }
 
+// add appends what checking one unit found.
+func (r *Report) add(u unitResult) {
+	r.Failures = append(r.Failures, u.failures...)
+	r.Unchecked = append(r.Unchecked, u.unchecked...)
+}
+
 func (r *Report) sort() {
 	slices.SortFunc(r.Failures, func(a, b Failure) int {
 		return cmp.Or(

@@ -53,7 +53,7 @@ func decide(objs []*planned, lv *liveObjects, old inventory, o decideOptions) (d
 			p.change.Diff = objectDiff(p.id, nil, p.obj)
 			continue
 		}
-		known := lv.known[liveKey{gvk: p.obj.GroupVersionKind(), namespace: p.obj.GetNamespace()}]
+		known := lv.knows(p)
 		live := lv.objs[p.id]
 		switch {
 		case known && live == nil && !o.DryRunNew:

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
@@ -119,6 +120,10 @@ type Target struct {
 
 	mu    sync.Mutex
 	users map[string]*identity // impersonated service accounts
+
+	// liveReads counts the live objects plans read, for tests that keep a
+	// unit's plan from reading its neighbours.
+	liveReads atomic.Int64
 }
 
 var _ reconcile.Target = (*Target)(nil)
