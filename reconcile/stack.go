@@ -91,9 +91,12 @@ type Unit struct {
 	Updater        *Updater              `yaml:"updater,omitempty" doc:"A program image automation runs in the unit's directory to edit generated configuration for a new tag."`
 	Outputs        map[string]OutputSpec `yaml:"outputs,omitempty" doc:"Values recorded after a successful apply, by name (see outputs.go)."`
 	Inputs         map[string]string     `yaml:"inputs,omitempty" doc:"Values this unit's generator consumes, by name: unit.output of a unit it depends on."`
+	Package        *PackageRef           `yaml:"package,omitempty" doc:"An ops package the unit installs instead of a path and generator (see stack_package.go)."`
+	With           map[string]any        `yaml:"with,omitempty" doc:"The package's parameters, validated against its schema."`
 
-	targetNamespace string // the namespace of its Kubernetes target, set by ParseStack
-	stack           string // the stack's identity, set by SetDefaultIdentity
+	targetNamespace string           // the namespace of its Kubernetes target, set by ParseStack
+	stack           string           // the stack's identity, set by SetDefaultIdentity
+	pkg             *ResolvedPackage // the package a package unit generates from, set by UsePackage
 }
 
 // EffectiveNamespace is the unit's namespace, else its Kubernetes target's.
