@@ -2,10 +2,14 @@ package git
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/stewardhq/steward/reconcile"
 )
@@ -108,3 +112,44 @@ func (s *Source) cached(commit string) (*reconcile.Revision, error) {
 	return revisionOf(c, newTreeFS(s.repo.repo.Storer, &s.repo.mu, c.TreeHash, c.Committer.When)), nil
 }
 
+
+// PushTag points refs/tags/name at commit in the clone (Checkout the
+// commit first) and pushes that tag to the remote, never forced: a tag
+// the remote has at another commit is refused, so a published version
+// never moves. A tag already there at commit is no change.
+func (s *Source) PushTag(ctx context.Context, name, commit string) error {
+	ref := plumbing.NewTagReferenceName(name)
+	s.pollMu.Lock()
+	defer s.pollMu.Unlock()
+	adv, err := s.lsRemote(ctx)
+	if err != nil {
+		return err
+	}
+	if h, ok := adv.References[ref.String()]; ok {
+		if p, ok := adv.Peeled[ref.String()]; ok {
+			h = p
+		}
+		if h.String() == commit {
+			return nil
+		}
+		return fmt.Errorf("%s: tag %s exists at commit %s; a published version never moves", reconcile.Redact(s.url), name, h)
+	}
+	s.repo.mu.Lock()
+	_, err = object.GetCommit(s.repo.repo.Storer, plumbing.NewHash(commit))
+	if err == nil {
+		err = s.repo.repo.Storer.SetReference(plumbing.NewHashReference(ref, plumbing.NewHash(commit)))
+	}
+	s.repo.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("tag %s at %s: %w", name, commit, err)
+	}
+	s.repo.mu.Lock()
+	defer s.repo.mu.Unlock()
+	rem := gogit.NewRemote(s.repo.repo.Storer, &config.RemoteConfig{Name: "origin", URLs: []string{s.url}})
+	spec := config.RefSpec(ref.String() + ":" + ref.String())
+	err = rem.PushContext(ctx, &gogit.PushOptions{RemoteName: "origin", RefSpecs: []config.RefSpec{spec}, Auth: s.auth})
+	if err != nil && !errors.Is(err, gogit.NoErrAlreadyUpToDate) {
+		return s.remoteErr("push", err)
+	}
+	return nil
+}

@@ -30,7 +30,8 @@ func (c Change) String() string {
 // Update resolves every package unit of stack afresh (the highest version
 // its range or channel admits, or the default branch on edge without any
 // version), and returns the lock that records it with what changed from
-// old. Nothing is written. Every unit that cannot be resolved is an error
+// old. Nothing is written, and the units' with: are not checked (verify
+// does that, naming their lines). Every unit that cannot be resolved is an error
 // naming it; the lock is then not returned.
 func (r *Resolver) Update(ctx context.Context, stack *reconcile.Stack, old *Lock) (*Lock, []Change, error) {
 	next := &Lock{APIVersion: reconcile.StackAPIVersion, Kind: LockKind}
@@ -102,9 +103,6 @@ func (r *Resolver) resolveFresh(ctx context.Context, stack *reconcile.Stack, u *
 		return nil, err
 	}
 	e.Hash = l.hash
-	if _, err := bind(stack, u, l, rev, ref.Dir(), e.Version); err != nil {
-		return nil, err
-	}
 	return e, nil
 }
 
