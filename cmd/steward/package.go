@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/stewardhq/steward/reconcile"
 	"github.com/stewardhq/steward/reconcile/checks"
 	"github.com/stewardhq/steward/reconcile/images/policy"
 	"github.com/stewardhq/steward/reconcile/packages"
@@ -79,18 +81,22 @@ func runPackageTest(ctx context.Context, g *globalFlags, dir string, update bool
 type packageRemoteFlags struct {
 	repo              string
 	allowInsecureHTTP bool
+	oci               string
+	insecure          []string
 }
 
 func (f *packageRemoteFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.repo, "repo", "", "URL of the package repository (default: the origin of the local repository)")
 	cmd.Flags().BoolVar(&f.allowInsecureHTTP, "allow-insecure-http", false, "send the git token or password to an http:// repository")
+	cmd.Flags().StringVar(&f.oci, "oci", "", "an OCI repository (registry/name) to work on instead of git")
+	cmd.Flags().StringSliceVar(&f.insecure, "insecure-registry", nil, "a registry (host[:port]) that may be reached over plain HTTP")
 }
 
 // resolver returns a package resolver reaching repositories with the
 // credentials steward was started with.
 func (f *packageRemoteFlags) resolver(g *globalFlags, w *workspace) (*spackages.Resolver, error) {
 	auth := git.Auth{Token: g.secrets.get("STEWARD_GIT_TOKEN"), Username: g.secrets.get("STEWARD_GIT_USERNAME"), Password: g.secrets.get("STEWARD_GIT_PASSWORD")}
-	r, err := g.packageResolver(w.logger, auth, nil, f.allowInsecureHTTP)
+	r, err := g.packageResolver(w.logger, auth, nil, f.allowInsecureHTTP, f.insecure...)
 	return r, insecureHTTPUsage(err)
 }
 
@@ -137,6 +143,9 @@ to the repository (--repo, default the origin). A version that exists at another
 }
 
 func runPackagePublish(ctx context.Context, g *globalFlags, f *packageRemoteFlags, dir, version string, out io.Writer) error {
+	if f.oci != "" {
+		return runPackagePublishOCI(ctx, g, f, dir, version, out)
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
@@ -175,6 +184,34 @@ func runPackagePublish(ctx context.Context, g *globalFlags, f *packageRemoteFlag
 	return nil
 }
 
+// runPackagePublishOCI pushes the package in dir as an OCI artifact
+// tagged vVERSION.
+func runPackagePublishOCI(ctx context.Context, g *globalFlags, f *packageRemoteFlags, dir, version string, out io.Writer) error {
+	w, err := g.workspace()
+	if err != nil {
+		return err
+	}
+	r, err := f.resolver(g, w)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	defer root.Close()
+	if _, err := packages.Load(root.FS(), ".", filepath.Join(dir, reconcile.PackageFile)); err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	p, err := r.PublishOCI(ctx, f.oci, root.FS(), ".", version)
+	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	fmt.Fprintf(out, "published %s at %s\n", p.Tag, p.Commit)
+	return nil
+}
+
 func newPackagePromoteCommand(g *globalFlags) *cobra.Command {
 	f := &packageRemoteFlags{}
 	var to string
@@ -202,16 +239,24 @@ func runPackagePromote(ctx context.Context, g *globalFlags, f *packageRemoteFlag
 	if err != nil {
 		return err
 	}
-	url, err := f.origin(ctx, w.root)
-	if err != nil {
-		return err
-	}
 	r, err := f.resolver(g, w)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	p, err := r.PromoteGit(ctx, url, name, version, to)
+	var p *spackages.Published
+	if f.oci != "" {
+		if to != policy.Stable {
+			return usageError("--to: only stable can be named from a version")
+		}
+		p, err = r.PromoteOCI(ctx, f.oci, version)
+	} else {
+		var url string
+		if url, err = f.origin(ctx, w.root); err != nil {
+			return err
+		}
+		p, err = r.PromoteGit(ctx, url, name, version, to)
+	}
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}

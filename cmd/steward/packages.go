@@ -19,13 +19,22 @@ import (
 // repositories are reached with auth and their commits verified with
 // verify (when set), like the main repository; their clones live under
 // the cache directory.
-func (g *globalFlags) packageResolver(logger *slog.Logger, auth git.Auth, verify *git.VerifyOptions, insecureHTTP bool) (*packages.Resolver, error) {
+func (g *globalFlags) packageResolver(logger *slog.Logger, auth git.Auth, verify *git.VerifyOptions, insecureHTTP bool, insecureRegistries ...string) (*packages.Resolver, error) {
 	opts := packages.DefaultOptions()
 	opts.CacheDir = g.cacheDir
 	if opts.CacheDir == "" {
 		opts.CacheDir = filepath.Join(os.TempDir(), "steward-cache")
 	}
 	opts.Auth, opts.Verify, opts.AllowInsecureHTTP, opts.Logger = auth, verify, insecureHTTP, logger
+	// OCI packages: the registry credentials image automation uses by
+	// default; the stack's images.insecureRegistries are added per stack.
+	home, _ := os.UserHomeDir()
+	ro, err := registryOptions(filepath.Join(home, ".docker", "config.json"), logger)
+	if err != nil {
+		return nil, err
+	}
+	ro.Insecure = insecureRegistries
+	opts.Registry = &ro
 	return packages.New(opts)
 }
 

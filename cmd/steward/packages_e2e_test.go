@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/stewardhq/steward/deploy/testenv/gitserver"
+	testregistry "github.com/stewardhq/steward/deploy/testenv/registry"
+	"github.com/stewardhq/steward/sources/registry"
 )
 
 // greeterFiles is a package writing one File with a greeting under path.
@@ -197,5 +199,71 @@ func TestPackagesBadInput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An OCI package in the test registry: published, promoted, consumed
+// through stable, and refused once its tag is re-pushed.
+func TestPackagesOCIEndToEnd(t *testing.T) {
+	reg := testregistry.Start(t, testregistry.Options{})
+	repo := reg.Repo("ops/greeter")
+	pkgDir := t.TempDir()
+	for name, content := range greeterFiles {
+		writeTree(t, pkgDir, map[string]string{strings.TrimPrefix(name, "greeter/"): content})
+	}
+	cache := t.TempDir()
+	code, out, errOut := runIn(t, cache, "package", "publish", pkgDir, "--version", "2.0.0-rc.1", "--oci", repo, "--insecure-registry", reg.Host)
+	if code != 0 || !strings.Contains(out, "published "+repo+":v2.0.0-rc.1 at sha256:") {
+		t.Fatalf("publish: exit %d\n%s%s", code, out, errOut)
+	}
+	digest := strings.TrimSpace(out[strings.LastIndex(out, " at ")+4:])
+	code, out, errOut = runIn(t, cache, "package", "promote", "greeter", "2.0.0-rc.1", "--oci", repo, "--insecure-registry", reg.Host)
+	if code != 0 || !strings.Contains(out, repo+":v2.0.0 at "+digest) {
+		t.Fatalf("promote: exit %d\n%s%s", code, out, errOut)
+	}
+	stack := t.TempDir()
+	outDir := t.TempDir()
+	writeTree(t, stack, map[string]string{"steward.yaml": `apiVersion: steward.dev/v1
+kind: Stack
+targets:
+  here: {local: {root: ` + outDir + `}}
+units:
+  - name: greet
+    package: {oci: "` + repo + `", channel: stable}
+    target: here
+    with: {greeting: hi}
+images:
+  insecureRegistries: [` + reg.Host + `]
+  policies: []
+`})
+	code, out, errOut = runIn(t, cache, "packages", "update", "-C", stack)
+	lock, _ := os.ReadFile(filepath.Join(stack, "steward.lock"))
+	if code != 0 || !strings.Contains(string(lock), "digest: "+digest) || !strings.Contains(string(lock), "version: v2.0.0") {
+		t.Fatalf("update: exit %d\n%s%s\n%s", code, out, errOut, lock)
+	}
+	code, out, errOut = runIn(t, cache, "build", "-C", stack)
+	if code != 0 || !strings.Contains(out, "hi x1 (params-file)") {
+		t.Fatalf("build: exit %d\n%s%s", code, out, errOut)
+	}
+	// The stable tag is re-pushed with other content.
+	writeTree(t, pkgDir, map[string]string{"gen.sh": "#!/bin/sh\necho 'apiVersion: v1'\n"})
+	if code, out, errOut := runIn(t, cache, "package", "publish", pkgDir, "--version", "2.0.0", "--oci", repo, "--insecure-registry", reg.Host); code != 1 || !strings.Contains(errOut, "never moves") {
+		t.Fatalf("publish over stable: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runIn(t, cache, "package", "publish", pkgDir, "--version", "2.0.1-rc.1", "--oci", repo, "--insecure-registry", reg.Host)
+	if code != 0 {
+		t.Fatalf("publish: exit %d\n%s%s", code, out, errOut)
+	}
+	other := strings.TrimSpace(out[strings.LastIndex(out, " at ")+4:])
+	c, err := registry.New(registry.Options{Insecure: []string{reg.Host}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Tag(t.Context(), repo, other, "v2.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runIn(t, cache, "verify", "-C", stack)
+	if code != 1 || !strings.Contains(out+errOut, repo+":v2.0.0 does not match steward.lock: locked digest "+digest+", found "+other+"; refused") {
+		t.Fatalf("verify after the tag was re-pushed: exit %d\n%s%s", code, out, errOut)
 	}
 }

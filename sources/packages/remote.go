@@ -5,9 +5,13 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 
+	"github.com/stewardhq/steward/reconcile"
 	"github.com/stewardhq/steward/sources/git"
+	"github.com/stewardhq/steward/sources/registry"
 )
 
 // Options configure a Resolver.
@@ -23,6 +27,10 @@ type Options struct {
 	Depth int
 	// Concurrency bounds how many repositories are read at once.
 	Concurrency int
+	// Registry are the options OCI packages are reached with (the image
+	// automation's credentials); the stack's images.insecureRegistries
+	// are added. nil refuses OCI packages.
+	Registry *registry.Options
 	// Logger receives warnings (a repository unreachable, the locked
 	// version kept); nil discards.
 	Logger *slog.Logger
@@ -73,4 +81,39 @@ func (r *remotes) close() error {
 	}
 	r.m = nil
 	return first
+}
+
+// registries keeps one registry client per list of insecure registries
+// (a client lives long: its rate limits span resolutions).
+type registries struct {
+	opts *registry.Options
+	mu   sync.Mutex
+	m    map[string]*registry.Client
+}
+
+func (r *registries) get(stack *reconcile.Stack) (*registry.Client, error) {
+	if r.opts == nil {
+		return nil, errNoRegistry
+	}
+	var insecure []string
+	if stack != nil && stack.Images != nil {
+		insecure = stack.Images.InsecureRegistries
+	}
+	key := strings.Join(insecure, ",")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.m[key]; ok {
+		return c, nil
+	}
+	o := *r.opts
+	o.Insecure = append(slices.Clone(o.Insecure), insecure...)
+	c, err := registry.New(o)
+	if err != nil {
+		return nil, err
+	}
+	if r.m == nil {
+		r.m = map[string]*registry.Client{}
+	}
+	r.m[key] = c
+	return c, nil
 }

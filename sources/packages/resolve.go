@@ -23,6 +23,7 @@ type Resolver struct {
 	opts Options
 	log  *slog.Logger
 	git  remotes
+	oci  registries
 
 	mu     sync.Mutex
 	loaded map[string]*loaded // by commit or digest, and directory
@@ -58,7 +59,7 @@ func New(opts Options) (*Resolver, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Resolver{opts: opts, log: opts.Logger, git: remotes{opts: opts}, loaded: map[string]*loaded{}}, nil
+	return &Resolver{opts: opts, log: opts.Logger, git: remotes{opts: opts}, oci: registries{opts: opts.Registry}, loaded: map[string]*loaded{}}, nil
 }
 
 // Stats returns the Resolver's request counters.
