@@ -12,6 +12,10 @@ import (
 	"github.com/stewardhq/steward/reconcile/images/policy"
 )
 
+// LockFile is where a stack records what its package units resolved to,
+// next to steward.yaml (written by `steward packages update`).
+const LockFile = "steward.lock"
+
 // PackageRef names the ops package a unit installs: a directory of a git
 // repository at a semver range or a channel, or an OCI artifact.
 type PackageRef struct {

@@ -29,6 +29,9 @@ import (
 type imageFlags struct {
 	registryConfig string
 	signingDir     string
+	// proposePackages adds a steward.lock refresh to every image
+	// write-back of steward run.
+	proposePackages bool
 }
 
 func (f *imageFlags) register(fs *pflag.FlagSet, withSigning bool) {

@@ -15,7 +15,7 @@ import (
 )
 
 // LockFile is the lock's name, next to steward.yaml.
-const LockFile = "steward.lock"
+const LockFile = reconcile.LockFile
 
 // LockKind heads a steward.lock.
 const LockKind = "Lock"
