@@ -132,10 +132,17 @@ func (s *Stack) validatePackageUnit(at string, u *Unit, fail func(string, string
 		fail(field, "%v", err)
 	}
 	if u.Path != "" {
-		fail(strings.TrimSuffix(at, ".package")+".path", "a package unit has no path; the package's directory is generated")
+		fail(strings.TrimSuffix(at, ".package")+".path", "a package unit has no path; it generates from the package's directory")
 	}
+	unit := strings.TrimSuffix(at, ".package")
 	if u.Generator != (GeneratorSpec{}) {
-		fail(strings.TrimSuffix(at, ".package")+".generator", "a package unit has no generator; the package brings its own")
+		fail(unit+".generator", "a package unit has no generator; the package brings its own")
+	}
+	if len(u.ExtraPaths) > 0 {
+		fail(unit+".extraPaths", "a package unit generates from the package's files alone")
+	}
+	if u.Updater != nil {
+		fail(unit+".updater", "a package unit has no files here to update; steward.lock pins its version")
 	}
 }
 

@@ -90,6 +90,7 @@ func TestLoadRefusesBadManifest(t *testing.T) {
 		{"unknown field", "apiVersion: steward.dev/v1\nkind: Package\nname: x\ngenerator: {yaml: {}}\nparams: {}\n", "pkg.yaml:5:1: params: unknown field"},
 		{"two generators", "apiVersion: steward.dev/v1\nkind: Package\nname: x\ngenerator: {yaml: {}, kustomize: {}}\n", "generator: a package sets exactly one generator"},
 		{"bad kind", "apiVersion: steward.dev/v1\nkind: Package\nname: x\ngenerator: {yaml: {}}\ntargetKinds: [cluster]\n", `targetKinds[0]: want one of kubernetes, machines, local, found "cluster"`},
+		{"schema reading a file", "apiVersion: steward.dev/v1\nkind: Package\nname: x\ngenerator: {yaml: {}}\nparameters: {$ref: 'file:///etc/passwd'}\n", "refers only to itself"},
 		{"bad schema", "apiVersion: steward.dev/v1\nkind: Package\nname: x\ngenerator: {yaml: {}}\nparameters: {type: objekt}\n", "pkg.yaml:5:13: parameters: not a valid JSON Schema"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -42,6 +42,7 @@ func CompileSchema(params map[string]any) (*Schema, error) {
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
+	c.UseLoader(noLoader{}) // a package's schema reaches no file or URL
 	const loc = "steward-package.yaml#/parameters"
 	if err := c.AddResource("steward-package.yaml", map[string]any{"parameters": doc}); err != nil {
 		return nil, err
@@ -184,4 +185,12 @@ func deepCopyValue(v any) (any, error) {
 		return x, nil
 	}
 	return nil, fmt.Errorf("parameter value of type %T", v)
+}
+
+// noLoader refuses every $ref outside the schema itself: a package must
+// not make steward read local files or the network.
+type noLoader struct{}
+
+func (noLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("$ref %s: a package's parameters schema refers only to itself", url)
 }

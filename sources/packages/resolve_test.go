@@ -11,6 +11,7 @@ import (
 
 	"github.com/stewardhq/steward/deploy/testenv/gitserver"
 	"github.com/stewardhq/steward/reconcile"
+	"github.com/stewardhq/steward/sources/git"
 	"github.com/stewardhq/steward/sources/packages"
 )
 
@@ -270,5 +271,63 @@ func TestResolveStaleLock(t *testing.T) {
 	}
 	if !errors.As(errs[1], &se) || !strings.Contains(errs[1].Error(), "is not in steward.lock; run steward packages update") {
 		t.Errorf("new unit: err = %v", errs[1])
+	}
+}
+
+// Package repositories are verified like the main one: a package version
+// whose commit is not signed by a trusted key is refused; a signed one
+// resolves.
+func TestResolveVerifiesSignatures(t *testing.T) {
+	srv := gitserver.Start(t, gitserver.Options{})
+	repo := srv.NewRepo(t, "ops")
+	trusted := gitserver.NewSSHKey(t, "ops@steward.invalid")
+	repo.CommitSignedSSH(t, trusted, "greeter signed", greeter("v1.0.0"))
+	repo.Tag(t, "greeter/v1.0.0", false)
+	repo.Commit(t, "greeter unsigned", greeter("v1.1.0"))
+	repo.Tag(t, "greeter/v1.1.0", false)
+	opts := packages.DefaultOptions()
+	opts.CacheDir = t.TempDir()
+	opts.Verify = &git.VerifyOptions{AllowedSigners: trusted.AllowedSigners}
+	r, err := packages.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	_, _, err = r.Update(t.Context(), stackOf(t, unit("a", repo.URL, `version: "1.1.0"`)), nil)
+	if !errors.Is(err, git.ErrUnsigned) || !strings.Contains(err.Error(), "unit a:") {
+		t.Fatalf("unsigned package version: err = %v", err)
+	}
+	stack := stackOf(t, unit("a", repo.URL, `version: "1.0.0"`))
+	lock, _, err := r.Update(t.Context(), stack, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, errs := resolve(t, r, locked(t, lock), stack); errs[0] != nil {
+		t.Fatalf("signed package version: %v", errs[0])
+	}
+}
+
+// edge with no version tag follows the default branch; the lock keeps its
+// commit when the branch moves on, until the lock is updated.
+func TestEdgeFollowsDefaultBranch(t *testing.T) {
+	srv := gitserver.Start(t, gitserver.Options{})
+	repo := srv.NewRepo(t, "ops")
+	first := repo.Commit(t, "greeter", greeter("head"))
+	stack := stackOf(t, unit("a", repo.URL, "channel: edge"))
+	r := newResolver(t, t.TempDir())
+	lock, _, err := r.Update(t.Context(), stack, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := lock.Entry("a"); e.Ref != "refs/heads/main" || e.Commit != first || e.Version != "main" {
+		t.Fatalf("edge on the default branch locked %+v", e)
+	}
+	repo.Commit(t, "next", map[string]string{"greeter/README": "next\n"})
+	pkgs, errs := resolve(t, r, locked(t, lock), stack)
+	if errs[0] != nil || pkgs[0].Revision.ID != first {
+		t.Fatalf("after the branch moved on: %+v, %v", pkgs[0], errs[0])
+	}
+	if _, errs := resolve(t, newResolver(t, t.TempDir()), locked(t, lock), stack); errs[0] == nil || !strings.Contains(errs[0].Error(), "branch main moved on") {
+		t.Fatalf("branch moved on, commit not cached: %v", errs[0])
 	}
 }
