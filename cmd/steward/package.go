@@ -263,4 +263,3 @@ func runPackagePromote(ctx context.Context, g *globalFlags, f *packageRemoteFlag
 	fmt.Fprintf(out, "promoted %s %s to %s: %s at %s\n", name, version, to, p.Tag, p.Commit)
 	return nil
 }
-

@@ -112,7 +112,6 @@ func (s *Source) cached(commit string) (*reconcile.Revision, error) {
 	return revisionOf(c, newTreeFS(s.repo.repo.Storer, &s.repo.mu, c.TreeHash, c.Committer.When)), nil
 }
 
-
 // PushTag points refs/tags/name at commit in the clone (Checkout the
 // commit first) and pushes that tag to the remote, never forced: a tag
 // the remote has at another commit is refused, so a published version
