@@ -72,8 +72,8 @@ type LocalTarget struct {
 // dependencies and metrics.
 type Unit struct {
 	Name           string                `yaml:"name" doc:"Unique name."`
-	Path           string                `yaml:"path" doc:"Directory relative to the repository root."`
-	Generator      GeneratorSpec         `yaml:"generator" doc:"How the path becomes objects."`
+	Path           string                `yaml:"path,omitempty" doc:"Directory relative to the repository root (required, except for a package unit)."`
+	Generator      GeneratorSpec         `yaml:"generator,omitempty" doc:"How the path becomes objects (required, except for a package unit)."`
 	Target         string                `yaml:"target" doc:"Name of a target."`
 	Namespace      string                `yaml:"namespace,omitempty" doc:"Namespace for namespaced objects without one (and the helm release namespace)."`
 	Prune          bool                  `yaml:"prune,omitempty" doc:"Delete what an earlier revision applied and this one no longer has."`
@@ -91,7 +91,7 @@ type Unit struct {
 	Updater        *Updater              `yaml:"updater,omitempty" doc:"A program image automation runs in the unit's directory to edit generated configuration for a new tag."`
 	Outputs        map[string]OutputSpec `yaml:"outputs,omitempty" doc:"Values recorded after a successful apply, by name (see outputs.go)."`
 	Inputs         map[string]string     `yaml:"inputs,omitempty" doc:"Values this unit's generator consumes, by name: unit.output of a unit it depends on."`
-	Package        *PackageRef           `yaml:"package,omitempty" doc:"An ops package the unit installs instead of a path and generator (see stack_package.go)."`
+	Package        *PackageRef           `yaml:"package,omitempty" doc:"An ops package the unit installs instead of a path and generator (docs/packages.md)."`
 	With           map[string]any        `yaml:"with,omitempty" doc:"The package's parameters, validated against its schema."`
 
 	targetNamespace string           // the namespace of its Kubernetes target, set by ParseStack
