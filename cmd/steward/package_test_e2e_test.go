@@ -110,3 +110,11 @@ func TestPackageTestFailures(t *testing.T) {
 		t.Fatalf("package test of no package: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// The example package in the repository passes its own test.
+func TestExamplePackage(t *testing.T) {
+	code, out, errOut := run(t, "package", "test", filepath.Join("..", "..", "examples", "packages", "greeter"))
+	if code != 0 || !strings.Contains(out, "ok    basic (1 objects)") {
+		t.Fatalf("package test: exit %d\n%s%s", code, out, errOut)
+	}
+}
