@@ -181,6 +181,9 @@ func TestPackagesBadInput(t *testing.T) {
 			[]string{"package greeter: under-greetings", "greetings go under /greetings"}},
 		{"not locked", consumerStack("channel: stable", "{greeting: hi}"), false,
 			[]string{"unit greet: package " + pkgRepo.URL + "//greeter channel stable is not in steward.lock; run steward packages update"}},
+		{"with: on a unit that installs no package",
+			"apiVersion: steward.dev/v1\nkind: Stack\ntargets:\n  here: {local: {root: OUT}}\nunits:\n  - {name: a, path: x, generator: {yaml: {}}, target: here, with: {greeting: hi}}\n", false,
+			[]string{"units[0].with: with sets a package's parameters; the unit has no package"}},
 		{"a path of its own", consumerStack("channel: stable", "{greeting: hi}", "    path: apps/x\n"), false,
 			[]string{"units[0].path: a package unit has no path"}},
 	} {
