@@ -51,7 +51,7 @@ func runPackageTest(ctx context.Context, g *globalFlags, dir string, update bool
 	}
 	opts := checks.DefaultOptions()
 	opts.ValidateMachine = machine.Validate
-	results, err := packages.Test(ctx, dir, packages.TestOptions{Renderer: w.renderer(), Checks: checks.For(opts), Update: update})
+	results, err := packages.RunExamples(ctx, dir, packages.ExampleOptions{Renderer: w.renderer(), Checks: checks.For(opts), Update: update})
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}

@@ -21,8 +21,8 @@ import (
 // file per object, as `steward build -o` writes them).
 const ExamplesDir = "examples"
 
-// TestOptions configure Test.
-type TestOptions struct {
+// ExampleOptions configure RunExamples.
+type ExampleOptions struct {
 	// Renderer runs the package's generator. Required.
 	Renderer *reconcile.Renderer
 	// Checks builds the checks stage (the package's checks run in it);
@@ -47,11 +47,11 @@ type ExampleResult struct {
 // Failed reports whether the example failed.
 func (r *ExampleResult) Failed() bool { return len(r.Problems) > 0 || len(r.Diffs) > 0 }
 
-// Test renders every example of the package in dir (on disk), runs the
+// RunExamples renders every example of the package in dir (on disk), runs the
 // package's checks over each and compares the objects with the example's
 // expected/. A package without a valid manifest, or without examples, is
 // the error.
-func Test(ctx context.Context, dir string, opts TestOptions) ([]ExampleResult, error) {
+func RunExamples(ctx context.Context, dir string, opts ExampleOptions) ([]ExampleResult, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, err
@@ -83,7 +83,7 @@ func Test(ctx context.Context, dir string, opts TestOptions) ([]ExampleResult, e
 	return out, nil
 }
 
-func testExample(ctx context.Context, tree fs.FS, dir string, p *Package, name string, opts TestOptions) (ExampleResult, error) {
+func testExample(ctx context.Context, tree fs.FS, dir string, p *Package, name string, opts ExampleOptions) (ExampleResult, error) {
 	res := ExampleResult{Name: name}
 	exDir := path.Join(ExamplesDir, name)
 	paramsFile := path.Join(exDir, "params.yaml")
