@@ -116,7 +116,7 @@ func TestPackagesEndToEnd(t *testing.T) {
 	commitFiles(t, stack, "lock", nil)
 
 	code, out, errOut = runIn(t, cache, "verify", "-C", stack)
-	if code != 0 {
+	if code != 0 || !strings.Contains(out, "package: unit greet: greeter v1.0.0 ("+rc[:12]) {
 		t.Fatalf("verify: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = runIn(t, cache, "build", "-C", stack)

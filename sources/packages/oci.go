@@ -38,7 +38,7 @@ func (r *Resolver) resolveOCI(ctx context.Context, stack *reconcile.Stack, lock 
 		switch {
 		case err != nil:
 			if rev = r.unpacked(e.Digest); rev == nil {
-				errs[i] = fmt.Errorf("package %s: %w (and the locked digest %s is not unpacked here)", ref, err, short(e.Digest))
+				errs[i] = fmt.Errorf("package %s: %w (and the locked digest %s is not unpacked here)", ref, err, reconcile.ShortRevision(e.Digest, reconcile.RevisionWidth))
 				continue
 			}
 			r.log.Warn("package registry unreachable; generating the locked version from the local copy",

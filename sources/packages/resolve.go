@@ -146,7 +146,7 @@ func (r *Resolver) resolveLocked(ctx context.Context, src *git.Source, refs *git
 	if lerr != nil {
 		var err error
 		if rev, err = src.Cached(e.Commit); err != nil {
-			return nil, fmt.Errorf("package %s: %w (and the locked commit %s is not in the local clone)", ref, lerr, short(e.Commit))
+			return nil, fmt.Errorf("package %s: %w (and the locked commit %s is not in the local clone)", ref, lerr, reconcile.ShortRevision(e.Commit, reconcile.RevisionWidth))
 		}
 		r.log.Warn("package repository unreachable; generating the locked version from the local clone",
 			"unit", u.Name, "package", ref.String(), "version", e.Version, "commit", e.Commit, "error", lerr)
@@ -159,7 +159,7 @@ func (r *Resolver) resolveLocked(ctx context.Context, src *git.Source, refs *git
 			// edge on a branch: the branch moves on; the lock keeps its commit.
 			var err error
 			if rev, err = src.Cached(e.Commit); err != nil {
-				return nil, fmt.Errorf("package %s: branch %s moved on and the locked commit %s is not in the local clone; run steward packages update", ref, strings.TrimPrefix(e.Ref, "refs/heads/"), short(e.Commit))
+				return nil, fmt.Errorf("package %s: branch %s moved on and the locked commit %s is not in the local clone; run steward packages update", ref, strings.TrimPrefix(e.Ref, "refs/heads/"), reconcile.ShortRevision(e.Commit, reconcile.RevisionWidth))
 			}
 		case got != e.Commit:
 			return nil, &MismatchError{Unit: u.Name, Package: ref, Ref: e.Ref, What: "commit", Locked: e.Commit, Found: got}
@@ -228,14 +228,4 @@ func manifestName(ref *reconcile.PackageRef, version string) string {
 		base = ref.OCI
 	}
 	return base + "//" + path.Join(ref.Dir(), reconcile.PackageFile) + "@" + version
-}
-
-func short(id string) string {
-	if i := strings.IndexByte(id, ':'); i >= 0 {
-		id = id[i+1:]
-	}
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }

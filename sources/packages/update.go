@@ -117,7 +117,7 @@ func diffLocks(old, next *Lock) []Change {
 		case *o != n:
 			from := o.Version
 			if o.Version == n.Version {
-				from += " (" + short(o.Commit+o.Digest) + ")"
+				from += " (" + reconcile.ShortRevision(o.Commit+o.Digest, reconcile.RevisionWidth) + ")"
 			}
 			out = append(out, Change{Unit: n.Unit, From: from, To: n.Version})
 		}
