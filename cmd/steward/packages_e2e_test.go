@@ -270,3 +270,31 @@ images:
 		t.Fatalf("verify after the tag was re-pushed: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// diff --base compares a package unit at the versions each revision's
+// lock pins.
+func TestPackagesDiffBase(t *testing.T) {
+	srv := gitserver.Start(t, gitserver.Options{})
+	pkg := srv.NewRepo(t, "ops")
+	pkg.Commit(t, "greeter", greeterFiles)
+	pkg.Tag(t, "greeter/v1.0.0", false)
+	pkg.Commit(t, "greeter 1.1", map[string]string{"greeter/steward-package.yaml": strings.Replace(greeterFiles["greeter/steward-package.yaml"], "default: 1}", "default: 2}", 1)})
+	pkg.Tag(t, "greeter/v1.1.0", false)
+	cache := t.TempDir()
+	stack := gitRepo(t)
+	st := strings.NewReplacer("URL", pkg.URL, "OUT", t.TempDir(), "  cluster: {kubernetes: {}}\n", "").Replace(consumerStack(`version: "<1.1"`, "{greeting: hi}"))
+	writeTree(t, stack, map[string]string{"steward.yaml": st})
+	if code, out, errOut := runIn(t, cache, "packages", "update", "-C", stack); code != 0 {
+		t.Fatalf("update: exit %d\n%s%s", code, out, errOut)
+	}
+	commitFiles(t, stack, "v1.0.0", nil)
+	writeTree(t, stack, map[string]string{"steward.yaml": strings.Replace(st, `version: "<1.1"`, `version: "<2"`, 1)})
+	if code, out, errOut := runIn(t, cache, "packages", "update", "-C", stack); code != 0 || !strings.Contains(out, "greet: v1.0.0 -> v1.1.0") {
+		t.Fatalf("update: exit %d\n%s%s", code, out, errOut)
+	}
+	commitFiles(t, stack, "v1.1.0", nil)
+	code, out, errOut := runIn(t, cache, "diff", "-C", stack, "--base", "HEAD~1")
+	if code != 1 || !strings.Contains(out, "-    hi x1 (params-file)\n+    hi x2 (params-file)") {
+		t.Fatalf("diff --base: exit %d\n%s%s", code, out, errOut)
+	}
+}
