@@ -53,8 +53,9 @@ func (c *Cache) key(u *Unit, in Inputs) string {
 		Target     string
 		Generator  GeneratorSpec
 		ExtraPaths []string
-		Inputs     string `json:",omitempty"`
-	}{c.version, u.Name, u.Path, u.EffectiveNamespace(), u.Target, u.Generator, u.ExtraPaths, in.Digest()})
+		Inputs     string         `json:",omitempty"`
+		Params     map[string]any `json:",omitempty"`
+	}{c.version, u.Name, u.Path, u.EffectiveNamespace(), u.Target, u.Generator, u.ExtraPaths, in.Digest(), u.Params()})
 	sum := sha256.Sum256(cfg)
 	return hex.EncodeToString(sum[:])
 }

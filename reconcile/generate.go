@@ -44,6 +44,9 @@ type Stages struct {
 	// Inputs resolves the inputs of units that have them; nil generates
 	// offline, from the outputs' example: values (see ResolveInputs).
 	Inputs func(stack *Stack) InputResolver
+	// Packages finds the content of package units (steward.lock); nil
+	// fails every package unit.
+	Packages PackageResolver
 }
 
 // Generation is a revision's stack and units, generated and checked: the one
@@ -150,9 +153,11 @@ func generateUnits(ctx context.Context, rev *Revision, stack *Stack, units []*Un
 		resolve = st.Inputs(stack)
 	}
 	inputs := make([]Inputs, len(units))
-	unresolved := make([]error, len(units))
+	unresolved := usePackages(ctx, st.Packages, rev, stack, units)
 	for i, u := range units {
-		inputs[i], unresolved[i] = resolve(u)
+		if unresolved[i] == nil {
+			inputs[i], unresolved[i] = resolve(u)
+		}
 	}
 	g := &Generation{Revision: rev, Stack: stack, Windows: windows, Units: st.Renderer.render(ctx, rev, units, inputs, unresolved)}
 	for i, u := range units {

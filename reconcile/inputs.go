@@ -57,8 +57,12 @@ func (in Inputs) Secrets() []string {
 // InputEnvName is the environment variable a command generator reads an
 // input from: STEWARD_INPUT_ and the name upper-cased, every other
 // character than a letter or digit as '_'.
-func InputEnvName(name string) string {
-	return "STEWARD_INPUT_" + strings.Map(func(r rune) rune {
+func InputEnvName(name string) string { return "STEWARD_INPUT_" + envName(name) }
+
+// envName is name upper-cased, every other character than a letter or
+// digit as '_'.
+func envName(name string) string {
+	return strings.Map(func(r rune) rune {
 		switch {
 		case 'a' <= r && r <= 'z':
 			return r - 'a' + 'A'

@@ -27,6 +27,9 @@ type GenerateRequest struct {
 	// Inputs are the unit's inputs (its outputs' values from the units it
 	// depends on), by name; generators pass them in their idiom.
 	Inputs Inputs
+	// Params are the parameters of a package unit (its with:, defaulted
+	// and validated); generators pass them in their idiom.
+	Params map[string]any
 	// Logger receives the generator's warnings, with the unit and revision
 	// attached; nil discards them.
 	Logger *slog.Logger

@@ -173,6 +173,9 @@ func (r *Renderer) render(ctx context.Context, rev *Revision, units []*Unit, inp
 }
 
 func (r *Renderer) renderUnit(ctx context.Context, rev *Revision, u *Unit, in Inputs) Rendered {
+	if u.pkg != nil {
+		rev = u.pkg.Revision // a package unit generates from the package's content
+	}
 	start := time.Now()
 	res := Rendered{Unit: u, Inputs: in}
 	log := r.opts.Logger.With("unit", u.Name, "revision", rev.ID)
@@ -204,7 +207,7 @@ func (r *Renderer) generate(ctx context.Context, rev *Revision, u *Unit, in Inpu
 		return nil, nil, err
 	}
 	rec := newRecordingFS(rev.Tree)
-	req := GenerateRequest{Tree: rec, Dir: cleanDir(u.Path), LocalDir: rev.Dir, Unit: u, Namespace: u.EffectiveNamespace(), Revision: rev.ID, Inputs: in}
+	req := GenerateRequest{Tree: rec, Dir: cleanDir(u.Path), LocalDir: rev.Dir, Unit: u, Namespace: u.EffectiveNamespace(), Revision: rev.ID, Inputs: in, Params: u.Params()}
 	req.Logger = r.opts.Logger.With("unit", u.Name, "revision", rev.ID)
 	objs, err := gen.Generate(ctx, req)
 	if err != nil {

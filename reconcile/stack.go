@@ -78,8 +78,8 @@ type LocalTarget struct {
 // dependencies and metrics.
 type Unit struct {
 	Name           string                `yaml:"name" doc:"Unique name."`
-	Path           string                `yaml:"path" doc:"Directory relative to the repository root."`
-	Generator      GeneratorSpec         `yaml:"generator" doc:"How the path becomes objects."`
+	Path           string                `yaml:"path,omitempty" doc:"Directory relative to the repository root (required, except for a package unit)."`
+	Generator      GeneratorSpec         `yaml:"generator,omitempty" doc:"How the path becomes objects (required, except for a package unit)."`
 	Target         string                `yaml:"target,omitempty" doc:"Name of a target (a progressive unit names targets instead)."`
 	Targets        []string              `yaml:"targets,omitempty" doc:"Ordered waves of a progressive release, one target each (instead of target); needs progressive."`
 	Progressive    *Progressive          `yaml:"progressive,omitempty" doc:"How a new revision moves through targets: wave by wave, each healthy for soak before the next starts (docs/releases.md)."`
@@ -99,10 +99,13 @@ type Unit struct {
 	Updater        *Updater              `yaml:"updater,omitempty" doc:"A program image automation runs in the unit's directory to edit generated configuration for a new tag."`
 	Outputs        map[string]OutputSpec `yaml:"outputs,omitempty" doc:"Values recorded after a successful apply, by name (see outputs.go)."`
 	Inputs         map[string]string     `yaml:"inputs,omitempty" doc:"Values this unit's generator consumes, by name: unit.output of a unit it depends on."`
+	Package        *PackageRef           `yaml:"package,omitempty" doc:"An ops package the unit installs instead of a path and generator (docs/packages.md)."`
+	With           map[string]any        `yaml:"with,omitempty" doc:"The package's parameters, validated against its schema."`
 
-	targetNamespace string // the namespace of its Kubernetes target, set by ParseStack
-	wave            *wave  // the release wave this unit is, set by ParseStack (stack_release.go)
-	stack           string // the stack's identity, set by SetDefaultIdentity
+	targetNamespace string           // the namespace of its Kubernetes target, set by ParseStack
+	wave            *wave            // the release wave this unit is, set by ParseStack (stack_release.go)
+	stack           string           // the stack's identity, set by SetDefaultIdentity
+	pkg             *ResolvedPackage // the package a package unit generates from, set by UsePackage
 }
 
 // EffectiveNamespace is the unit's namespace, else its Kubernetes target's.

@@ -144,7 +144,9 @@ func (s *Stack) validateTarget(name string, t TargetSpec, fail func(string, stri
 }
 
 func (s *Stack) validateUnit(at string, u *Unit, fail func(string, string, ...any)) {
-	if u.Path == "" {
+	if u.Package != nil || u.With != nil {
+		s.validatePackageUnit(at, u, fail)
+	} else if u.Path == "" {
 		fail(at+".path", "unit has no path")
 	} else if err := CleanRepoPath(u.Path); err != nil {
 		fail(at+".path", "%v", err)
@@ -168,21 +170,8 @@ func (s *Stack) validateUnit(at string, u *Unit, fail func(string, string, ...an
 	} else {
 		s.validateUnitKind(at, u, fail)
 	}
-	g := u.Generator
-	set := 0
-	for _, ok := range []bool{g.YAML != nil, g.Kustomize != nil, g.Helm != nil, g.Jsonnet != nil, g.Command != nil} {
-		if ok {
-			set++
-		}
-	}
-	if set != 1 {
-		fail(at+".generator", "a unit sets exactly one generator of yaml, kustomize, helm, jsonnet, command (found %d)", set)
-	}
-	if g.Jsonnet != nil && g.Jsonnet.File == "" {
-		fail(at+".generator.jsonnet.file", "jsonnet generator needs a file")
-	}
-	if g.Command != nil && len(g.Command.Run) == 0 {
-		fail(at+".generator.command.run", "command generator needs run")
+	if u.Package == nil {
+		validateGenerator(at+".generator", "a unit", u.Generator, fail)
 	}
 	if up := u.Updater; up != nil {
 		if len(up.Run) == 0 {
@@ -199,6 +188,26 @@ func (s *Stack) validateUnit(at string, u *Unit, fail func(string, string, ...an
 		if dep == u.Name {
 			fail(fmt.Sprintf("%s.dependsOn[%d]", at, j), "unit depends on itself")
 		}
+	}
+}
+
+// validateGenerator checks that g (at field at, of what) sets exactly one
+// generator and what that generator needs.
+func validateGenerator(at, what string, g GeneratorSpec, fail func(string, string, ...any)) {
+	set := 0
+	for _, ok := range []bool{g.YAML != nil, g.Kustomize != nil, g.Helm != nil, g.Jsonnet != nil, g.Command != nil} {
+		if ok {
+			set++
+		}
+	}
+	if set != 1 {
+		fail(at, "%s sets exactly one generator of yaml, kustomize, helm, jsonnet, command (found %d)", what, set)
+	}
+	if g.Jsonnet != nil && g.Jsonnet.File == "" {
+		fail(at+".jsonnet.file", "jsonnet generator needs a file")
+	}
+	if g.Command != nil && len(g.Command.Run) == 0 {
+		fail(at+".command.run", "command generator needs run")
 	}
 }
 

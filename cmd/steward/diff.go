@@ -79,7 +79,7 @@ func runRevisionDiff(ctx context.Context, g *globalFlags, f *diffFlags, names []
 		}
 	}
 	// diff compares what generates: the checks are verify's and sync's.
-	diffs, err := reconcile.DiffRevisions(ctx, revs[0], revs[1], names, reconcile.Stages{Renderer: w.renderer(), StackLimits: w.stackLimits})
+	diffs, err := reconcile.DiffRevisions(ctx, revs[0], revs[1], names, reconcile.Stages{Renderer: w.renderer(), StackLimits: w.stackLimits, Packages: w.packages})
 	var unknown *reconcile.UnknownUnitError
 	if errors.As(err, &unknown) {
 		return usageError("no unit named %q in either revision", unknown.Names)

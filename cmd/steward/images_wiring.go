@@ -29,6 +29,9 @@ import (
 type imageFlags struct {
 	registryConfig string
 	signingDir     string
+	// proposePackages adds a steward.lock refresh to every image
+	// write-back of steward run.
+	proposePackages bool
 }
 
 func (f *imageFlags) register(fs *pflag.FlagSet, withSigning bool) {
@@ -41,22 +44,31 @@ func (f *imageFlags) register(fs *pflag.FlagSet, withSigning bool) {
 
 // registryClient reads the stack's registries with the flags' credentials.
 func (f *imageFlags) registryClient(stack *reconcile.Stack, logger *slog.Logger) (*registry.Client, error) {
-	o := registry.DefaultOptions()
-	if _, err := os.Stat(f.registryConfig); err == nil {
-		o.ConfigFile = f.registryConfig
-	} else {
-		// A missing default file means anonymous access; write none.
-		empty := filepath.Join(os.TempDir(), "steward-empty-docker-config.json")
-		if err := os.WriteFile(empty, []byte(`{"auths": {}}`), 0o600); err != nil {
-			return nil, err
-		}
-		o.ConfigFile = empty
+	o, err := registryOptions(f.registryConfig, logger)
+	if err != nil {
+		return nil, err
 	}
 	if stack.Images != nil {
 		o.Insecure = stack.Images.InsecureRegistries
 	}
-	o.Logger = logger
 	return registry.New(o)
+}
+
+// registryOptions reach registries with the credentials of the docker
+// config.json at configFile; a missing file means anonymous access.
+func registryOptions(configFile string, logger *slog.Logger) (registry.Options, error) {
+	o := registry.DefaultOptions()
+	o.Logger = logger
+	if _, err := os.Stat(configFile); err == nil {
+		o.ConfigFile = configFile
+		return o, nil
+	}
+	empty := filepath.Join(os.TempDir(), "steward-empty-docker-config.json")
+	if err := os.WriteFile(empty, []byte(`{"auths": {}}`), 0o600); err != nil {
+		return o, err
+	}
+	o.ConfigFile = empty
+	return o, nil
 }
 
 // runUpdater runs a unit's updater program through the command

@@ -17,7 +17,11 @@ import (
 func (w *workspace) stages() reconcile.Stages {
 	opts := checks.DefaultOptions()
 	opts.ValidateMachine = machine.Validate
-	return reconcile.Stages{Renderer: w.renderer(), Checks: checks.For(opts), StackLimits: w.stackLimits, StackIdentity: w.stackIdentity()}
+	st := reconcile.Stages{Renderer: w.renderer(), Checks: checks.For(opts), StackLimits: w.stackLimits, StackIdentity: w.stackIdentity()}
+	if w.packages != nil {
+		st.Packages = w.packages
+	}
+	return st
 }
 
 // workTreeRun is a working-tree verb's generated revision.

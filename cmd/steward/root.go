@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stewardhq/steward/reconcile"
+	"github.com/stewardhq/steward/sources/git"
 )
 
 // globalFlags are the flags every verb shares.
@@ -54,6 +55,8 @@ func newRootCommand() *cobra.Command {
 		newSyncCommand(g),
 		newRunCommand(g),
 		newImagesCommand(g),
+		newPackagesCommand(g),
+		newPackageCommand(g),
 		newUnitActionCommand(g, "suspend", "Stop applying a unit"),
 		newUnitActionCommand(g, "resume", "Apply a suspended unit again"),
 		newReleaseCommand(g),
@@ -83,6 +86,10 @@ func (g *globalFlags) workspace() (*workspace, error) {
 		return nil, err
 	}
 	w := &workspace{root: root, logger: logger, stackLimits: g.stack, generators: gens, generateTimeout: g.gen.timeout}
+	auth := git.Auth{Token: g.secrets.get("STEWARD_GIT_TOKEN"), Username: g.secrets.get("STEWARD_GIT_USERNAME"), Password: g.secrets.get("STEWARD_GIT_PASSWORD")}
+	if w.packages, err = g.packageResolver(logger, auth, nil, false); err != nil {
+		return nil, err
+	}
 	if !g.noCache {
 		dir := ""
 		if g.cacheDir != "" {

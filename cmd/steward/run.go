@@ -100,6 +100,7 @@ SIGTERM stops scheduling, lets units being applied finish, and exits 0.`,
 	tf.register(fl)
 	sf.register(fl)
 	f.images.register(fl, false)
+	fl.BoolVar(&f.images.proposePackages, "propose-package-updates", false, "on the image automation's schedule, resolve package units afresh and commit steward.lock changes (or open a pull request) through the image write-back")
 	return cmd
 }
 

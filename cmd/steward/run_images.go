@@ -19,6 +19,7 @@ import (
 	"github.com/stewardhq/steward/reconcile/status"
 	"github.com/stewardhq/steward/reconcile/writeback"
 	"github.com/stewardhq/steward/sources/git"
+	"github.com/stewardhq/steward/sources/packages"
 )
 
 // defaultImageInterval is how often steward run scans without
@@ -80,13 +81,13 @@ func (a *imageAutomation) run(ctx context.Context) {
 	var last time.Time
 	for {
 		_, stack := a.r.Current()
-		if stack == nil || stack.Images == nil || len(stack.Images.Policies) == 0 {
+		if !a.due(stack) {
 			if !sleep(ctx, time.Second) {
 				return
 			}
 			continue
 		}
-		next, err := nextScan(stack.Images, last)
+		next, err := nextScan(imagesOf(stack), last)
 		if err != nil {
 			a.log.Error("images schedule", "error", err)
 			next = last.Add(defaultImageInterval)
@@ -104,6 +105,23 @@ func (a *imageAutomation) run(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// due reports whether the loop has work in stack: image policies, or
+// package units whose lock it proposes to refresh.
+func (a *imageAutomation) due(stack *reconcile.Stack) bool {
+	if stack == nil {
+		return false
+	}
+	return len(imagesOf(stack).Policies) > 0 || (a.flags.proposePackages && packages.HasPackageUnits(stack))
+}
+
+// imagesOf is the stack's images section, empty when it has none.
+func imagesOf(stack *reconcile.Stack) *reconcile.Images {
+	if stack.Images == nil {
+		return &reconcile.Images{}
+	}
+	return stack.Images
 }
 
 // nextScan is when the scan after last is due (at once for the first).
@@ -136,7 +154,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // the metrics, the log and the notifier.
 func (a *imageAutomation) pass(ctx context.Context, stack *reconcile.Stack, at time.Time) {
 	st := status.ImagesStatus{LastScan: at}
-	if next, err := nextScan(stack.Images, at); err == nil {
+	if next, err := nextScan(imagesOf(stack), at); err == nil {
 		st.NextScan = next
 	}
 	defer func() { a.store.SetImages(st) }()
@@ -145,7 +163,7 @@ func (a *imageAutomation) pass(ctx context.Context, stack *reconcile.Stack, at t
 		st.Error = err.Error()
 		return
 	}
-	choices := images.Scan(ctx, client.Scan(), stack.Images.Policies, images.DefaultOptions())
+	choices := images.Scan(ctx, client.Scan(), imagesOf(stack).Policies, images.DefaultOptions())
 	byPolicy := map[string]int{}
 	for _, c := range choices {
 		ps := status.ImagePolicyStatus{Name: c.Policy, Image: c.Image, Tag: c.Tag, LastScan: at}
@@ -166,8 +184,10 @@ func (a *imageAutomation) pass(ctx context.Context, stack *reconcile.Stack, at t
 	res, err := a.writeBack(ctx, stack, choices)
 	if res != nil {
 		for _, o := range res.Outcomes {
+			if i, ok := byPolicy[o.Policy]; ok && o.Err != nil {
+				st.Policies[i].Error = fmt.Sprintf("%s not committed: %v", o.Detail, o.Err)
+			}
 			if o.Err != nil {
-				st.Policies[byPolicy[o.Policy]].Error = fmt.Sprintf("%s not committed: %v", o.Detail, o.Err)
 				a.log.Warn("image update not committed", "policy", o.Policy, "tag", o.Detail, "error", o.Err)
 			}
 			for _, c := range o.Skipped {
@@ -208,6 +228,9 @@ func (a *imageAutomation) notify(ctx context.Context, ev notify.Event) {
 // path.
 func (a *imageAutomation) writeBack(ctx context.Context, stack *reconcile.Stack, choices []images.Choice) (*writeback.Result, error) {
 	props := images.Proposals(choices, runUpdater)
+	if a.flags.proposePackages && packages.HasPackageUnits(stack) {
+		props = append(props, a.w.packages.LockProposal())
+	}
 	if len(props) == 0 {
 		return &writeback.Result{}, nil
 	}

@@ -65,28 +65,37 @@ func (f *sourceFlags) source(w *workspace, cacheDir string, sec *secrets) (recon
 	sum := sha256.Sum256([]byte(url + "\x00" + f.branch + "\x00" + f.tag + "\x00" + f.semver))
 	opts.CacheDir = filepath.Join(cacheDir, "sources", hex.EncodeToString(sum[:8]))
 	opts.Auth, opts.AllowInsecureHTTP = f.auth(sec), f.allowInsecureHTTP
-	if f.verifyKeyring != "" || f.allowedSigners != "" {
-		v := &git.VerifyOptions{}
-		for _, p := range []struct {
-			file string
-			into *string
-		}{{f.verifyKeyring, &v.OpenPGPKeyRing}, {f.allowedSigners, &v.AllowedSigners}} {
-			if p.file == "" {
-				continue
-			}
-			b, err := os.ReadFile(p.file)
-			if err != nil {
-				return nil, usageError("signature keys: %v", err)
-			}
-			*p.into = string(b)
-		}
-		opts.Verify = v
+	var err error
+	if opts.Verify, err = f.verifyOptions(); err != nil {
+		return nil, err
 	}
 	src, err := git.NewSource(opts)
 	if err != nil {
 		return nil, insecureHTTPUsage(err)
 	}
 	return reconcile.SubSource(src, sub), nil
+}
+
+// verifyOptions are the signature keys of the flags, nil for none.
+func (f *sourceFlags) verifyOptions() (*git.VerifyOptions, error) {
+	if f.verifyKeyring == "" && f.allowedSigners == "" {
+		return nil, nil
+	}
+	v := &git.VerifyOptions{}
+	for _, p := range []struct {
+		file string
+		into *string
+	}{{f.verifyKeyring, &v.OpenPGPKeyRing}, {f.allowedSigners, &v.AllowedSigners}} {
+		if p.file == "" {
+			continue
+		}
+		b, err := os.ReadFile(p.file)
+		if err != nil {
+			return nil, usageError("signature keys: %v", err)
+		}
+		*p.into = string(b)
+	}
+	return v, nil
 }
 
 // insecureHTTPUsage turns a git.InsecureHTTPError into a usage error naming
@@ -123,6 +132,14 @@ func newReconciler(w *workspace, g *globalFlags, sf *sourceFlags, tf *targetFlag
 	}
 	wd, err := os.Getwd()
 	if err != nil {
+		return nil, err
+	}
+	// Package repositories are reached and verified as the main one is.
+	verify, err := sf.verifyOptions()
+	if err != nil {
+		return nil, err
+	}
+	if w.packages, err = g.packageResolver(w.logger, sf.auth(&g.secrets), verify, sf.allowInsecureHTTP); err != nil {
 		return nil, err
 	}
 	opts.Source, opts.Stages = src, w.stages()

@@ -18,8 +18,10 @@ func newVerifyCommand(g *globalFlags) *cobra.Command {
 		Short: "CI: validate steward.yaml, generate every unit, run the checks, compare committed output",
 		Long: `Validate steward.yaml, generate every unit, run the checks, and for each unit that declares
 output: compare the generated objects with the committed files (a unified diff per file, sensitive values
-masked). Every problem is printed, not just the first. Needs no network and no cluster. Exit 0 clean, 1 with
-a problem.`,
+masked). Every problem is printed, not just the first. Needs no cluster; package units are read at their
+steward.lock versions (one ref advertisement per package repository, or from the local clone when the
+repository cannot be reached), and a package whose content no longer matches the lock is a problem. Exit 0
+clean, 1 with a problem.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
@@ -42,6 +44,11 @@ a problem.`,
 			}
 			for _, e := range run.gen.Examples {
 				fmt.Fprintln(out, "example:", e)
+			}
+			for _, r := range run.gen.Units {
+				if p := r.Unit.ResolvedPackage(); p != nil {
+					fmt.Fprintf(out, "package: unit %s: %s %s (%s)\n", r.Unit.Name, p.Manifest.Name, p.Version, reconcile.ShortRevision(p.Revision.ID, reconcile.RevisionWidth))
+				}
 			}
 			problems := append(run.gen.Problems, run.gen.CompareOutputs()...)
 			markers, warns, err := images.FindInTree(run.rev.Tree, images.MarkerDirs(run.gen.Stack))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/reconcile"
+	"github.com/stewardhq/steward/sources/packages"
 )
 
 // workspace is the repository a verb works on and the shared machinery to
@@ -24,6 +25,8 @@ type workspace struct {
 	// generators and generateTimeout come from generatorFlags.
 	generators      reconcile.GeneratorFor
 	generateTimeout time.Duration
+	// packages resolves package units (steward.lock).
+	packages *packages.Resolver
 }
 
 // findRoot returns the stack's root: the nearest directory from dir upwards

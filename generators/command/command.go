@@ -63,8 +63,9 @@ func (g *Generator) Generate(ctx context.Context, req reconcile.GenerateRequest)
 	if err != nil {
 		return nil, err
 	}
-	if len(req.Inputs) > 0 {
-		// STEWARD_INPUT_<NAME> each, and STEWARD_INPUTS naming them as JSON.
+	if len(req.Inputs) > 0 || len(req.Params) > 0 {
+		// STEWARD_INPUT_<NAME> and STEWARD_PARAM_<NAME> each, and
+		// STEWARD_INPUTS and STEWARD_PARAMS naming them as JSON.
 		dir, err := os.MkdirTemp("", "steward-inputs-")
 		if err != nil {
 			return nil, fmt.Errorf("command: inputs: %w", err)
@@ -74,7 +75,11 @@ func (g *Generator) Generate(ctx context.Context, req reconcile.GenerateRequest)
 		if err != nil {
 			return nil, fmt.Errorf("command: %w", err)
 		}
-		env = append(env, in...)
+		params, err := reconcile.ParamsEnv(req.Params, dir)
+		if err != nil {
+			return nil, fmt.Errorf("command: %w", err)
+		}
+		env = append(append(env, in...), params...)
 		slices.Sort(env)
 	}
 	root := req.LocalDir

@@ -40,6 +40,11 @@ func (g *Generator) values(ctx context.Context, req reconcile.GenerateRequest) (
 		}
 		base = mergeMaps(base, cur)
 	}
+	// A package's parameters are its chart's values, over the files and
+	// under set.
+	if len(req.Params) > 0 {
+		base = mergeMaps(base, deepCopyMap(req.Params))
+	}
 	keys := make([]string, 0, len(g.spec.Set))
 	for k := range g.spec.Set {
 		keys = append(keys, k)
@@ -95,5 +100,14 @@ func mergeMaps(a, b map[string]any) map[string]any {
 		}
 		out[k] = v
 	}
+	return out
+}
+
+// deepCopyMap copies m so that rendering never writes into the parameters
+// (they are shared with the generation cache key).
+func deepCopyMap(m map[string]any) map[string]any {
+	b, _ := json.Marshal(m)
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
 	return out
 }

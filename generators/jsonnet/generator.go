@@ -132,6 +132,21 @@ func (g *Generator) Generate(ctx context.Context, req reconcile.GenerateRequest)
 	for k, v := range g.spec.TLACode {
 		vm.TLACode(k, v)
 	}
+	// A package's parameters are top-level arguments by name, as JSON
+	// code so they keep their types: function(replicas=1) ...
+	for k, v := range req.Params {
+		if _, dup := g.spec.TLAs[k]; dup {
+			return nil, fmt.Errorf("tla %s is also a parameter of the package", k)
+		}
+		if _, dup := g.spec.TLACode[k]; dup {
+			return nil, fmt.Errorf("tla code %s is also a parameter of the package", k)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("parameter %s: %w", k, err)
+		}
+		vm.TLACode(k, string(b))
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -79,6 +79,12 @@ func (g *Generator) Generate(ctx context.Context, req reconcile.GenerateRequest)
 	if err := reconcile.ResolveInTree(req.Tree, dir); err != nil {
 		return nil, fmt.Errorf("unit path: %w", err)
 	}
+	// A package's parameters are a generated component (params.go).
+	tree, err := withParams(req.Tree, dir, req.Params)
+	if err != nil {
+		return nil, fmt.Errorf("parameters: %w", err)
+	}
+	req.Tree = tree
 	c := &checker{tree: req.Tree, visited: map[string]bool{}}
 	if err := c.checkDir(dir); err != nil {
 		return nil, err

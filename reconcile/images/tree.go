@@ -25,6 +25,9 @@ func MarkerDirs(s *reconcile.Stack) []string {
 		}
 	}
 	for _, u := range s.Units {
+		if u.Package != nil {
+			continue // its files are the package's, not the repository's
+		}
 		add(u.Path)
 		for _, p := range u.ExtraPaths {
 			add(p)

@@ -197,14 +197,17 @@ func (wc *WorkCopy) restore(state map[string][]byte) error {
 
 // Affected returns the units of stack whose path or extraPaths hold one of
 // files, in stack order; a change to the stack file itself affects them
-// all.
+// all, and one to steward.lock every package unit.
 func Affected(stack *reconcile.Stack, files []string) []string {
 	var out []string
 	for _, u := range stack.Units {
 		dirs := append([]string{u.Path}, u.ExtraPaths...)
+		if u.Package != nil {
+			dirs = nil // its files are the package's, pinned by the lock
+		}
 		hit := false
 		for _, f := range files {
-			if f == reconcile.StackFile {
+			if f == reconcile.StackFile || (f == reconcile.LockFile && u.Package != nil) {
 				hit = true
 			}
 			for _, d := range dirs {

@@ -50,7 +50,7 @@ func serve(newGen Factory) int {
 	}
 	req := reconcile.GenerateRequest{
 		Tree: &remoteFS{c: c}, Dir: start.Dir, Unit: start.Unit, Namespace: start.Namespace,
-		Revision: start.Revision, Inputs: start.Inputs, Logger: slog.New(&logHandler{c: c}),
+		Revision: start.Revision, Inputs: start.Inputs, Params: start.Params, Logger: slog.New(&logHandler{c: c}),
 	}
 	objs, err := gen.Generate(context.Background(), req)
 	return c.finish(objs, err)

@@ -58,7 +58,7 @@ func Run(ctx context.Context, kind string, spec any, req reconcile.GenerateReque
 	lr := &limitReader{r: stdout, left: 2*lim.MaxOutput + 1<<20}
 	p := &parent{tree: req.Tree, enc: json.NewEncoder(stdin), dec: json.NewDecoder(bufio.NewReader(lr)), logger: logger}
 	objs, protoErr := p.converse(message{Op: opStart, Spec: specJSON, Dir: req.Dir, Namespace: req.Namespace,
-		Revision: req.Revision, Unit: req.Unit, Inputs: req.Inputs, MaxMemory: lim.MaxMemory, MaxOutput: lim.MaxOutput})
+		Revision: req.Revision, Unit: req.Unit, Inputs: req.Inputs, Params: req.Params, MaxMemory: lim.MaxMemory, MaxOutput: lim.MaxOutput})
 	stdin.Close()
 	if protoErr != nil {
 		_ = cmd.Process.Kill()

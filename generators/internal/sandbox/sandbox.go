@@ -72,6 +72,7 @@ type message struct {
 	Revision  string           `json:"revision,omitempty"`
 	Unit      *reconcile.Unit  `json:"unit,omitempty"`
 	Inputs    reconcile.Inputs `json:"inputs,omitempty"`
+	Params    map[string]any   `json:"params,omitempty"`
 	MaxMemory int64            `json:"maxMemory,omitempty"`
 	MaxOutput int64            `json:"maxOutput,omitempty"`
 
