@@ -80,8 +80,11 @@ type Manager struct {
 	published map[string]Record // unit -> record, from the watch
 	lastSent  map[string]Record // unit -> record this replica wrote last
 	pending   map[string]Record // records waiting to be written
-	wake      chan struct{}
-	journalMu sync.Mutex
+	// stackUnits are the units of the stack of the last pass (nil before
+	// one): the records of other units are deleted.
+	stackUnits map[string]bool
+	wake       chan struct{}
+	journalMu  sync.Mutex
 }
 
 // holding is one shard this replica holds.
@@ -189,6 +192,11 @@ func (m *Manager) LeaseRequests() int64 { return m.requests.Load() }
 func (m *Manager) Owns(unit string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.ownsLocked(unit)
+}
+
+// ownsLocked is Owns with m.mu held.
+func (m *Manager) ownsLocked(unit string) bool {
 	h := m.held[Assign(unit, m.opts.Shards)]
 	return h != nil && !h.releasing && h.ctx.Err() == nil
 }
