@@ -31,13 +31,17 @@ func (m *Manager) tick(ctx context.Context) {
 		}
 		return // the watchdog stops applies if this goes on
 	}
+	// A change is dated when the list that shows it returned, not when it
+	// was sent: a renewal that landed while the list was in flight is
+	// then never dated before it was made, however slow the API server.
+	seen := m.opts.Now()
 	byName := map[string]*coordinationv1.Lease{}
 	m.mu.Lock()
 	for i := range list.Items {
 		l := &list.Items[i]
 		byName[l.Name] = l
 		if o, ok := m.observed[l.Name]; !ok || o.version != l.ResourceVersion {
-			m.observed[l.Name] = observation{version: l.ResourceVersion, at: now}
+			m.observed[l.Name] = observation{version: l.ResourceVersion, at: seen}
 		}
 	}
 	m.mu.Unlock()

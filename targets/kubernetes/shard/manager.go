@@ -133,6 +133,11 @@ func New(opts Options) (*Manager, error) {
 	if opts.Margin <= 0 {
 		opts.Margin = def.Margin
 	}
+	if opts.LeaseDuration%time.Second != 0 {
+		// A Lease holds whole seconds: the others would take a shard
+		// over before this replica's own count ran out.
+		return nil, fmt.Errorf("shard: lease duration %s is not a whole number of seconds", opts.LeaseDuration)
+	}
 	if opts.Margin+opts.RenewPeriod >= opts.LeaseDuration {
 		return nil, fmt.Errorf("shard: lease duration %s must exceed the margin %s plus the renew period %s",
 			opts.LeaseDuration, opts.Margin, opts.RenewPeriod)
