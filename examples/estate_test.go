@@ -18,14 +18,16 @@ import (
 
 // shimNames are the recording stand-ins in testdata/shims: systemd is not
 // PID 1 on the sshd test hosts, and apt must not change this machine. They
-// answer the calls of both the package manager and systemd steps.
-var shimNames = []string{"systemctl", "apt-get", "apt-cache", "dpkg-query"}
+// answer the calls of both the package manager and systemd steps, and
+// pg_isready answers for a database the stand-ins "started".
+var shimNames = []string{"systemctl", "apt-get", "apt-cache", "dpkg-query", "pg_isready"}
 
 // shimHost is one sshd test host whose sessions find per-host wrappers of
 // the recording shims first on their PATH.
 type shimHost struct {
 	*sshd.Host
-	log string // every shim call, one per line
+	log   string // every shim call, one per line
+	state string // what the shims installed and started
 }
 
 func startShimHosts(t *testing.T, n int) []*shimHost {
@@ -52,7 +54,7 @@ func startShimHosts(t *testing.T, n int) []*shimHost {
 		if i > 0 {
 			opts.ClientKey = out[0].ClientKeyPath
 		}
-		out = append(out, &shimHost{Host: sshd.ForTest(t, 1, opts)[0], log: log})
+		out = append(out, &shimHost{Host: sshd.ForTest(t, 1, opts)[0], log: log, state: state})
 	}
 	return out
 }
