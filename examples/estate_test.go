@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -76,13 +77,37 @@ func (h *shimHost) calls(t *testing.T) []string {
 	return out
 }
 
+// built is the steward binary the package's tests share, built once.
+var built struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
 func buildSteward(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "steward")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/steward").CombinedOutput(); err != nil {
-		t.Fatalf("go build steward: %v\n%s", err, out)
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "steward-examples-"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "steward")
+		if out, err := exec.Command("go", "build", "-o", built.bin, "../cmd/steward").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build steward: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return built.bin
 }
 
 func git(t *testing.T, dir string, args ...string) {
