@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -253,4 +254,31 @@ func get2(t *testing.T, url string) (bool, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode == http.StatusOK, string(b)
+}
+
+// TestShardRecordsFollowTheStack: the unit states the replicas publish
+// follow the stack; when a unit leaves it, its record is deleted by the
+// replica holding its shard, and the others stay.
+func TestShardRecordsFollowTheStack(t *testing.T) {
+	rig := newShardRig(t, 4, 2, "--poll-interval", "1s")
+	rig.start("r1", "")
+	rig.start("r2", "")
+	records := func() map[string]bool {
+		list, err := rig.client.CoreV1().ConfigMaps(rig.ns).List(context.Background(), metav1.ListOptions{LabelSelector: shard.LabelUnitStatus})
+		must(t, err)
+		out := map[string]bool{}
+		for _, cm := range list.Items {
+			out[cm.Data["unit"]] = true
+		}
+		return out
+	}
+	rig.waitUntil("a record per unit", 2*time.Minute, func() (bool, string) {
+		got := records()
+		return len(got) == 4, fmt.Sprintf("records of %v", got)
+	})
+	commitRepo(t, rig.repo, map[string]string{"steward.yaml": shardStack(3, filepath.Join(rig.dir, "out"))["steward.yaml"]})
+	rig.waitUntil("u03's record deleted, the others kept", 2*time.Minute, func() (bool, string) {
+		got := records()
+		return len(got) == 3 && got["u00"] && got["u01"] && got["u02"], fmt.Sprintf("records of %v", got)
+	})
 }
