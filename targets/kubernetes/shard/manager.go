@@ -83,6 +83,9 @@ type Manager struct {
 	// stackUnits are the units of the stack of the last pass (nil before
 	// one): the records of other units are deleted.
 	stackUnits map[string]bool
+	// nextExpiry is the soonest time another replica's Lease may expire,
+	// as last listed (zero when none is due).
+	nextExpiry time.Time
 	wake       chan struct{}
 	journalMu  sync.Mutex
 }
@@ -178,6 +181,10 @@ func (m *Manager) Run(ctx context.Context) {
 	start := m.opts.Now()
 	for {
 		m.tick(ctx)
+		var early <-chan time.Time
+		if d, ok := m.untilNextExpiry(); ok {
+			early = time.After(d)
+		}
 		select {
 		case <-ctx.Done():
 			m.releaseAll()
@@ -185,6 +192,7 @@ func (m *Manager) Run(ctx context.Context) {
 				"seconds", m.opts.Now().Sub(start).Seconds())
 			return
 		case <-t.C:
+		case <-early:
 		}
 	}
 }
