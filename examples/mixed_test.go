@@ -211,6 +211,12 @@ func TestMixedStack(t *testing.T) {
 	if code, out := sync(); code != 0 || strings.Contains(out, "created") || strings.Contains(out, "configured") {
 		t.Errorf("second sync: exit %d\n%s", code, out)
 	}
+	// And the live plan of both targets agrees.
+	code, out = stewardRun(t, steward, "diff", "--live", "-C", repo, "--kubeconfig", kubeconfig, "--credentials-dir", creds,
+		"--known-hosts", knownHosts, "--cache-dir", filepath.Join(work, "cache"))
+	if code != 0 {
+		t.Errorf("diff --live after the sync: exit %d, want 0 (in sync)\n%s", code, out)
+	}
 
 	// Image automation finds the markers of app/values.yaml: the policy
 	// picks 1.5.0 (2.0.0 is outside its range) where git has 1.4.2.
