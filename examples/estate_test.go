@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -18,14 +19,16 @@ import (
 
 // shimNames are the recording stand-ins in testdata/shims: systemd is not
 // PID 1 on the sshd test hosts, and apt must not change this machine. They
-// answer the calls of both the package manager and systemd steps.
-var shimNames = []string{"systemctl", "apt-get", "apt-cache", "dpkg-query"}
+// answer the calls of both the package manager and systemd steps, and
+// pg_isready answers for a database the stand-ins "started".
+var shimNames = []string{"systemctl", "apt-get", "apt-cache", "dpkg-query", "pg_isready"}
 
 // shimHost is one sshd test host whose sessions find per-host wrappers of
 // the recording shims first on their PATH.
 type shimHost struct {
 	*sshd.Host
-	log string // every shim call, one per line
+	log   string // every shim call, one per line
+	state string // what the shims installed and started
 }
 
 func startShimHosts(t *testing.T, n int) []*shimHost {
@@ -52,7 +55,7 @@ func startShimHosts(t *testing.T, n int) []*shimHost {
 		if i > 0 {
 			opts.ClientKey = out[0].ClientKeyPath
 		}
-		out = append(out, &shimHost{Host: sshd.ForTest(t, 1, opts)[0], log: log})
+		out = append(out, &shimHost{Host: sshd.ForTest(t, 1, opts)[0], log: log, state: state})
 	}
 	return out
 }
@@ -74,13 +77,37 @@ func (h *shimHost) calls(t *testing.T) []string {
 	return out
 }
 
+// built is the steward binary the package's tests share, built once.
+var built struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
 func buildSteward(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "steward")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/steward").CombinedOutput(); err != nil {
-		t.Fatalf("go build steward: %v\n%s", err, out)
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "steward-examples-"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "steward")
+		if out, err := exec.Command("go", "build", "-o", built.bin, "../cmd/steward").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build steward: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return built.bin
 }
 
 func git(t *testing.T, dir string, args ...string) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/spf13/cobra"
 
@@ -29,12 +30,17 @@ unit, the objects created, changed and deleted, with unified YAML diffs (Secret 
 markdown prints a pull-request comment. --head defaults to HEAD. Exit 0 no change, 1 changes, 2 usage.
 
 With --live: plan the working tree's units against the live targets (a server-side dry-run for Kubernetes,
-a read of each host for machines) and print what would change; nothing is changed. Exit 0 in sync, 1 drift.`,
+a read of each host for machines) and print what would change; nothing is changed. Inputs get the outputs
+recorded on the targets (examples fill in what is not recorded). Exit 0 in sync, 1 drift.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.live {
 				if f.base != "" {
 					return usageError("--live and --base exclude each other")
 				}
+				// The live targets are at hand: inputs get the outputs
+				// recorded there, as a sync would, not the examples.
+				live := liveOutputFlags{enabled: true, targets: f.targets}
+				g.inputs = live.inputs(cmd.Context(), slog.New(slog.DiscardHandler))
 				return runLiveDiff(cmd.Context(), g, &f.targets, args, cmd.OutOrStdout())
 			}
 			if f.base == "" {

@@ -37,7 +37,7 @@ func (f *shardFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.namespace, "shard-namespace", def.Namespace, "namespace of the shard Leases and the published unit states")
 	fl.StringVar(&f.identity, "shard-identity", "", "this replica's name among the replicas (default $POD_NAME, else the host name and a random suffix)")
 	fl.StringVar(&f.context, "shard-context", "", "kubeconfig context of the cluster holding the Leases (default the current one)")
-	fl.DurationVar(&f.leaseDuration, "shard-lease-duration", def.LeaseDuration, "how long a shard stays owned without a renewal: a dead replica's shards are taken over after it")
+	fl.DurationVar(&f.leaseDuration, "shard-lease-duration", def.LeaseDuration, "how long a shard stays owned without a renewal, in whole seconds: a dead replica's shards are taken over after it")
 	fl.DurationVar(&f.renewPeriod, "shard-renew-period", def.RenewPeriod, "how often shard Leases are renewed and free ones taken")
 	fl.StringVar(&f.journal, "shard-journal", "", "append a JSON line per apply (replica, unit, shard, start, end) to this file")
 	_ = fl.MarkHidden("shard-journal")

@@ -20,6 +20,8 @@ func TestRunShardsBadInput(t *testing.T) {
 		{"no cluster", []string{"--shards", "3", "--kubeconfig", missing}, "--shards needs a cluster for its Leases"},
 		{"no margin", []string{"--shards", "3", "--kubeconfig", kubeEnv.Get(t).Kubeconfig, "--shard-lease-duration", "6s", "--shard-renew-period", "3s"},
 			"lease duration 6s must exceed the margin 5s plus the renew period 3s"},
+		{"fractional lease", []string{"--shards", "3", "--kubeconfig", kubeEnv.Get(t).Kubeconfig, "--shard-lease-duration", "15500ms"},
+			"lease duration 15.5s is not a whole number of seconds"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

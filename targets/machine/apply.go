@@ -122,6 +122,22 @@ func failChanged(hp *hostPlan, changes []reconcile.Change, msg string) {
 	}
 }
 
+// failUnhealthy marks a host's changes failed after its health check
+// failed: the changed ones, or every one when the host was checked again
+// without a change (its last run had failed).
+func failUnhealthy(hp *hostPlan, changes []reconcile.Change, msg string) {
+	if hp.changed() {
+		failChanged(hp, changes, msg)
+		return
+	}
+	for i := range changes {
+		if changes[i].Action != reconcile.Skipped {
+			changes[i].Action = reconcile.Failed
+			changes[i].Message = msg
+		}
+	}
+}
+
 // applyHost executes one host's plan and reports its changes and whether
 // the host failed.
 func (t *Target) applyHost(ctx context.Context, req reconcile.ApplyRequest, unit string, hp *hostPlan) ([]reconcile.Change, bool) {
@@ -137,6 +153,9 @@ func (t *Target) applyHost(ctx context.Context, req reconcile.ApplyRequest, unit
 		return changes, true
 	}
 	inv := cloneInventory(hp.inv)
+	// A host whose last run failed (its health check among others) is
+	// checked again even when nothing changes: it is not known healthy.
+	unproven := inv.Status != StatusApplied
 	// Record the stack and the unit's prune settings, in an older
 	// inventory too.
 	prune, allowEmpty := req.Unit != nil && req.Unit.Prune, req.Unit != nil && req.Unit.AllowEmpty
@@ -185,7 +204,7 @@ func (t *Target) applyHost(ctx context.Context, req reconcile.ApplyRequest, unit
 		return changes, true
 	}
 	inv.Revision = req.Revision
-	if hc := t.health(req); hc != nil && hp.changed() {
+	if hc := t.health(req); hc != nil && (hp.changed() || unproven) {
 		if herr := t.checkHealth(ctx, h, hc); herr != nil {
 			log.Warn("health check failed; rolling back", "err", herr)
 			t.rollback(ctx, h, req, inv, hp, changes, herr, final)
@@ -293,7 +312,7 @@ func (t *Target) rollback(ctx context.Context, h *host, req reconcile.ApplyReque
 	changes []reconcile.Change, herr error, final func(string) error) {
 	msg := fmt.Sprintf("health check failed after applying revision %s: %v", req.Revision, herr)
 	if inv.LastGood == nil {
-		failChanged(hp, changes, msg+"; no last good revision to roll back to")
+		failUnhealthy(hp, changes, msg+"; no last good revision to roll back to")
 		_ = final(StatusFailed)
 		return
 	}
@@ -331,7 +350,7 @@ func (t *Target) rollback(ctx context.Context, h *host, req reconcile.ApplyReque
 	inv.Failed = req.Revision
 	now := time.Now().UTC()
 	inv.FailedAt, inv.FailedReason = &now, herr.Error()
-	failChanged(hp, changes, msg)
+	failUnhealthy(hp, changes, msg)
 	status := StatusRolledBack
 	if err != nil {
 		status = StatusFailed

@@ -41,7 +41,10 @@
 // skipped, saying "rolled back from revision X at T: reason"), so the
 // reconciler's retries do not apply and roll back a bad revision over and
 // over; a new revision, or a manual sync (reconcile.RetryHeld), applies it again.
-// A held host counts as failed for the rollout breaker.
+// A held host counts as failed for the rollout breaker. A host whose last
+// run failed (a first revision failing its health check has nothing to
+// roll back to) is checked again on the next run even when nothing
+// changes, so it is never reported healthy unchecked.
 //
 // # Packages
 //

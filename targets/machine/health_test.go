@@ -146,18 +146,42 @@ func TestHealthRollback(t *testing.T) {
 	}
 }
 
+// TestHealthFailsWithoutLastGood: a first revision that fails its health
+// check has nothing to roll back to; it stays failed, and the next run
+// checks the host again although nothing changes, until it is healthy.
 func TestHealthFailsWithoutLastGood(t *testing.T) {
 	r := newRig(t)
+	ready := filepath.Join(t.TempDir(), "ready")
 	q := request("u", "r1", false, fileObj(t, "conf", "/etc/web.conf", "v1\n", ""))
-	q.Unit.Health = &reconcile.Health{Command: &reconcile.CommandHealth{Run: []string{"sh", "-c", "echo not ready >&2; exit 1"}}, Retries: 1}
+	check := "test -e " + ready + " || { echo not ready >&2; exit 1; }"
+	q.Unit.Health = &reconcile.Health{Command: &reconcile.CommandHealth{Run: []string{"sh", "-c", check}}, Retries: 1}
 	cs := r.sync(q)
 	wantActions(t, cs.Changes, "h1 machine.steward.dev/File/conf failed")
-	want := "health check failed after applying revision r1: 1 attempts, last: sh -c echo not ready >&2; exit 1 exited 1: not ready; no last good revision to roll back to"
+	want := "health check failed after applying revision r1: 1 attempts, last: sh -c " + check + " exited 1: not ready; no last good revision to roll back to"
 	if m := cs.Changes[0].Message; m != want {
 		t.Fatalf("message\n  got  %q\n  want %q", m, want)
 	}
 	if inv := inventoryOf(t, r, h1); inv.Status != machine.StatusFailed || inv.LastGood != nil {
 		t.Fatalf("inventory status %s last good %v", inv.Status, inv.LastGood)
+	}
+	// Nothing changed, and the host is still unhealthy: still failed.
+	cs = r.sync(q)
+	if len(cs.Failed()) != 1 || !strings.Contains(cs.Changes[0].Message, "no last good revision to roll back to") {
+		t.Fatalf("second run with the host unhealthy: %+v", cs.Changes)
+	}
+	if inv := inventoryOf(t, r, h1); inv.Status != machine.StatusFailed || inv.LastGood != nil {
+		t.Fatalf("after the second run: inventory status %s last good %v", inv.Status, inv.LastGood)
+	}
+	// Healthy now: r1 becomes the last good revision, without a change.
+	if err := os.WriteFile(ready, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cs = r.sync(q)
+	if len(cs.Failed()) != 0 {
+		t.Fatalf("run with the host healthy: %+v", cs.Changes)
+	}
+	if inv := inventoryOf(t, r, h1); inv.Status != machine.StatusApplied || inv.LastGood == nil || inv.LastGood.Revision != "r1" {
+		t.Fatalf("after the healthy run: inventory status %s last good %v", inv.Status, inv.LastGood)
 	}
 }
 

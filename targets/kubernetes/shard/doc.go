@@ -22,5 +22,6 @@
 // revision of the units it owns in a ConfigMap per unit
 // (steward-unit-HASH, labelled steward.dev/unit-status) and watches the
 // others', so a unit waits for a dependency that another replica applies
-// (Manager.External).
+// (Manager.External). When a unit leaves the stack, the replica holding
+// its shard deletes its record after the next pass.
 package shard

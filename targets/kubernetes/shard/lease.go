@@ -31,13 +31,24 @@ func (m *Manager) tick(ctx context.Context) {
 		}
 		return // the watchdog stops applies if this goes on
 	}
+	// A change is dated when the list that shows it returned, not when it
+	// was sent: a renewal that landed while the list was in flight is
+	// then never dated before it was made, however slow the API server.
+	seen := m.opts.Now()
 	byName := map[string]*coordinationv1.Lease{}
 	m.mu.Lock()
+	m.nextExpiry = time.Time{}
 	for i := range list.Items {
 		l := &list.Items[i]
 		byName[l.Name] = l
 		if o, ok := m.observed[l.Name]; !ok || o.version != l.ResourceVersion {
-			m.observed[l.Name] = observation{version: l.ResourceVersion, at: now}
+			m.observed[l.Name] = observation{version: l.ResourceVersion, at: seen}
+		}
+		if h := holder(l); h != "" && h != m.opts.Identity {
+			exp := m.observed[l.Name].at.Add(m.durationOf(l))
+			if exp.After(seen) && (m.nextExpiry.IsZero() || exp.Before(m.nextExpiry)) {
+				m.nextExpiry = exp
+			}
 		}
 	}
 	m.mu.Unlock()
@@ -140,11 +151,31 @@ func (m *Manager) expiredLocked(l *coordinationv1.Lease, now time.Time) bool {
 	if holder(l) == "" {
 		return true
 	}
-	d := m.opts.LeaseDuration
+	return now.Sub(m.observed[l.Name].at) >= m.durationOf(l)
+}
+
+// durationOf is how long l stays held without a change: what its holder
+// wrote, else this replica's own duration.
+func (m *Manager) durationOf(l *coordinationv1.Lease) time.Duration {
 	if l.Spec.LeaseDurationSeconds != nil {
-		d = time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second
+		return time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second
 	}
-	return now.Sub(m.observed[l.Name].at) >= d
+	return m.opts.LeaseDuration
+}
+
+// untilNextExpiry returns how long until another replica's Lease, as last
+// listed, may expire, when that is sooner than the next round: the round
+// then runs at that moment, and a dead replica's shards are free without
+// waiting up to a whole renew period more.
+func (m *Manager) untilNextExpiry() (time.Duration, bool) {
+	m.mu.Lock()
+	next := m.nextExpiry
+	m.mu.Unlock()
+	if next.IsZero() {
+		return 0, false
+	}
+	d := next.Sub(m.opts.Now())
+	return d + 10*time.Millisecond, d >= 0 && d < m.opts.RenewPeriod
 }
 
 // liveMembers returns the sorted identities of the replicas whose member

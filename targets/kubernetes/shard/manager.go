@@ -80,8 +80,14 @@ type Manager struct {
 	published map[string]Record // unit -> record, from the watch
 	lastSent  map[string]Record // unit -> record this replica wrote last
 	pending   map[string]Record // records waiting to be written
-	wake      chan struct{}
-	journalMu sync.Mutex
+	// stackUnits are the units of the stack of the last pass (nil before
+	// one): the records of other units are deleted.
+	stackUnits map[string]bool
+	// nextExpiry is the soonest time another replica's Lease may expire,
+	// as last listed (zero when none is due).
+	nextExpiry time.Time
+	wake       chan struct{}
+	journalMu  sync.Mutex
 }
 
 // holding is one shard this replica holds.
@@ -130,6 +136,11 @@ func New(opts Options) (*Manager, error) {
 	if opts.Margin <= 0 {
 		opts.Margin = def.Margin
 	}
+	if opts.LeaseDuration%time.Second != 0 {
+		// A Lease holds whole seconds: the others would take a shard
+		// over before this replica's own count ran out.
+		return nil, fmt.Errorf("shard: lease duration %s is not a whole number of seconds", opts.LeaseDuration)
+	}
 	if opts.Margin+opts.RenewPeriod >= opts.LeaseDuration {
 		return nil, fmt.Errorf("shard: lease duration %s must exceed the margin %s plus the renew period %s",
 			opts.LeaseDuration, opts.Margin, opts.RenewPeriod)
@@ -170,6 +181,10 @@ func (m *Manager) Run(ctx context.Context) {
 	start := m.opts.Now()
 	for {
 		m.tick(ctx)
+		var early <-chan time.Time
+		if d, ok := m.untilNextExpiry(); ok {
+			early = time.After(d)
+		}
 		select {
 		case <-ctx.Done():
 			m.releaseAll()
@@ -177,6 +192,7 @@ func (m *Manager) Run(ctx context.Context) {
 				"seconds", m.opts.Now().Sub(start).Seconds())
 			return
 		case <-t.C:
+		case <-early:
 		}
 	}
 }
@@ -189,6 +205,11 @@ func (m *Manager) LeaseRequests() int64 { return m.requests.Load() }
 func (m *Manager) Owns(unit string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.ownsLocked(unit)
+}
+
+// ownsLocked is Owns with m.mu held.
+func (m *Manager) ownsLocked(unit string) bool {
 	h := m.held[Assign(unit, m.opts.Shards)]
 	return h != nil && !h.releasing && h.ctx.Err() == nil
 }

@@ -184,9 +184,15 @@ func TestPublishedStates(t *testing.T) {
 	if r, _ := b.Published("db"); r.Replica != "a" || r.Message != "failed" {
 		t.Errorf("record %+v: want replica a and the error kept out", r)
 	}
-	// b does not own db: what it would publish is dropped.
+	// b does not own db: what it would publish is dropped, not queued.
 	b.UnitReconciled(reconcile.UnitEvent{Unit: unit, Revision: "rev3", State: reconcile.StateReady})
-	time.Sleep(200 * time.Millisecond)
+	b.mu.Lock()
+	_, queued := b.pending["db"]
+	_, sent := b.lastSent["db"]
+	b.mu.Unlock()
+	if queued || sent {
+		t.Errorf("a replica not owning db would publish its record (queued %v, sent %v)", queued, sent)
+	}
 	if rev, _ := a.External("db"); rev != "rev2" {
 		t.Errorf("a replica not owning db overwrote its record: %s", rev)
 	}

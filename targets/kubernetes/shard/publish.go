@@ -28,6 +28,8 @@ type Record struct {
 	Replica  string // who reconciled it
 	Message  string
 	Updated  time.Time
+
+	version string // the ConfigMap's resourceVersion, as the watch saw it
 }
 
 func (r Record) same(o Record) bool {
@@ -60,7 +62,7 @@ func recordOf(cm *corev1.ConfigMap) (Record, bool) {
 	}
 	t, _ := time.Parse(time.RFC3339Nano, d["updated"])
 	return Record{Unit: d["unit"], Revision: d["revision"], State: d["state"], Ready: d["ready"] == "true",
-		Replica: d["replica"], Message: d["message"], Updated: t}, true
+		Replica: d["replica"], Message: d["message"], Updated: t, version: cm.ResourceVersion}, true
 }
 
 // watch starts following the unit records of every replica.
@@ -107,8 +109,25 @@ func (m *Manager) watch(ctx context.Context) error {
 // SourceChecked is part of reconcile.Observer.
 func (m *Manager) SourceChecked(reconcile.SourceEvent) {}
 
-// PassCompleted is part of reconcile.Observer.
-func (m *Manager) PassCompleted(reconcile.PassEvent) {}
+// PassCompleted is part of reconcile.Observer: it remembers the units of
+// the stack in use, so that the records of units removed from it are
+// deleted (by the replica holding their shard).
+func (m *Manager) PassCompleted(ev reconcile.PassEvent) {
+	if ev.Stack == nil {
+		return
+	}
+	units := make(map[string]bool, len(ev.Stack.Units))
+	for _, u := range ev.Stack.Units {
+		units[u.Name] = true
+	}
+	m.mu.Lock()
+	m.stackUnits = units
+	m.mu.Unlock()
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
 
 // UnitReconciled publishes the state of a unit this replica owns, when it
 // changed; the write happens in the background.
@@ -154,6 +173,44 @@ func (m *Manager) publishLoop(ctx context.Context) {
 				delete(m.lastSent, unit) // try again at the next event
 				m.mu.Unlock()
 			}
+		}
+		m.deleteRemoved(ctx)
+	}
+}
+
+// deleteRemoved deletes the records of the units that are no longer in the
+// stack this replica uses and whose shard it holds: the replica that would
+// have published them is the one to delete them, and a unit another
+// replica still reconciles at a newer revision is republished by it. A
+// record changed since the watch saw it is left for the next round.
+func (m *Manager) deleteRemoved(ctx context.Context) {
+	m.mu.Lock()
+	var gone []Record
+	if m.stackUnits != nil {
+		for unit, r := range m.published {
+			if !m.stackUnits[unit] && m.ownsLocked(unit) {
+				gone = append(gone, r)
+			}
+		}
+	}
+	m.mu.Unlock()
+	cms := m.opts.Client.CoreV1().ConfigMaps(m.opts.Namespace)
+	for _, r := range gone {
+		pre := metav1.Preconditions{ResourceVersion: &r.version}
+		err := cms.Delete(ctx, RecordName(r.Unit), metav1.DeleteOptions{Preconditions: &pre})
+		switch {
+		case err == nil, apierrors.IsNotFound(err):
+			m.mu.Lock()
+			delete(m.lastSent, r.Unit)
+			if cur, ok := m.published[r.Unit]; ok && cur.version == r.version {
+				delete(m.published, r.Unit)
+			}
+			m.mu.Unlock()
+			m.opts.Logger.Info("published state of a removed unit deleted", "unit", r.Unit)
+		case apierrors.IsConflict(err):
+			// Rewritten since: looked at again after the next pass.
+		case ctx.Err() == nil:
+			m.opts.Logger.Warn("delete published state of a removed unit", "unit", r.Unit, "error", err)
 		}
 	}
 }
