@@ -135,9 +135,6 @@ nothing. Exit 1 when a change was left out or a policy chose nothing.`,
 	f.images.register(fl, true)
 	fl.StringVar(&f.source.repo, "repo", "", "repository to push to (default: the origin of the local repository)")
 	fl.StringVar(&f.source.branch, "branch", "", "tracked branch (default: images.update.branch, else the remote HEAD)")
-	fl.StringVar(&f.source.sshKey, "git-ssh-key", "", "private key for ssh:// repositories")
-	home, _ := os.UserHomeDir()
-	fl.StringVar(&f.source.gitKnownHosts, "git-known-hosts", path.Join(home, ".ssh", "known_hosts"), "known_hosts for ssh:// repositories")
 	fl.BoolVar(&f.source.allowInsecureHTTP, "allow-insecure-http", false, "send the git token or password to an http:// repository (anyone on the path can read it)")
 	return cmd
 }
@@ -213,7 +210,7 @@ func runImagesPush(ctx context.Context, g *globalFlags, f *imagesUpdateFlags, ou
 	if err != nil {
 		return err
 	}
-	src, dir, err := pushSource(ctx, w, &f.source, &g.secrets, g.cacheDir)
+	src, dir, err := pushSource(ctx, w, &f.source, g)
 	if err != nil {
 		return err
 	}

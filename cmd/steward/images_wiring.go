@@ -120,7 +120,7 @@ func (f *imageFlags) writebackOptions(stack *reconcile.Stack, branch string, st 
 // pushSource opens the repository write-backs push to: --repo, else the
 // origin of the local repository; its clone lives under cacheDir. dir is
 // where the stack lives in it.
-func pushSource(ctx context.Context, w *workspace, sf *sourceFlags, sec *secrets, cacheDir string) (src *git.Source, dir string, err error) {
+func pushSource(ctx context.Context, w *workspace, sf *sourceFlags, g *globalFlags) (src *git.Source, dir string, err error) {
 	url, dir := sf.repo, "."
 	if url == "" {
 		top, rel, err := gitTop(w.root)
@@ -143,8 +143,8 @@ func pushSource(ctx context.Context, w *workspace, sf *sourceFlags, sec *secrets
 	o := git.DefaultSourceOptions()
 	o.URL, o.Branch, o.Logger = url, sf.branch, w.logger
 	sum := sha256.Sum256([]byte(url))
-	o.CacheDir = filepath.Join(cacheDir, "writeback", hex.EncodeToString(sum[:8]))
-	o.Auth, o.AllowInsecureHTTP = sf.auth(sec), sf.allowInsecureHTTP
+	o.CacheDir = filepath.Join(g.cacheDir, "writeback", hex.EncodeToString(sum[:8]))
+	o.Auth, o.AllowInsecureHTTP = g.gitAuth(), sf.allowInsecureHTTP
 	src, err = git.NewSource(o)
 	return src, dir, insecureHTTPUsage(err)
 }

@@ -95,8 +95,7 @@ func (f *packageRemoteFlags) register(cmd *cobra.Command) {
 // resolver returns a package resolver reaching repositories with the
 // credentials steward was started with.
 func (f *packageRemoteFlags) resolver(g *globalFlags, w *workspace) (*spackages.Resolver, error) {
-	auth := git.Auth{Token: g.secrets.get("STEWARD_GIT_TOKEN"), Username: g.secrets.get("STEWARD_GIT_USERNAME"), Password: g.secrets.get("STEWARD_GIT_PASSWORD")}
-	r, err := g.packageResolver(w.logger, auth, nil, f.allowInsecureHTTP, f.insecure...)
+	r, err := g.packageResolver(w.logger, g.gitAuth(), nil, f.allowInsecureHTTP, f.insecure...)
 	return r, insecureHTTPUsage(err)
 }
 

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stewardhq/steward/reconcile"
-	"github.com/stewardhq/steward/sources/git"
 )
 
 // globalFlags are the flags every verb shares.
@@ -24,6 +23,9 @@ type globalFlags struct {
 	// the outputs' examples (--outputs-from-live sets it).
 	inputs func(*reconcile.Stack) reconcile.InputResolver
 	gen    generatorFlags
+	// gitSSHKey and gitKnownHosts reach ssh:// repositories: the followed
+	// one, image automation's and package repositories, for every verb.
+	gitSSHKey, gitKnownHosts string
 }
 
 func newRootCommand() *cobra.Command {
@@ -40,6 +42,9 @@ func newRootCommand() *cobra.Command {
 	f.BoolVar(&g.noCache, "no-cache", false, "generate every unit, ignoring and not writing the cache")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	home, _ := os.UserHomeDir()
+	f.StringVar(&g.gitSSHKey, "git-ssh-key", "", "private key for ssh:// repositories (the followed one, image automation's, package repositories)")
+	f.StringVar(&g.gitKnownHosts, "git-known-hosts", filepath.Join(home, ".ssh", "known_hosts"), "known_hosts for ssh:// repositories")
 	def := reconcile.DefaultStackLimits()
 	f.Int64Var(&g.stack.MaxBytes, "stack-max-bytes", def.MaxBytes, "refuse a steward.yaml larger than this")
 	f.IntVar(&g.stack.MaxErrors, "max-errors", def.MaxErrors, "report at most this many errors of steward.yaml, then how many more")
@@ -86,8 +91,7 @@ func (g *globalFlags) workspace() (*workspace, error) {
 		return nil, err
 	}
 	w := &workspace{root: root, logger: logger, stackLimits: g.stack, generators: gens, generateTimeout: g.gen.timeout}
-	auth := git.Auth{Token: g.secrets.get("STEWARD_GIT_TOKEN"), Username: g.secrets.get("STEWARD_GIT_USERNAME"), Password: g.secrets.get("STEWARD_GIT_PASSWORD")}
-	if w.packages, err = g.packageResolver(logger, auth, nil, false); err != nil {
+	if w.packages, err = g.packageResolver(logger, g.gitAuth(), nil, false); err != nil {
 		return nil, err
 	}
 	if !g.noCache {

@@ -235,7 +235,7 @@ func (a *imageAutomation) writeBack(ctx context.Context, stack *reconcile.Stack,
 		return &writeback.Result{}, nil
 	}
 	if a.src == nil {
-		src, dir, err := pushSource(ctx, a.w, a.sf, &a.g.secrets, a.g.cacheDir)
+		src, dir, err := pushSource(ctx, a.w, a.sf, a.g)
 		if err != nil {
 			return nil, err
 		}

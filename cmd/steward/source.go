@@ -22,8 +22,6 @@ type sourceFlags struct {
 	tag            string
 	semver         string
 	depth          int
-	sshKey         string
-	gitKnownHosts  string
 	verifyKeyring  string
 	allowedSigners string
 	// allowInsecureHTTP lets the git token or password go to an http://
@@ -32,14 +30,11 @@ type sourceFlags struct {
 }
 
 func (f *sourceFlags) register(fs *pflag.FlagSet) {
-	home, _ := os.UserHomeDir()
 	fs.StringVar(&f.repo, "repo", "", "repository URL to follow (file://, https://, ssh://); default: the repository of -C, through its own clone")
 	fs.StringVar(&f.branch, "branch", "", "branch to follow (default: the remote HEAD)")
 	fs.StringVar(&f.tag, "tag", "", "tag to follow instead of a branch")
 	fs.StringVar(&f.semver, "semver", "", "follow the highest tag in this semver range (\">=1.2.0 <2\") instead of a branch")
 	fs.IntVar(&f.depth, "depth", 1, "fetch depth (0: full history)")
-	fs.StringVar(&f.sshKey, "git-ssh-key", "", "private key for ssh:// repositories")
-	fs.StringVar(&f.gitKnownHosts, "git-known-hosts", filepath.Join(home, ".ssh", "known_hosts"), "known_hosts for ssh:// repositories")
 	fs.StringVar(&f.verifyKeyring, "verify-openpgp", "", "armored OpenPGP keyring: refuse commits not signed by one of its keys")
 	fs.StringVar(&f.allowedSigners, "verify-ssh", "", "SSH allowed_signers file: refuse commits not signed by one of its keys")
 	fs.BoolVar(&f.allowInsecureHTTP, "allow-insecure-http", false, "send the git token or password to an http:// repository (anyone on the path can read it)")
@@ -48,7 +43,7 @@ func (f *sourceFlags) register(fs *pflag.FlagSet) {
 // source returns the Source the flags describe. HTTPS credentials come from
 // STEWARD_GIT_TOKEN or STEWARD_GIT_USERNAME/STEWARD_GIT_PASSWORD (or their
 // --…-file flags), read once at start-up.
-func (f *sourceFlags) source(w *workspace, cacheDir string, sec *secrets) (reconcile.Source, error) {
+func (f *sourceFlags) source(w *workspace, g *globalFlags) (reconcile.Source, error) {
 	url, sub := f.repo, "."
 	if url == "" {
 		top, rel, err := gitTop(w.root)
@@ -63,8 +58,8 @@ func (f *sourceFlags) source(w *workspace, cacheDir string, sec *secrets) (recon
 	opts.URL, opts.Branch, opts.Tag, opts.SemverTag = url, f.branch, f.tag, f.semver
 	opts.Depth, opts.Logger = f.depth, w.logger
 	sum := sha256.Sum256([]byte(url + "\x00" + f.branch + "\x00" + f.tag + "\x00" + f.semver))
-	opts.CacheDir = filepath.Join(cacheDir, "sources", hex.EncodeToString(sum[:8]))
-	opts.Auth, opts.AllowInsecureHTTP = f.auth(sec), f.allowInsecureHTTP
+	opts.CacheDir = filepath.Join(g.cacheDir, "sources", hex.EncodeToString(sum[:8]))
+	opts.Auth, opts.AllowInsecureHTTP = g.gitAuth(), f.allowInsecureHTTP
 	var err error
 	if opts.Verify, err = f.verifyOptions(); err != nil {
 		return nil, err
@@ -126,7 +121,7 @@ func gitTop(dir string) (top, rel string, err error) {
 // uses), and the targets with the credentials steward holds. The caller
 // closes it.
 func newReconciler(w *workspace, g *globalFlags, sf *sourceFlags, tf *targetFlags, opts reconcile.ReconcilerOptions) (*reconcile.Reconciler, error) {
-	src, err := sf.source(w, g.cacheDir, &g.secrets)
+	src, err := sf.source(w, g)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +134,7 @@ func newReconciler(w *workspace, g *globalFlags, sf *sourceFlags, tf *targetFlag
 	if err != nil {
 		return nil, err
 	}
-	if w.packages, err = g.packageResolver(w.logger, sf.auth(&g.secrets), verify, sf.allowInsecureHTTP); err != nil {
+	if w.packages, err = g.packageResolver(w.logger, g.gitAuth(), verify, sf.allowInsecureHTTP); err != nil {
 		return nil, err
 	}
 	opts.Source, opts.Stages = src, w.stages()
@@ -147,14 +142,15 @@ func newReconciler(w *workspace, g *globalFlags, sf *sourceFlags, tf *targetFlag
 	return reconcile.NewReconciler(opts), nil
 }
 
-// auth is how steward reaches a repository: the tokens it was started with
-// and the SSH key and known_hosts of the flags.
-func (f *sourceFlags) auth(sec *secrets) git.Auth {
+// gitAuth is how steward reaches a repository (the followed one, the one
+// image automation pushes to, package repositories): the tokens it was
+// started with and the SSH key and known_hosts of the flags.
+func (g *globalFlags) gitAuth() git.Auth {
 	return git.Auth{
-		Token:          sec.get("STEWARD_GIT_TOKEN"),
-		Username:       sec.get("STEWARD_GIT_USERNAME"),
-		Password:       sec.get("STEWARD_GIT_PASSWORD"),
-		SSHKeyFile:     f.sshKey,
-		KnownHostsFile: f.gitKnownHosts,
+		Token:          g.secrets.get("STEWARD_GIT_TOKEN"),
+		Username:       g.secrets.get("STEWARD_GIT_USERNAME"),
+		Password:       g.secrets.get("STEWARD_GIT_PASSWORD"),
+		SSHKeyFile:     g.gitSSHKey,
+		KnownHostsFile: g.gitKnownHosts,
 	}
 }
