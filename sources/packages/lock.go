@@ -143,3 +143,13 @@ func (e *MismatchError) Error() string {
 	return fmt.Sprintf("package %s: %s does not match %s: locked %s %s, found %s; refused (if the change is trusted, run steward packages update)",
 		e.Package, e.Ref, LockFile, e.What, e.Locked, e.Found)
 }
+
+// lockName is the name a unit's package is locked under: the unit's, or for
+// a wave of a progressive unit, the progressive unit's, so that every wave
+// releases the one version locked.
+func lockName(u *reconcile.Unit) string {
+	if release, _, _, ok := u.Wave(); ok {
+		return release
+	}
+	return u.Name
+}

@@ -88,7 +88,7 @@ func (r *Resolver) ResolvePackages(ctx context.Context, rev *reconcile.Revision,
 	byRepo := map[string][]int{}
 	var repos []string
 	for i, u := range units {
-		e := lock.Entry(u.Name)
+		e := lock.Entry(lockName(u))
 		switch {
 		case e == nil:
 			errs[i] = &StaleError{Unit: u.Name, Package: u.Package}
@@ -122,7 +122,7 @@ func (r *Resolver) ResolvePackages(ctx context.Context, rev *reconcile.Revision,
 			r.stats.RefLists.Add(1)
 			refs, lerr := src.ListRefs(gctx)
 			for _, i := range idx {
-				pkgs[i], errs[i] = r.resolveLocked(gctx, src, refs, lerr, stack, units[i], lock.Entry(units[i].Name))
+				pkgs[i], errs[i] = r.resolveLocked(gctx, src, refs, lerr, stack, units[i], lock.Entry(lockName(units[i])))
 			}
 			return nil
 		})

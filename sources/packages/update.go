@@ -37,11 +37,13 @@ func (r *Resolver) Update(ctx context.Context, stack *reconcile.Stack, old *Lock
 	next := &Lock{APIVersion: reconcile.StackAPIVersion, Kind: LockKind}
 	var errs reconcile.Errors
 	listed := map[string]*git.Refs{}
+	locked := map[string]bool{}
 	for i := range stack.Units {
 		u := &stack.Units[i]
-		if u.Package == nil {
-			continue
+		if u.Package == nil || locked[lockName(u)] {
+			continue // the waves of a progressive unit share its one entry
 		}
+		locked[lockName(u)] = true
 		e, err := r.resolveFresh(ctx, stack, u, listed)
 		if err != nil {
 			errs = append(errs, &reconcile.UnitError{Unit: u.Name, Err: err})
@@ -80,7 +82,7 @@ func (r *Resolver) resolveFresh(ctx context.Context, stack *reconcile.Stack, u *
 			names = append(names, name)
 		}
 	}
-	e := &LockEntry{Unit: u.Name, Package: *ref}
+	e := &LockEntry{Unit: lockName(u), Package: *ref}
 	v, err := Pick(ref, Versions(ref, names))
 	switch {
 	case err == nil:
