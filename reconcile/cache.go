@@ -26,6 +26,9 @@ type cacheEntry struct {
 	Inputs  []input          `json:"inputs"`
 	Objects []map[string]any `json:"objects"`
 	YAML    []string         `json:"yaml"` // each object as MarshalObject renders it
+	// Decrypted names the SOPS files the generation decrypted; such an
+	// entry lives in memory only.
+	Decrypted []string `json:"-"`
 }
 
 // NewCache returns a cache stored under dir ("" keeps it in memory only).
@@ -59,7 +62,7 @@ func (c *Cache) key(u *Unit, in Inputs) string {
 // recorded input is unchanged in rev. The objects are the cache's own, not
 // copies (see Rendered): a daemon of 10 000 units keeps one copy of its
 // 40 000 objects, not two.
-func (c *Cache) lookup(u *Unit, in Inputs, rev *Revision) ([]*Object, [][]byte, bool) {
+func (c *Cache) lookup(u *Unit, in Inputs, rev *Revision) ([]*Object, [][]byte, []string, bool) {
 	key := c.key(u, in)
 	c.mu.Lock()
 	e := c.mem[key]
@@ -68,11 +71,11 @@ func (c *Cache) lookup(u *Unit, in Inputs, rev *Revision) ([]*Object, [][]byte, 
 		e = c.load(key)
 	}
 	if e == nil {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	for _, in := range e.Inputs {
 		if !in.unchanged(rev.Tree, rev.Dir) {
-			return nil, nil, false
+			return nil, nil, nil, false
 		}
 	}
 	objs := make([]*Object, len(e.Objects))
@@ -86,13 +89,15 @@ func (c *Cache) lookup(u *Unit, in Inputs, rev *Revision) ([]*Object, [][]byte, 
 			ys[i] = []byte(y)
 		}
 	}
-	return objs, ys, true
+	return objs, ys, e.Decrypted, true
 }
 
 // store keeps objs (and their YAML, which it returns) for u. It keeps the
-// objects themselves: they are read-only from here on (see Rendered).
-func (c *Cache) store(u *Unit, in Inputs, inputs []input, objs []*Object) [][]byte {
-	e := &cacheEntry{Inputs: inputs, Objects: make([]map[string]any, len(objs)), YAML: make([]string, len(objs))}
+// objects themselves: they are read-only from here on (see Rendered). A
+// generation that decrypted SOPS files (decrypted) is kept in memory only:
+// nothing decrypted is written to the disk.
+func (c *Cache) store(u *Unit, in Inputs, inputs []input, objs []*Object, decrypted []string) [][]byte {
+	e := &cacheEntry{Inputs: inputs, Objects: make([]map[string]any, len(objs)), YAML: make([]string, len(objs)), Decrypted: decrypted}
 	ys := make([][]byte, len(objs))
 	for i, o := range objs {
 		e.Objects[i] = o.Object
@@ -109,7 +114,7 @@ func (c *Cache) store(u *Unit, in Inputs, inputs []input, objs []*Object) [][]by
 	c.mu.Lock()
 	c.mem[key] = e
 	c.mu.Unlock()
-	if c.dir != "" {
+	if c.dir != "" && len(decrypted) == 0 {
 		// A cache that cannot be written only costs time; generation goes on.
 		_ = c.save(key, e)
 	}

@@ -27,7 +27,7 @@ func (e *GenerateTimeoutError) Is(target error) bool { return target == context.
 // generateWithin runs generate under the unit deadline. A generator that
 // ignores its context (an in-process template engine in a loop) is left
 // behind at the deadline: its result is dropped and never cached.
-func (r *Renderer) generateWithin(ctx context.Context, rev *Revision, u *Unit, in Inputs) ([]*Object, []input, error) {
+func (r *Renderer) generateWithin(ctx context.Context, rev *Revision, u *Unit, in Inputs, dec *decryption) ([]*Object, []input, error) {
 	limit := r.opts.GenerateTimeout
 	gctx, cancel := context.WithTimeoutCause(ctx, limit, &GenerateTimeoutError{After: limit})
 	defer cancel()
@@ -38,7 +38,7 @@ func (r *Renderer) generateWithin(ctx context.Context, rev *Revision, u *Unit, i
 	}
 	done := make(chan result, 1)
 	go func() {
-		objs, inputs, err := r.generate(gctx, rev, u, in)
+		objs, inputs, err := r.generate(gctx, rev, u, in, dec)
 		done <- result{objs, inputs, err}
 	}()
 	select {

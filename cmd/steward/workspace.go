@@ -24,6 +24,8 @@ type workspace struct {
 	// generators and generateTimeout come from generatorFlags.
 	generators      reconcile.GeneratorFor
 	generateTimeout time.Duration
+	// decrypter decrypts the SOPS files generators read (sopsFlags).
+	decrypter reconcile.Decrypter
 }
 
 // findRoot returns the stack's root: the nearest directory from dir upwards
@@ -59,6 +61,7 @@ func (w *workspace) renderer() *reconcile.Renderer {
 	opts.PostProcess = postProcess
 	opts.Cache = w.cache
 	opts.Logger = w.logger
+	opts.Decrypter = w.decrypter
 	return reconcile.NewRenderer(opts)
 }
 

@@ -1,0 +1,150 @@
+package reconcile
+
+import (
+	"fmt"
+	"io/fs"
+	"strings"
+)
+
+// Decrypter opens the encrypted files of a revision's tree in memory, so
+// generators read them in plain text and nothing decrypted touches the
+// disk; cmd wires sources/sops. The keys stay with the Decrypter: a
+// generator isolated in a child process reads the tree through steward.
+type Decrypter interface {
+	// Decrypting wraps one generation's tree.
+	Decrypting(tree fs.FS) DecryptingTree
+}
+
+// DecryptingTree is one generation's tree, its encrypted files decrypted
+// as they are read. It keeps the abilities of the tree it wraps (ReadFile,
+// Stat, Lstat, ReadLink, ReadDir, Hash of the ciphertext).
+type DecryptingTree interface {
+	fs.FS
+	// Decrypted names the files decrypted so far.
+	Decrypted() []string
+	// Undecrypted describes each file passed through still encrypted
+	// because no key opens it (only when the Decrypter allows that: verify
+	// without keys), naming the file.
+	Undecrypted() []string
+	// Plaintexts are the values decrypted so far: the engine refuses an
+	// object that would show one.
+	Plaintexts() []string
+}
+
+// minTraced is the length from which a decrypted value is looked for in
+// the generated objects: shorter ones ("true", "80", "db") are too common
+// to be told apart from the rest of a manifest.
+const minTraced = 4
+
+// DecryptedValueError is a generated object holding a value decrypted from
+// a SOPS file where no printer masks it.
+type DecryptedValueError struct {
+	Object ObjectID
+	// Files are the files the unit decrypted: the value came from one.
+	Files []string
+}
+
+func (e *DecryptedValueError) Error() string {
+	return fmt.Sprintf("%s holds a value decrypted from %s where it would be shown: put it in a Secret or a File with sensitive: true",
+		e.Object, strings.Join(e.Files, ", "))
+}
+
+// EncryptedObjectError is a generated object that still carries SOPS
+// metadata: steward would apply ciphertext.
+type EncryptedObjectError struct {
+	Object ObjectID
+}
+
+func (e *EncryptedObjectError) Error() string {
+	return fmt.Sprintf("%s still carries SOPS metadata: it was not decrypted (steward decrypts the YAML, JSON, dotenv and INI files a generator reads through the repository tree; pass the keys with --sops-age-keys or --sops-pgp-keyring)", e.Object)
+}
+
+// checkDecrypted refuses objects that show a decrypted value outside what
+// every printer masks, and objects still carrying SOPS metadata unless
+// their files were passed through for want of keys (undecrypted).
+func checkDecrypted(objs []*Object, files, plaintexts []string, undecrypted bool) error {
+	var traced []string
+	for _, p := range plaintexts {
+		if len(p) >= minTraced {
+			traced = append(traced, p)
+		}
+	}
+	for _, o := range objs {
+		if !undecrypted && carriesSOPS(o) {
+			return &EncryptedObjectError{Object: IDOf(o)}
+		}
+		if len(traced) == 0 || IsSensitive(o) {
+			continue
+		}
+		for _, p := range traced {
+			if holds(o.Object, p) {
+				return &DecryptedValueError{Object: IDOf(o), Files: files}
+			}
+		}
+	}
+	return nil
+}
+
+// carriesSOPS reports whether o has SOPS metadata at its top: a "sops" map
+// with a mac or lastmodified entry.
+func carriesSOPS(o *Object) bool {
+	md, ok := o.Object["sops"].(map[string]any)
+	if !ok {
+		return false
+	}
+	_, mac := md["mac"]
+	_, lm := md["lastmodified"]
+	return mac || lm
+}
+
+// Sensitive reports whether the unit's generation decrypted a file: its
+// Secrets and sensitive Files then hold decrypted values.
+func (r Rendered) Sensitive() bool { return len(r.Decrypted) > 0 }
+
+// OutputObjects are the unit's objects as written to files (output:,
+// build -o) and compared with them: a sensitive unit's Secrets and
+// sensitive Files masked, since nothing decrypted is ever written.
+func (r Rendered) OutputObjects() []*Object {
+	if !r.Sensitive() {
+		return r.Objects
+	}
+	return MaskObjects(r.Objects)
+}
+
+// MaskObjects returns objs with every sensitive object (IsSensitive)
+// replaced by a copy whose values are masked (MaskSame); the others are
+// returned as they are.
+func MaskObjects(objs []*Object) []*Object {
+	out := make([]*Object, len(objs))
+	for i, o := range objs {
+		out[i] = o
+		if IsSensitive(o) {
+			_, out[i] = MaskPair(nil, o)
+		}
+	}
+	return out
+}
+
+// maskError returns err with every decrypted value in its text masked
+// (MaskSame); errors.Is and errors.As still see err.
+func maskError(err error, plaintexts []string) error {
+	msg := err.Error()
+	masked := msg
+	for _, p := range plaintexts {
+		if p != "" {
+			masked = strings.ReplaceAll(masked, p, MaskSame)
+		}
+	}
+	if masked == msg {
+		return err
+	}
+	return &maskedError{msg: masked, err: err}
+}
+
+type maskedError struct {
+	msg string
+	err error
+}
+
+func (e *maskedError) Error() string { return e.msg }
+func (e *maskedError) Unwrap() error { return e.err }
