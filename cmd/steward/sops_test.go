@@ -15,9 +15,10 @@ const (
 	yamlPassword = "yaml-pass-1f9c2e"
 	helmPassword = "helm-pass-77a8b3"
 	kustPassword = "kust-pass-5566d1"
+	jsonnetToken = "jsonnet-token-9e0f4a"
 )
 
-var sopsPlaintexts = []string{yamlPassword, helmPassword, kustPassword}
+var sopsPlaintexts = []string{yamlPassword, helmPassword, kustPassword, jsonnetToken}
 
 // sopsRepo commits a stack whose yaml, helm and kustomize units read SOPS
 // files encrypted for key: a Secret encrypted in part (encrypted_regex)
@@ -31,6 +32,7 @@ func sopsRepo(t *testing.T, recipient string) string {
   - {name: secrets, path: secrets, generator: {yaml: {}}, target: prod, output: rendered/secrets}
   - {name: app, path: app, generator: {helm: {chart: ., values: [secrets.yaml]}}, target: prod, namespace: app}
   - {name: kust, path: kust, generator: {kustomize: {}}, target: prod}
+  - {name: jn, path: jn, generator: {jsonnet: {file: main.jsonnet}}, target: prod}
 `
 	secret := func(name, password string) string {
 		return "apiVersion: v1\nkind: Secret\nmetadata:\n  name: " + name + "\n  namespace: app\nstringData:\n  password: " + password + "\n"
@@ -48,6 +50,9 @@ func sopsRepo(t *testing.T, recipient string) string {
 		"app/secrets.yaml":        string(sopstest.Encrypt(t, "secrets.yaml", []byte("db:\n  password: "+helmPassword+"\n"), "", recipient)),
 		"kust/kustomization.yaml": "resources: [secret.yaml]\nnamespace: app\nlabels: [{pairs: {app: kust}}]\n",
 		"kust/secret.yaml":        string(sopstest.Encrypt(t, "secret.yaml", []byte(secret("kust", kustPassword)), "", recipient)),
+		"jn/main.jsonnet": "local c = std.parseJson(importstr 'creds.json');\n" +
+			"{apiVersion: 'v1', kind: 'Secret', metadata: {name: 'jn', namespace: 'app'}, stringData: {token: c.token}}\n",
+		"jn/creds.json": string(sopstest.Encrypt(t, "creds.json", []byte(`{"token": "`+jsonnetToken+`"}`), "", recipient)),
 	}
 	writeTree(t, dir, files)
 	return dir
@@ -97,7 +102,7 @@ func TestSOPSBuildVerifyWithKey(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("build: exit %d\n%s", code, errOut)
 	}
-	for _, want := range []string{"name: db", "name: app-db", "name: kust", "password: '***'", "value: visible"} {
+	for _, want := range []string{"name: db", "name: app-db", "name: kust", "name: jn", "token: '***'", "password: '***'", "value: visible"} {
 		if !strings.Contains(out+strings.ReplaceAll(out, "v: visible", "value: visible"), want) {
 			t.Errorf("build lacks %q:\n%s", want, out)
 		}
@@ -141,7 +146,7 @@ func TestSOPSBuildVerifyWithKey(t *testing.T) {
 	}
 
 	code, text, errOut := runIn(t, cache, "verify", "-C", repo, "--sops-age-keys", key.File)
-	if code != 0 || !strings.HasPrefix(lastLine(text), "ok: 4 units") || strings.Contains(text, "not checked") {
+	if code != 0 || !strings.HasPrefix(lastLine(text), "ok: 5 units") || strings.Contains(text, "not checked") {
 		t.Errorf("verify: exit %d\n%s%s", code, text, errOut)
 	}
 	assertNoPlaintext(t, "verify", []string{text, errOut})
@@ -166,7 +171,8 @@ func TestSOPSVerifyWithoutKeys(t *testing.T) {
 		"unit secrets: not checked: sops: secrets/secret.yaml: no key can decrypt it",
 		"unit app: not checked: sops: app/secrets.yaml: no key can decrypt it",
 		"unit kust: not checked: sops: kust/secret.yaml: no key can decrypt it",
-		"ok: 1 units, 1 objects checked; 3 units NOT checked",
+		"unit jn: not checked: sops: jn/creds.json: no key can decrypt it",
+		"ok: 1 units, 1 objects checked; 4 units NOT checked",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("verify without keys lacks %q:\n%s", want, text)
