@@ -76,13 +76,40 @@ func checkDecrypted(objs []*Object, files, plaintexts []string, undecrypted bool
 		if len(traced) == 0 || IsSensitive(o) {
 			continue
 		}
-		for _, p := range traced {
-			if holds(o.Object, p) {
-				return &DecryptedValueError{Object: IDOf(o), Files: files}
-			}
+		if holdsAny(o.Object, traced) {
+			return &DecryptedValueError{Object: IDOf(o), Files: files}
 		}
 	}
 	return nil
+}
+
+// holdsAny reports whether a string in v contains one of values: one walk
+// of v, however many values.
+func holdsAny(v any, values []string) bool {
+	switch x := v.(type) {
+	case string:
+		if len(x) < minTraced {
+			return false
+		}
+		for _, s := range values {
+			if strings.Contains(x, s) {
+				return true
+			}
+		}
+	case map[string]any:
+		for _, e := range x {
+			if holdsAny(e, values) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if holdsAny(e, values) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // carriesSOPS reports whether o has SOPS metadata at its top: a "sops" map
