@@ -124,13 +124,14 @@ func carriesSOPS(o *Object) bool {
 	return mac || lm
 }
 
-// Sensitive reports whether the unit's generation decrypted a file: its
-// Secrets and sensitive Files then hold decrypted values.
-func (r Rendered) Sensitive() bool { return len(r.Decrypted) > 0 }
+// Sensitive reports whether the unit's generation decrypted a file or had
+// a sensitive input: its Secrets and sensitive Files may hold their values.
+func (r Rendered) Sensitive() bool { return len(r.Decrypted) > 0 || len(r.Inputs.Secrets()) > 0 }
 
 // OutputObjects are the unit's objects as written to files (output:,
 // build -o) and compared with them: a sensitive unit's Secrets and
-// sensitive Files masked, since nothing decrypted is ever written.
+// sensitive Files masked, since nothing decrypted and no sensitive input
+// is ever written.
 func (r Rendered) OutputObjects() []*Object {
 	if !r.Sensitive() {
 		return r.Objects

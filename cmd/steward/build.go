@@ -22,7 +22,7 @@ func newBuildCommand(g *globalFlags) *cobra.Command {
 objects to stdout as one YAML stream in a stable order, or write one file per object under -o DIR/UNIT/.
 --update-outputs rewrites the committed output directory of every unit that declares output:.
 Output is never written through a symlink. The Secrets and sensitive Files of a unit that decrypted SOPS
-files are masked (***), in files always, on stdout unless --show-secrets. Exit 0 ok, 1 generator or check
+files or has a sensitive input are masked (***), in files always, on stdout unless --show-secrets. Exit 0 ok, 1 generator or check
 failure, 2 usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.inputs = live.inputs(cmd.Context(), slog.New(slog.DiscardHandler))

@@ -269,3 +269,48 @@ func TestSOPSInlineKeyRefused(t *testing.T) {
 		t.Error("SOPS_AGE_KEY left in the environment")
 	}
 }
+
+// A sensitive output (a random password) consumed by a unit is masked in
+// build where it lands in a Secret, and refused where it would land in a
+// field no printer masks; --show-secrets shows it.
+func TestSensitiveInputMaskedInBuild(t *testing.T) {
+	const password = "example-pw-3c1d9a"
+	stack := `apiVersion: steward.dev/v1
+kind: Stack
+targets:
+  prod: {kubernetes: {credentials: prod, namespace: app}}
+  db-hosts: {machines: {hosts: ["db1:22"]}}
+units:
+  - name: db
+    path: db
+    generator: {yaml: {}}
+    target: db-hosts
+    outputs:
+      password: {random: {length: 24}, example: ` + password + `}
+  - name: app
+    path: app
+    generator: {jsonnet: {file: main.jsonnet}}
+    target: prod
+    dependsOn: [db]
+    inputs: {password: db.password}
+`
+	secret := "{apiVersion: 'v1', kind: 'Secret', metadata: {name: 'db', namespace: 'app'}, stringData: {password: std.extVar('password')}}"
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"steward.yaml":     stack,
+		"db/f.yaml":        "apiVersion: machine.steward.dev/v1\nkind: File\nmetadata: {name: motd}\nspec: {path: /etc/motd, content: hi}\n",
+		"app/main.jsonnet": secret + "\n",
+	})
+	code, out, errOut := run(t, "build", "-C", dir, "app")
+	if code != 0 || !strings.Contains(out, "password: '***'") || strings.Contains(out+errOut, password) {
+		t.Errorf("build: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, _ := run(t, "build", "-C", dir, "app", "--show-secrets"); code != 0 || !strings.Contains(out, password) {
+		t.Errorf("build --show-secrets: exit %d\n%s", code, out)
+	}
+	writeTree(t, dir, map[string]string{"app/main.jsonnet": "[" + secret + ", {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'env', namespace: 'app'}, data: {DSN: 'pg://app:' + std.extVar('password') + '@db'}}]\n"})
+	code, out, errOut = run(t, "build", "-C", dir, "app")
+	if code != 1 || !strings.Contains(errOut, "input password is sensitive and ConfigMap/app/env holds its value where it would be shown") || strings.Contains(out+errOut, password) {
+		t.Errorf("build with the password in a ConfigMap: exit %d\n%s%s", code, out, errOut)
+	}
+}
