@@ -1,8 +1,10 @@
 package reconcile
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"strings"
 )
 
@@ -176,3 +178,88 @@ type maskedError struct {
 
 func (e *maskedError) Error() string { return e.msg }
 func (e *maskedError) Unwrap() error { return e.err }
+
+// maskingHandler masks the decrypted values in what a generator logs (a
+// helm warning can quote a value): its message and every string attribute.
+type maskingHandler struct {
+	h      slog.Handler
+	values func() []string
+}
+
+func (m *maskingHandler) Enabled(ctx context.Context, l slog.Level) bool { return m.h.Enabled(ctx, l) }
+
+func (m *maskingHandler) Handle(ctx context.Context, r slog.Record) error {
+	values := m.values()
+	mask := func(s string) string {
+		for _, v := range values {
+			if v != "" {
+				s = strings.ReplaceAll(s, v, MaskSame)
+			}
+		}
+		return s
+	}
+	out := slog.NewRecord(r.Time, r.Level, mask(r.Message), r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(maskAttr(a, mask))
+		return true
+	})
+	return m.h.Handle(ctx, out)
+}
+
+func maskAttr(a slog.Attr, mask func(string) string) slog.Attr {
+	v := a.Value.Resolve()
+	switch v.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, mask(v.String()))
+	case slog.KindGroup:
+		group := v.Group()
+		attrs := make([]any, len(group))
+		for i, g := range group {
+			attrs[i] = maskAttr(g, mask)
+		}
+		return slog.Group(a.Key, attrs...)
+	case slog.KindAny:
+		if err, ok := v.Any().(error); ok {
+			return slog.String(a.Key, mask(err.Error()))
+		}
+		return slog.String(a.Key, mask(v.String()))
+	}
+	return a
+}
+
+// WithAttrs masks the attributes given up front too (With).
+func (m *maskingHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &attrsMasking{m: m, attrs: as}
+}
+
+func (m *maskingHandler) WithGroup(name string) slog.Handler {
+	return &maskingHandler{h: m.h.WithGroup(name), values: m.values}
+}
+
+// attrsMasking holds With attributes until a record is handled, when the
+// values known by then mask them: a file decrypted after With still counts.
+type attrsMasking struct {
+	m     *maskingHandler
+	attrs []slog.Attr
+}
+
+func (a *attrsMasking) Enabled(ctx context.Context, l slog.Level) bool { return a.m.Enabled(ctx, l) }
+
+func (a *attrsMasking) Handle(ctx context.Context, r slog.Record) error {
+	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	out.AddAttrs(a.attrs...)
+	r.Attrs(func(at slog.Attr) bool {
+		out.AddAttrs(at)
+		return true
+	})
+	return a.m.Handle(ctx, out)
+}
+
+func (a *attrsMasking) WithAttrs(as []slog.Attr) slog.Handler {
+	return &attrsMasking{m: a.m, attrs: append(append([]slog.Attr(nil), a.attrs...), as...)}
+}
+
+func (a *attrsMasking) WithGroup(name string) slog.Handler {
+	// Attributes before the group stay outside it: apply them now.
+	return &maskingHandler{h: a.m.h.WithAttrs(a.attrs).WithGroup(name), values: a.m.values}
+}

@@ -228,7 +228,11 @@ func (r *Renderer) generate(ctx context.Context, rev *Revision, u *Unit, in Inpu
 		dt = r.opts.Decrypter.Decrypting(rec)
 		tree = dt
 	}
-	objs, err := r.generateFrom(ctx, tree, rev, u, in)
+	logger := r.opts.Logger
+	if dt != nil {
+		logger = slog.New(&maskingHandler{h: logger.Handler(), values: dt.Plaintexts})
+	}
+	objs, err := r.generateFrom(ctx, tree, rev, u, in, logger)
 	var plaintexts []string
 	if dt != nil {
 		dec.files, dec.undecrypted, plaintexts = dt.Decrypted(), dt.Undecrypted(), dt.Plaintexts()
@@ -258,13 +262,13 @@ func (r *Renderer) generate(ctx context.Context, rev *Revision, u *Unit, in Inpu
 }
 
 // generateFrom runs u's generator and the post-processing over tree.
-func (r *Renderer) generateFrom(ctx context.Context, tree fs.FS, rev *Revision, u *Unit, in Inputs) ([]*Object, error) {
+func (r *Renderer) generateFrom(ctx context.Context, tree fs.FS, rev *Revision, u *Unit, in Inputs, logger *slog.Logger) ([]*Object, error) {
 	gen, err := r.opts.Generators(u)
 	if err != nil {
 		return nil, err
 	}
 	req := GenerateRequest{Tree: tree, Dir: cleanDir(u.Path), LocalDir: rev.Dir, Unit: u, Namespace: u.EffectiveNamespace(), Revision: rev.ID, Inputs: in}
-	req.Logger = r.opts.Logger.With("unit", u.Name, "revision", rev.ID)
+	req.Logger = logger.With("unit", u.Name, "revision", rev.ID)
 	objs, err := gen.Generate(ctx, req)
 	if err != nil {
 		return nil, err

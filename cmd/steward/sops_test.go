@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -98,7 +99,7 @@ func TestSOPSBuildVerifyWithKey(t *testing.T) {
 	repo := sopsRepo(t, key.Recipient)
 	cache := t.TempDir()
 
-	code, out, errOut := runIn(t, cache, "build", "-C", repo, "--sops-age-keys", key.File, "--isolate-generators", "--log-level", "debug")
+	code, out, errOut := runIn(t, cache, "build", "-C", repo, "--sops-age-keys", key.File, "--isolate-generators="+strconv.FormatBool(!raceBuild), "--log-level", "debug")
 	if code != 0 {
 		t.Fatalf("build: exit %d\n%s", code, errOut)
 	}
@@ -313,4 +314,40 @@ units:
 	if code != 1 || !strings.Contains(errOut, "input password is sensitive and ConfigMap/app/env holds its value where it would be shown") || strings.Contains(out+errOut, password) {
 		t.Errorf("build with the password in a ConfigMap: exit %d\n%s%s", code, out, errOut)
 	}
+}
+
+// What a generator logs (jsonnet's std.trace) and the error it fails with
+// (helm's fail) show *** where they quote a decrypted value, isolated or
+// not.
+func TestSOPSValuesMaskedInLogsAndErrors(t *testing.T) {
+	key := sopstest.NewAgeKey(t)
+	repo := sopsRepo(t, key.Recipient)
+	writeTree(t, repo, map[string]string{
+		"jn/main.jsonnet": "local c = std.parseJson(importstr 'creds.json');\n" +
+			"std.trace('token is ' + c.token, {apiVersion: 'v1', kind: 'Secret', metadata: {name: 'jn', namespace: 'app'}, stringData: {token: c.token}})\n",
+		"app/templates/check.yaml": "{{ fail (printf \"refusing password %s\" .Values.db.password) }}\n",
+	})
+	logs, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := os.Stderr
+	os.Stderr = logs
+	// A race build cannot isolate (see generatorFlags).
+	for _, isolate := range []string{"--isolate-generators=false", "--isolate-generators=" + strconv.FormatBool(!raceBuild)} {
+		code, out, errOut := run(t, "build", "-C", repo, "--sops-age-keys", key.File, "--log-level", "info", isolate)
+		if code != 1 || !strings.Contains(errOut, "refusing password ***") {
+			t.Errorf("%s: exit %d, want 1 and helm's failure masked\n%s", isolate, code, errOut)
+		}
+		assertNoPlaintext(t, "build "+isolate, []string{out, errOut})
+	}
+	os.Stderr = stderr
+	logged, err := os.ReadFile(logs.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(logged), "token is ***"); n != 2 {
+		t.Errorf("std.trace logged masked %d times, want 2:\n%s", n, logged)
+	}
+	assertNoPlaintext(t, "log", []string{string(logged)})
 }
