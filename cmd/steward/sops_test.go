@@ -351,3 +351,21 @@ func TestSOPSValuesMaskedInLogsAndErrors(t *testing.T) {
 	}
 	assertNoPlaintext(t, "log", []string{string(logged)})
 }
+
+// A command generator reads the disk, where SOPS files stay encrypted: an
+// object it prints still encrypted fails its unit instead of reaching a
+// target as ciphertext.
+func TestSOPSCommandSeesCiphertext(t *testing.T) {
+	key := sopstest.NewAgeKey(t)
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"steward.yaml": stackHeader + "units:\n  - {name: cmd, path: cmd, generator: {command: {run: [cat, secret.yaml]}}, target: prod}\n",
+		"cmd/secret.yaml": string(sopstest.Encrypt(t, "secret.yaml", []byte("apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: app}\nstringData: {password: "+yamlPassword+"}\n"),
+			"^(data|stringData)$", key.Recipient)),
+	})
+	code, out, errOut := run(t, "build", "-C", dir, "--sops-age-keys", key.File)
+	if code != 1 || !strings.Contains(errOut, "unit cmd: Secret/app/s still carries SOPS metadata: it was not decrypted") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+	assertNoPlaintext(t, "build", []string{out, errOut})
+}
