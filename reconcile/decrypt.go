@@ -58,7 +58,7 @@ type EncryptedObjectError struct {
 }
 
 func (e *EncryptedObjectError) Error() string {
-	return fmt.Sprintf("%s still carries SOPS metadata: it was not decrypted (steward decrypts the YAML, JSON, dotenv and INI files a generator reads through the repository tree; pass the keys with --sops-age-keys or --sops-pgp-keyring)", e.Object)
+	return fmt.Sprintf("%s still carries SOPS metadata: it was not decrypted (steward decrypts the YAML, JSON, dotenv and INI files generators read through the repository tree, with the keys of --sops-age-keys or --sops-pgp-keyring; a command generator reads the disk, where they stay encrypted)", e.Object)
 }
 
 // checkDecrypted refuses objects that show a decrypted value outside what
