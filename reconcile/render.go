@@ -204,7 +204,7 @@ func (r *Renderer) renderUnit(ctx context.Context, rev *Revision, u *Unit, in In
 	}
 	res.Objects = objs
 	// A generation that holds ciphertext is not kept: with keys it would
-	// be wrong. One that decrypted is kept in memory only (storeSensitive).
+	// be wrong. One that decrypted is kept in memory only (Cache.store).
 	if c := r.opts.Cache; c != nil && cacheable(u) && len(in.Secrets()) == 0 && len(dec.undecrypted) == 0 && ctx.Err() == nil {
 		res.YAML = c.store(u, in, inputs, objs, res.Decrypted)
 	}
