@@ -13,9 +13,10 @@ import (
 )
 
 // A Service's clusterIP, read from the testenv kube-apiserver after the
-// unit that applies it, flows into a machine File on an sshd host; when the
+// unit that applies it, flows into a machine File on an sshd host, and that
+// host's hostname fact into a helm value applied to the cluster; when the
 // Service is replaced and gets another address, the next sync rewrites the
-// File, saying why.
+// File.
 func TestCLIServiceIPFlowsToSSHHost(t *testing.T) {
 	env := kubeEnv.Get(t)
 	client, err := kubernetes.NewForConfig(env.Config)
@@ -31,7 +32,7 @@ func TestCLIServiceIPFlowsToSSHHost(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(creds, "web-ssh"), key, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ns, db, web := "flow-"+cliToken(t, 8), "db-"+cliToken(t, 6), "web-"+cliToken(t, 6)
+	ns, db, web, app := "flow-"+cliToken(t, 8), "db-"+cliToken(t, 6), "web-"+cliToken(t, 6), "app-"+cliToken(t, 6)
 	repo := gitRepo(t)
 	commitFiles(t, repo, "flow", map[string]string{
 		"steward.yaml": `apiVersion: steward.dev/v1
@@ -53,7 +54,18 @@ units:
     target: hosts
     dependsOn: [` + db + `]
     inputs: {dbHost: ` + db + `.address}
+    outputs:
+      hostname: {fact: hostname, example: example-host}
+  - name: ` + app + `
+    path: app
+    generator: {helm: {chart: .}}
+    target: cluster
+    namespace: ` + ns + `
+    dependsOn: [` + web + `]
+    inputs: {webHost: ` + web + `.hostname}
 `,
+		"app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+		"app/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {webHost: {{ .Values.inputs.webHost | quote }}}\n",
 		"db/all.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: " + ns + "}\n---\n" +
 			"apiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: " + ns + "}\n" +
 			"spec: {selector: {app: db}, ports: [{port: 5432}]}\n",
@@ -81,6 +93,18 @@ units:
 	}
 	if strings.Contains(string(got), "10.0.0.99") {
 		t.Fatal("the example reached a live host")
+	}
+	// And the sshd host's hostname fact flows on into a helm value.
+	cm, err := client.CoreV1().ConfigMaps(ns).Get(t.Context(), "app", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostname, err := os.Hostname() // the test hosts run on this machine
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cm.Data["webHost"] != hostname {
+		t.Errorf("helm value from the host fact = %q, want %q", cm.Data["webHost"], hostname)
 	}
 
 	// The Service is replaced and gets another address: no new commit, and
