@@ -64,7 +64,7 @@ units:
     dependsOn: [` + web + `]
     inputs: {webHost: ` + web + `.hostname}
 `,
-		"app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+		"app/Chart.yaml":        "apiVersion: v2\nname: app\nversion: 0.1.0\n",
 		"app/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {webHost: {{ .Values.inputs.webHost | quote }}}\n",
 		"db/all.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: " + ns + "}\n---\n" +
 			"apiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: " + ns + "}\n" +
