@@ -30,6 +30,9 @@ type cacheEntry struct {
 	// loaded without one): a new revision reuses it rather than encoding
 	// every unchanged object again.
 	Hash string `json:"hash,omitempty"`
+	// Decrypted names the SOPS files the generation decrypted; such an
+	// entry lives in memory only.
+	Decrypted []string `json:"-"`
 }
 
 // NewCache returns a cache stored under dir ("" keeps it in memory only).
@@ -60,11 +63,12 @@ func (c *Cache) key(u *Unit, in Inputs) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// lookup returns the cached objects of u (their YAML and digest) when
-// every recorded input is unchanged in rev. The objects are the cache's
-// own, not copies (see Rendered): a daemon of 10 000 units keeps one copy of
-// its 40 000 objects, not two.
-func (c *Cache) lookup(u *Unit, in Inputs, rev *Revision) ([]*Object, [][]byte, string, bool) {
+// lookup returns the cached objects of u (their YAML and digest, and the
+// SOPS files the generation decrypted) when every recorded input is
+// unchanged in rev. The objects are the cache's own, not copies (see
+// Rendered): a daemon of 10 000 units keeps one copy of its 40 000 objects,
+// not two.
+func (c *Cache) lookup(u *Unit, in Inputs, rev *Revision) ([]*Object, [][]byte, string, []string, bool) {
 	key := c.key(u, in)
 	c.mu.Lock()
 	e := c.mem[key]
@@ -73,11 +77,11 @@ func (c *Cache) lookup(u *Unit, in Inputs, rev *Revision) ([]*Object, [][]byte, 
 		e = c.load(key)
 	}
 	if e == nil {
-		return nil, nil, "", false
+		return nil, nil, "", nil, false
 	}
 	for _, in := range e.Inputs {
 		if !in.unchanged(rev.Tree, rev.Dir) {
-			return nil, nil, "", false
+			return nil, nil, "", nil, false
 		}
 	}
 	objs := make([]*Object, len(e.Objects))
@@ -100,14 +104,16 @@ func (c *Cache) lookup(u *Unit, in Inputs, rev *Revision) ([]*Object, [][]byte, 
 		e.Hash = hash
 		c.mu.Unlock()
 	}
-	return objs, ys, hash, true
+	return objs, ys, hash, e.Decrypted, true
 }
 
 // store keeps objs (their YAML, which it returns, and hash, their
 // HashObjects) for u. It keeps the objects themselves: they are read-only
-// from here on (see Rendered).
-func (c *Cache) store(u *Unit, in Inputs, inputs []input, objs []*Object, hash string) [][]byte {
-	e := &cacheEntry{Inputs: inputs, Objects: make([]map[string]any, len(objs)), YAML: make([]string, len(objs)), Hash: hash}
+// from here on (see Rendered). A generation that decrypted SOPS files
+// (decrypted) is kept in memory only: nothing decrypted is written to the
+// disk.
+func (c *Cache) store(u *Unit, in Inputs, inputs []input, objs []*Object, hash string, decrypted []string) [][]byte {
+	e := &cacheEntry{Inputs: inputs, Objects: make([]map[string]any, len(objs)), YAML: make([]string, len(objs)), Hash: hash, Decrypted: decrypted}
 	ys := make([][]byte, len(objs))
 	for i, o := range objs {
 		e.Objects[i] = o.Object
@@ -124,7 +130,7 @@ func (c *Cache) store(u *Unit, in Inputs, inputs []input, objs []*Object, hash s
 	c.mu.Lock()
 	c.mem[key] = e
 	c.mu.Unlock()
-	if c.dir != "" {
+	if c.dir != "" && len(decrypted) == 0 {
 		// A cache that cannot be written only costs time; generation goes on.
 		_ = c.save(key, e)
 	}

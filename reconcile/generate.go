@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -66,6 +67,12 @@ type Generation struct {
 	// Examples names the inputs given an output's example: value, one line
 	// each ("unit app: input dbHost = db.address (example)").
 	Examples []string
+	// NotChecked says, one line each, which units read SOPS files no key
+	// opened (verify without keys) and which files: their objects hold
+	// ciphertext, so neither their generation's failures nor the checks
+	// nor their committed output say anything about them. They are not
+	// Problems and they are not checked.
+	NotChecked []string
 }
 
 // Err returns the problems as one error, or nil.
@@ -169,6 +176,10 @@ func generateUnits(ctx context.Context, rev *Revision, stack *Stack, units []*Un
 	}
 	var ok []Rendered
 	for _, r := range g.Units {
+		if len(r.Undecrypted) > 0 {
+			g.NotChecked = append(g.NotChecked, notChecked(r)...)
+			continue
+		}
 		if r.Err != nil {
 			g.Problems = append(g.Problems, r.Err)
 			continue
@@ -195,6 +206,19 @@ func generateUnits(ctx context.Context, rev *Revision, stack *Stack, units []*Un
 	g.Problems = append(g.Problems, rep.Failures...)
 	g.Unchecked = rep.Unchecked
 	return g, nil
+}
+
+// notChecked describes a unit that read SOPS files no key opened.
+func notChecked(r Rendered) []string {
+	out := make([]string, 0, len(r.Undecrypted)+1)
+	for _, f := range r.Undecrypted {
+		out = append(out, fmt.Sprintf("unit %s: %s", r.Unit.Name, f))
+	}
+	if r.Err != nil {
+		// It failed on ciphertext: how it fares in plain text is unknown.
+		out = append(out, fmt.Sprintf("unit %s: generation from ciphertext failed: %v", r.Unit.Name, errors.Unwrap(r.Err)))
+	}
+	return out
 }
 
 // Split returns the errors an errors.Join (or Errors) holds, or err alone.

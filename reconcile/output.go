@@ -261,10 +261,10 @@ func maskedOutputPair(committed []byte, file string, gen *Object) (old, cur []by
 func (g *Generation) CompareOutputs() Errors {
 	var problems Errors
 	for _, r := range g.Units {
-		if r.Err != nil || r.Unit.Output == "" {
-			continue
+		if r.Err != nil || r.Unit.Output == "" || len(r.Undecrypted) > 0 {
+			continue // failed, no output, or not checked (ciphertext)
 		}
-		diffs, err := CompareOutput(g.Revision.Tree, r.Unit.Output, r.Objects)
+		diffs, err := CompareOutput(g.Revision.Tree, r.Unit.Output, r.OutputObjects())
 		if err != nil {
 			problems = append(problems, &UnitError{Unit: r.Unit.Name, Err: err})
 			continue

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"path"
 	"runtime"
@@ -38,6 +39,10 @@ type RenderOptions struct {
 	GenerateTimeout time.Duration
 	// Logger receives progress; nil discards.
 	Logger *slog.Logger
+	// Decrypter decrypts the SOPS files generators read; nil leaves them
+	// encrypted, and an object that still carries SOPS metadata fails its
+	// unit.
+	Decrypter Decrypter
 }
 
 // DefaultRenderOptions returns options with one unit per CPU at once (set
@@ -88,9 +93,17 @@ type Rendered struct {
 	// the cache with the objects), "" when Err is set.
 	Hash string
 	// Inputs are the values the unit was generated with.
-	Inputs   Inputs
-	Cached   bool
-	Duration time.Duration
+	Inputs Inputs
+	// Decrypted names the SOPS files the generation decrypted: the unit is
+	// Sensitive, its Secrets are masked in build output and output files,
+	// and it is never cached on disk.
+	Decrypted []string
+	// Undecrypted describes the SOPS files no key opened (verify without
+	// keys), each naming its file: the unit's objects hold ciphertext and
+	// are not checked.
+	Undecrypted []string
+	Cached      bool
+	Duration    time.Duration
 }
 
 // UnitError is a failure of one unit.
@@ -181,48 +194,62 @@ func (r *Renderer) renderUnit(ctx context.Context, rev *Revision, u *Unit, in In
 	log := r.opts.Logger.With("unit", u.Name, "revision", rev.ID)
 	// Sensitive inputs keep the generation out of the cache (and off the disk).
 	if c := r.opts.Cache; c != nil && cacheable(u) && len(in.Secrets()) == 0 {
-		if objs, ys, hash, ok := c.lookup(u, in, rev); ok {
+		if objs, ys, hash, decrypted, ok := c.lookup(u, in, rev); ok {
 			res.Objects, res.YAML, res.Hash, res.Cached, res.Duration = objs, ys, hash, true, time.Since(start)
+			res.Decrypted = decrypted
 			log.Debug("generation cached", "objects", len(objs))
 			return res
 		}
 	}
-	objs, inputs, err := r.generateWithin(ctx, rev, u, in)
+	var dec decryption
+	objs, inputs, err := r.generateWithin(ctx, rev, u, in, &dec)
 	res.Duration = time.Since(start)
+	res.Decrypted, res.Undecrypted = dec.files, dec.undecrypted
 	if err != nil {
 		res.Err = &UnitError{Unit: u.Name, Err: err}
 		return res
 	}
 	res.Objects, res.Hash = objs, HashObjects(objs)
-	if c := r.opts.Cache; c != nil && cacheable(u) && len(in.Secrets()) == 0 && ctx.Err() == nil {
-		res.YAML = c.store(u, in, inputs, objs, res.Hash)
+	// A generation that holds ciphertext is not kept: with keys it would
+	// be wrong. One that decrypted is kept in memory only (Cache.store).
+	if c := r.opts.Cache; c != nil && cacheable(u) && len(in.Secrets()) == 0 && len(dec.undecrypted) == 0 && ctx.Err() == nil {
+		res.YAML = c.store(u, in, inputs, objs, res.Hash, res.Decrypted)
 	}
 	log.Debug("generated", "objects", len(objs), "duration", res.Duration)
 	return res
 }
 
-func (r *Renderer) generate(ctx context.Context, rev *Revision, u *Unit, in Inputs) ([]*Object, []input, error) {
-	gen, err := r.opts.Generators(u)
-	if err != nil {
-		return nil, nil, err
-	}
+// decryption is what one generation decrypted, filled by generate.
+type decryption struct {
+	files       []string
+	undecrypted []string
+}
+
+func (r *Renderer) generate(ctx context.Context, rev *Revision, u *Unit, in Inputs, dec *decryption) ([]*Object, []input, error) {
 	rec := newRecordingFS(rev.Tree)
-	req := GenerateRequest{Tree: rec, Dir: cleanDir(u.Path), LocalDir: rev.Dir, Unit: u, Namespace: u.EffectiveNamespace(), Revision: rev.ID, Inputs: in, Params: u.Params()}
-	req.Logger = r.opts.Logger.With("unit", u.Name, "revision", rev.ID)
-	objs, err := gen.Generate(ctx, req)
+	// The decrypting tree wraps the recording one: the cache records the
+	// ciphertext's digests, never the plaintext's.
+	var tree fs.FS = rec
+	var dt DecryptingTree
+	if r.opts.Decrypter != nil {
+		dt = r.opts.Decrypter.Decrypting(rec)
+		tree = dt
+	}
+	logger := r.opts.Logger
+	if dt != nil {
+		logger = slog.New(&maskingHandler{h: logger.Handler(), values: dt.Plaintexts})
+	}
+	objs, err := r.generateFrom(ctx, tree, rev, u, in, logger)
+	var plaintexts []string
+	if dt != nil {
+		dec.files, dec.undecrypted, plaintexts = dt.Decrypted(), dt.Undecrypted(), dt.Plaintexts()
+	}
 	if err != nil {
-		return nil, nil, err
+		// A generator's error may quote what it read.
+		return nil, nil, maskError(err, plaintexts)
 	}
-	if err := CheckDuplicates(objs); err != nil {
+	if err := checkDecrypted(objs, dec.files, plaintexts, len(dec.undecrypted) > 0); err != nil {
 		return nil, nil, err
-	}
-	if err := checkSecretInputs(objs, in); err != nil {
-		return nil, nil, err
-	}
-	if r.opts.PostProcess != nil {
-		if err := r.opts.PostProcess(ctx, req, objs); err != nil {
-			return nil, nil, err
-		}
 	}
 	SortObjects(objs)
 	if u.Generator.Command != nil {
@@ -239,6 +266,32 @@ func (r *Renderer) generate(ctx context.Context, rev *Revision, u *Unit, in Inpu
 		inputs = append(inputs, extra...)
 	}
 	return objs, inputs, nil
+}
+
+// generateFrom runs u's generator and the post-processing over tree.
+func (r *Renderer) generateFrom(ctx context.Context, tree fs.FS, rev *Revision, u *Unit, in Inputs, logger *slog.Logger) ([]*Object, error) {
+	gen, err := r.opts.Generators(u)
+	if err != nil {
+		return nil, err
+	}
+	req := GenerateRequest{Tree: tree, Dir: cleanDir(u.Path), LocalDir: rev.Dir, Unit: u, Namespace: u.EffectiveNamespace(), Revision: rev.ID, Inputs: in, Params: u.Params()}
+	req.Logger = logger.With("unit", u.Name, "revision", rev.ID)
+	objs, err := gen.Generate(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckDuplicates(objs); err != nil {
+		return nil, err
+	}
+	if err := checkSecretInputs(objs, in); err != nil {
+		return nil, err
+	}
+	if r.opts.PostProcess != nil {
+		if err := r.opts.PostProcess(ctx, req, objs); err != nil {
+			return nil, err
+		}
+	}
+	return objs, nil
 }
 
 func cleanDir(p string) string {

@@ -27,7 +27,7 @@ func (e *GenerateTimeoutError) Is(target error) bool { return target == context.
 // generateWithin runs generate under the unit deadline. A generator that
 // ignores its context (an in-process template engine in a loop) is left
 // behind at the deadline: its result is dropped and never cached.
-func (r *Renderer) generateWithin(ctx context.Context, rev *Revision, u *Unit, in Inputs) ([]*Object, []input, error) {
+func (r *Renderer) generateWithin(ctx context.Context, rev *Revision, u *Unit, in Inputs, dec *decryption) ([]*Object, []input, error) {
 	limit := r.opts.GenerateTimeout
 	gctx, cancel := context.WithTimeoutCause(ctx, limit, &GenerateTimeoutError{After: limit})
 	defer cancel()
@@ -35,14 +35,18 @@ func (r *Renderer) generateWithin(ctx context.Context, rev *Revision, u *Unit, i
 		objs   []*Object
 		inputs []input
 		err    error
+		dec    decryption
 	}
 	done := make(chan result, 1)
 	go func() {
-		objs, inputs, err := r.generate(gctx, rev, u, in)
-		done <- result{objs, inputs, err}
+		// A generation left behind writes only its own result.
+		var d decryption
+		objs, inputs, err := r.generate(gctx, rev, u, in, &d)
+		done <- result{objs, inputs, err, d}
 	}()
 	select {
 	case res := <-done:
+		*dec = res.dec
 		if res.err != nil && ctx.Err() == nil && errors.Is(context.Cause(gctx), context.DeadlineExceeded) {
 			// The generator saw the deadline and said so in its own
 			// words (or as a bare context error): name the limit.

@@ -13,7 +13,7 @@ import (
 
 func newBuildCommand(g *globalFlags) *cobra.Command {
 	var outDir string
-	var updateOutputs bool
+	var updateOutputs, showSecrets bool
 	live := &liveOutputFlags{}
 	cmd := &cobra.Command{
 		Use:   "build [UNIT...]",
@@ -21,7 +21,9 @@ func newBuildCommand(g *globalFlags) *cobra.Command {
 		Long: `Run the generators of the named units (all when none are named), run the checks, and print the
 objects to stdout as one YAML stream in a stable order, or write one file per object under -o DIR/UNIT/.
 --update-outputs rewrites the committed output directory of every unit that declares output:.
-Output is never written through a symlink. Exit 0 ok, 1 generator or check failure, 2 usage.`,
+Output is never written through a symlink. The Secrets and sensitive Files of a unit that decrypted SOPS
+files or has a sensitive input are masked (***), in files always, on stdout unless --show-secrets. Exit 0 ok, 1 generator or check
+failure, 2 usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.inputs = live.inputs(cmd.Context(), slog.New(slog.DiscardHandler))
 			run, err := g.generateWorkTree(cmd.Context(), args)
@@ -41,22 +43,29 @@ Output is never written through a symlink. Exit 0 ok, 1 generator or check failu
 			case outDir != "":
 				return writeUnitDirs(outDir, run.gen.Units)
 			}
-			return printStream(cmd.OutOrStdout(), run.gen.Units)
+			return printStream(cmd.OutOrStdout(), run.gen.Units, showSecrets)
 		},
 	}
+	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "print what SOPS files decrypt to instead of masking it (stdout only)")
 	cmd.Flags().StringVarP(&outDir, "output-dir", "o", "", "write one file per object under DIR/UNIT/ instead of printing")
 	cmd.Flags().BoolVar(&updateOutputs, "update-outputs", false, "rewrite each unit's committed output: directory")
 	live.register(cmd.Flags())
 	return cmd
 }
 
-func printStream(w io.Writer, rendered []reconcile.Rendered) error {
+// printStream prints the objects as one YAML stream, a sensitive unit's
+// Secrets and sensitive Files masked unless show.
+func printStream(w io.Writer, rendered []reconcile.Rendered, show bool) error {
 	first := true
 	for _, r := range rendered {
-		for i, o := range r.Objects {
+		objs, ys := r.Objects, r.YAML
+		if r.Sensitive() && !show {
+			objs, ys = r.OutputObjects(), nil
+		}
+		for i, o := range objs {
 			var b []byte
-			if r.YAML != nil {
-				b = r.YAML[i]
+			if ys != nil {
+				b = ys[i]
 			} else if y, err := reconcile.MarshalObject(o); err == nil {
 				b = y
 			} else {
@@ -83,7 +92,7 @@ func writeUnitDirs(dir string, rendered []reconcile.Rendered) error {
 	}
 	defer root.Close()
 	for _, r := range rendered {
-		files, err := reconcile.OutputFiles(r.Objects)
+		files, err := reconcile.OutputFiles(r.OutputObjects())
 		if err != nil {
 			return err
 		}
@@ -106,7 +115,7 @@ func writeOutputs(repo string, rendered []reconcile.Rendered, log io.Writer) err
 		if r.Unit.Output == "" {
 			continue
 		}
-		files, err := reconcile.OutputFiles(r.Objects)
+		files, err := reconcile.OutputFiles(r.OutputObjects())
 		if err != nil {
 			return err
 		}

@@ -19,6 +19,7 @@ type globalFlags struct {
 	logLevel  string
 	stack     reconcile.StackLimits
 	secrets   secrets
+	sops      sopsFlags
 	// inputs resolves units' inputs for the working-tree verbs; nil uses
 	// the outputs' examples (--outputs-from-live sets it).
 	inputs func(*reconcile.Stack) reconcile.InputResolver
@@ -49,8 +50,14 @@ func newRootCommand() *cobra.Command {
 	f.Int64Var(&g.stack.MaxBytes, "stack-max-bytes", def.MaxBytes, "refuse a steward.yaml larger than this")
 	f.IntVar(&g.stack.MaxErrors, "max-errors", def.MaxErrors, "report at most this many errors of steward.yaml, then how many more")
 	g.secrets.register(f)
+	g.sops.register(f)
 	g.gen.register(f)
-	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.secrets.load() }
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if err := g.sops.load(cmd); err != nil {
+			return err
+		}
+		return g.secrets.load()
+	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
 	root.AddCommand(
 		newVersionCommand(),
@@ -90,7 +97,7 @@ func (g *globalFlags) workspace() (*workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &workspace{root: root, logger: logger, stackLimits: g.stack, generators: gens, generateTimeout: g.gen.timeout}
+	w := &workspace{root: root, logger: logger, stackLimits: g.stack, generators: gens, generateTimeout: g.gen.timeout, decrypter: g.sops.decrypter()}
 	if w.packages, err = g.packageResolver(logger, g.gitAuth(), nil, false); err != nil {
 		return nil, err
 	}

@@ -27,6 +27,8 @@ type workspace struct {
 	generateTimeout time.Duration
 	// packages resolves package units (steward.lock).
 	packages *packages.Resolver
+	// decrypter decrypts the SOPS files generators read (sopsFlags).
+	decrypter reconcile.Decrypter
 }
 
 // findRoot returns the stack's root: the nearest directory from dir upwards
@@ -62,6 +64,7 @@ func (w *workspace) renderer() *reconcile.Renderer {
 	opts.PostProcess = postProcess
 	opts.Cache = w.cache
 	opts.Logger = w.logger
+	opts.Decrypter = w.decrypter
 	return reconcile.NewRenderer(opts)
 }
 

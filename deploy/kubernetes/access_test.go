@@ -58,7 +58,8 @@ func bindImpersonation(t *testing.T, c kubernetes.Interface, ns string) {
 
 // TestServiceAccountAccess asks the API server, with SubjectAccessReviews,
 // what the steward service account may do once the base is applied: what
-// steward needs is allowed, and reading Secrets, escalating through RBAC,
+// steward needs is allowed (its unit outputs' Secrets included), and
+// listing Secrets or reading other namespaces' ones, escalating through RBAC,
 // impersonating beyond the bound namespaces, or reaching nodes, pods and
 // tokens is not.
 func TestServiceAccountAccess(t *testing.T) {
@@ -99,11 +100,18 @@ func TestServiceAccountAccess(t *testing.T) {
 		{false, attrs{Namespace: "kube-system", Verb: "impersonate", Resource: "serviceaccounts", Name: "default"}},
 		{false, attrs{Verb: "impersonate", Resource: "users", Name: "admin"}},
 		{false, attrs{Verb: "impersonate", Resource: "groups", Name: "system:masters"}},
-		// Secrets: not cluster-wide, not even its own namespace's.
+		// Secrets: the unit outputs in its own namespace, read by name and
+		// written by server-side apply; never listed, nowhere else.
+		{true, attrs{Namespace: stewardNS, Verb: "get", Resource: "secrets", Name: "outputs-web"}},
+		{true, attrs{Namespace: stewardNS, Verb: "create", Resource: "secrets"}},
+		{true, attrs{Namespace: stewardNS, Verb: "patch", Resource: "secrets", Name: "outputs-web"}},
+		{false, attrs{Namespace: stewardNS, Verb: "list", Resource: "secrets"}},
+		{false, attrs{Namespace: stewardNS, Verb: "watch", Resource: "secrets"}},
+		{false, attrs{Namespace: stewardNS, Verb: "delete", Resource: "secrets", Name: "steward-env"}},
 		{false, attrs{Verb: "list", Resource: "secrets"}},
 		{false, attrs{Verb: "watch", Resource: "secrets"}},
 		{false, attrs{Namespace: "kube-system", Verb: "get", Resource: "secrets"}},
-		{false, attrs{Namespace: stewardNS, Verb: "get", Resource: "secrets"}},
+		{false, attrs{Namespace: team, Verb: "get", Resource: "secrets"}},
 		{false, attrs{Namespace: team, Verb: "patch", Resource: "secrets"}},
 		// No way up: RBAC, tokens, exec, nodes, CRDs, admission webhooks.
 		{false, attrs{Verb: "escalate", Group: "rbac.authorization.k8s.io", Resource: "clusterroles"}},
@@ -230,6 +238,22 @@ func TestStewardAppliesAsItsServiceAccount(t *testing.T) {
 	}
 	if s, err := c.CoreV1().Secrets(team).Get(ctx, "web-token", metav1.GetOptions{}); err != nil || string(s.Data["token"]) != "t0ken" {
 		t.Fatalf("Secret applied through impersonation: %v", err)
+	}
+	// A Secret-key output: read as the unit's account, kept by steward's.
+	spec := reconcile.OutputSpec{JSONPath: &reconcile.JSONPathOutput{Object: "Secret/web-token", Namespace: team, Path: ".data.token"}}
+	v, err := tg.ResolveOutput(ctx, creds, "token", spec)
+	if err != nil || v != "t0ken" {
+		t.Fatalf("Secret-key output as %s: %q, %v", creds.ServiceAccount, v, err)
+	}
+	outs := map[string]reconcile.OutputValue{"token": {Value: v, Sensitive: true, Spec: "s"}}
+	if err := tg.WriteOutputs(ctx, creds.Name, outs); err != nil {
+		t.Fatalf("record outputs as steward's service account: %v", err)
+	}
+	if got, err := tg.ReadOutputs(ctx, creds.Name); err != nil || got["token"].Value != "t0ken" {
+		t.Fatalf("read outputs back: %+v, %v", got, err)
+	}
+	if _, err := c.CoreV1().Secrets(stewardNS).Get(ctx, "outputs-"+creds.Name, metav1.GetOptions{}); err != nil {
+		t.Fatalf("outputs Secret: %v", err)
 	}
 
 	sneaky := &reconcile.Unit{Name: "sneaky-" + other, Target: "cluster", ServiceAccount: other + "/deployer"}

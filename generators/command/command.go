@@ -89,7 +89,7 @@ func (g *Generator) Generate(ctx context.Context, req reconcile.GenerateRequest)
 			return nil, fmt.Errorf("materialize tree: %w", err)
 		}
 		defer os.RemoveAll(tmp)
-		if err := materialize(ctx, req.Tree, tmp, req.Dir); err != nil {
+		if err := materialize(ctx, stored(req.Tree), tmp, req.Dir); err != nil {
 			return nil, err
 		}
 		root = tmp
@@ -211,4 +211,15 @@ func lookPath(name, pathEnv string) (string, error) {
 		return p, nil
 	}
 	return "", fmt.Errorf("command %s: not found in PATH: %w", name, fs.ErrNotExist)
+}
+
+// stored returns the tree as stored when tree decrypts SOPS files as they
+// are read (reconcile.DecryptingTree over sources/sops): a command reads
+// the disk, and steward writes nothing decrypted to the disk, so a command
+// sees SOPS files encrypted, in a checkout as in a materialized tree.
+func stored(tree fs.FS) fs.FS {
+	if d, ok := tree.(interface{ Tree() fs.FS }); ok {
+		return d.Tree()
+	}
+	return tree
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"path"
 	"strings"
 
@@ -110,6 +111,9 @@ func (g *Generator) Generate(ctx context.Context, req reconcile.GenerateRequest)
 
 	vm := gojsonnet.MakeVM()
 	vm.Importer(&treeImporter{tree: req.Tree, jpath: jpath, cache: map[string]cached{}})
+	// std.trace goes to the unit's logger, never to steward's stderr
+	// directly: the logger masks what a SOPS file decrypted to.
+	vm.SetTraceOut(&traceWriter{logger: req.Logger})
 	for k, v := range g.spec.ExtVars {
 		vm.ExtVar(k, v)
 	}
@@ -238,3 +242,15 @@ type StaticError struct {
 
 func (e *StaticError) Error() string { return e.Msg }
 func (e *StaticError) Unwrap() error { return e.Err }
+
+// traceWriter logs each std.trace line through the unit's logger.
+type traceWriter struct{ logger *slog.Logger }
+
+func (w *traceWriter) Write(p []byte) (int, error) {
+	if w.logger != nil {
+		for line := range strings.Lines(string(p)) {
+			w.logger.Info("jsonnet trace", "message", strings.TrimSuffix(line, "\n"))
+		}
+	}
+	return len(p), nil
+}

@@ -22,4 +22,9 @@
 // their file and line, and what kustomize prints itself (the log package, and
 // its deprecation notes on stderr) goes to that logger too, so steward's log
 // stays in its format.
+//
+// SOPS files are decrypted by the tree the engine passes (reconcile.Decrypter)
+// as kustomize reads them, so kustomize builds from plain text: resources,
+// patches and generator files alike. A unit's inputs are served as
+// InputsFile, a local-config ConfigMap for replacements (see inputs.go).
 package kustomize

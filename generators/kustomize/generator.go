@@ -76,6 +76,7 @@ func (g *Generator) Generate(ctx context.Context, req reconcile.GenerateRequest)
 	if dir == "" {
 		dir = "."
 	}
+	req.Tree = withInputs(req.Tree, dir, req.Inputs)
 	if err := reconcile.ResolveInTree(req.Tree, dir); err != nil {
 		return nil, fmt.Errorf("unit path: %w", err)
 	}

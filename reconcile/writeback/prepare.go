@@ -176,7 +176,7 @@ func (p *Prepared) verify(ctx context.Context, stack *reconcile.Stack, o *Outcom
 			if r.Unit.Output == "" {
 				continue
 			}
-			files, err := reconcile.OutputFiles(r.Objects)
+			files, err := reconcile.OutputFiles(r.OutputObjects())
 			if err != nil {
 				return fmt.Errorf("unit %s: output: %w", r.Unit.Name, err)
 			}

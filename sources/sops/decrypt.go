@@ -67,17 +67,23 @@ func (d *Decryptor) HasKeys() bool { return len(d.keys.age) > 0 || len(d.keys.pg
 // each encrypted on its own beside plain ones; each is decrypted alone.
 // Errors are *Error.
 func (d *Decryptor) Decrypt(name string, data []byte) ([]byte, bool, error) {
+	return d.decrypt(name, data, nil)
+}
+
+// decrypt is Decrypt that adds each decrypted string value to seen (when
+// not nil), so a caller can trace where plaintext ends up.
+func (d *Decryptor) decrypt(name string, data []byte, seen *[]string) ([]byte, bool, error) {
 	f := FormatOf(name)
 	if !mayCarry(f, data) {
 		return data, false, nil
 	}
 	if f == FormatYAML {
-		return d.decryptYAML(name, data)
+		return d.decryptYAML(name, data, seen)
 	}
 	if !carries(f, data) {
 		return data, false, nil
 	}
-	out, err := d.decryptFile(name, f, data)
+	out, err := d.decryptFile(name, f, data, seen)
 	if err != nil {
 		return nil, true, err
 	}
@@ -98,7 +104,7 @@ func (d *Decryptor) DecryptDocument(name string, doc []byte) ([]byte, bool, erro
 	if len(docs) != 1 {
 		return nil, true, &Error{Path: name, Err: fmt.Errorf("%w: want one document, have %d", ErrMalformed, len(docs))}
 	}
-	out, err := d.decryptFile(name, FormatYAML, doc)
+	out, err := d.decryptFile(name, FormatYAML, doc, nil)
 	if err != nil {
 		return nil, true, err
 	}
@@ -123,13 +129,13 @@ func IsEncrypted(obj map[string]any) bool {
 // decryptYAML handles a YAML stream: one file sops encrypted as a whole
 // (metadata in the first document, the same in every other), or documents
 // encrypted one by one and concatenated, possibly beside plain ones.
-func (d *Decryptor) decryptYAML(name string, data []byte) ([]byte, bool, error) {
+func (d *Decryptor) decryptYAML(name string, data []byte, seen *[]string) ([]byte, bool, error) {
 	docs, found := yamlDocs(data)
 	if !found {
 		return data, false, nil
 	}
 	if wholeFile(docs) {
-		out, err := d.decryptFile(name, FormatYAML, data)
+		out, err := d.decryptFile(name, FormatYAML, data, seen)
 		if err != nil {
 			return nil, true, err
 		}
@@ -142,7 +148,7 @@ func (d *Decryptor) decryptYAML(name string, data []byte) ([]byte, bool, error) 
 			return nil, true, &Error{Path: name, Err: fmt.Errorf("%w: document %d: cannot re-encode", ErrMalformed, i+1)}
 		}
 		if yamlMetadata(doc) != nil {
-			if enc, err = d.decryptFile(name, FormatYAML, enc); err != nil {
+			if enc, err = d.decryptFile(name, FormatYAML, enc, seen); err != nil {
 				var e *Error
 				if errors.As(err, &e) {
 					e.Err = fmt.Errorf("document %d: %w", i+1, e.Err)
@@ -216,8 +222,9 @@ func storeFor(f Format) (store, stores.MetadataOpts) {
 
 // decryptFile decrypts one sops file: load, recover the data key with our
 // keys, decrypt the values, verify the MAC, emit the plain file. The
-// library's error texts are not passed on: some quote a value.
-func (d *Decryptor) decryptFile(name string, f Format, data []byte) ([]byte, error) {
+// library's error texts are not passed on: some quote a value. Each
+// decrypted string value is added to seen (when not nil).
+func (d *Decryptor) decryptFile(name string, f Format, data []byte, seen *[]string) ([]byte, error) {
 	st, mdOpts := storeFor(f)
 	branches, err := st.LoadPlainFile(data)
 	if err != nil {
@@ -238,6 +245,9 @@ func (d *Decryptor) decryptFile(name string, f Format, data []byte) ([]byte, err
 
 	c := &watchCipher{Cipher: aes.NewCipher()}
 	mac, err := tree.Decrypt(key, c)
+	if err == nil && seen != nil {
+		*seen = append(*seen, c.values...)
+	}
 	if err != nil {
 		if c.failedAt == "" {
 			return nil, &Error{Path: name, Err: fmt.Errorf("%w: a value cannot be decrypted", ErrTampered)}
@@ -264,6 +274,8 @@ type watchCipher struct {
 	sops.Cipher
 	failedAt string
 	reason   error
+	// values are the string values decrypted, in order.
+	values []string
 }
 
 func (c *watchCipher) Decrypt(ciphertext string, key []byte, additionalData string) (any, error) {
@@ -277,6 +289,9 @@ func (c *watchCipher) Decrypt(ciphertext string, key []byte, additionalData stri
 		} else {
 			c.reason = fmt.Errorf("%w: value is in plain text where the file's rules say encrypted", ErrTampered)
 		}
+	}
+	if s, ok := v.(string); ok && err == nil {
+		c.values = append(c.values, s)
 	}
 	return v, err
 }

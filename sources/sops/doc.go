@@ -8,8 +8,9 @@
 // environment, a gpg agent or a terminal on its own. Decryptor.FS wraps a
 // revision's read-only tree: every YAML, JSON, dotenv or INI file carrying
 // SOPS metadata is decrypted as it is opened or read, and the FS records
-// which files it decrypted so the engine can mark their objects sensitive,
-// keep them out of the disk cache and mask them in output. A YAML stream
+// which files it decrypted, and the values they held (FS.Plaintexts), so
+// the engine can mark their objects sensitive, keep them out of the disk
+// cache, mask them in output and refuse them where they would be shown. A YAML stream
 // may mix plain documents with documents each encrypted on its own.
 // Decryptor.DecryptDocument decrypts one manifest after a kustomize build,
 // as Flux's kustomize-controller does.

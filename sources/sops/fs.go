@@ -46,6 +46,8 @@ type entry struct {
 	once sync.Once
 	data []byte
 	err  error
+	// values are the string values the file's decryption revealed.
+	values []string
 }
 
 // FS wraps tree.
@@ -66,6 +68,21 @@ func (f *FS) Decrypted() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Plaintexts returns the string values decrypted so far (those the files'
+// rules encrypted, not their plain neighbours), each once, sorted: what
+// must not be shown wherever it ends up.
+func (f *FS) Plaintexts() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	seen := map[string]bool{}
+	for _, e := range f.files {
+		for _, v := range e.values {
+			seen[v] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // Undecrypted returns the files passed through still encrypted because no
@@ -96,7 +113,8 @@ func (f *FS) content(name string, raw []byte) ([]byte, error) {
 	}
 	f.mu.Unlock()
 	e.once.Do(func() {
-		out, isSOPS, err := f.d.Decrypt(name, raw)
+		var values []string
+		out, isSOPS, err := f.d.decrypt(name, raw, &values)
 		var skipped *Error
 		if err != nil && f.d.allow && errors.As(err, &skipped) && errors.Is(err, ErrNoKey) {
 			out, isSOPS, err = raw, false, nil
@@ -115,7 +133,7 @@ func (f *FS) content(name string, raw []byte) ([]byte, error) {
 			}
 			e.data = raw
 		default:
-			e.data = out
+			e.data, e.values = out, values
 		}
 	})
 	f.mu.Lock()
