@@ -63,11 +63,7 @@ func registryOptions(configFile string, logger *slog.Logger) (registry.Options, 
 		o.ConfigFile = configFile
 		return o, nil
 	}
-	empty := filepath.Join(os.TempDir(), "steward-empty-docker-config.json")
-	if err := os.WriteFile(empty, []byte(`{"auths": {}}`), 0o600); err != nil {
-		return o, err
-	}
-	o.ConfigFile = empty
+	o.Anonymous = true
 	return o, nil
 }
 

@@ -47,7 +47,10 @@ type Client struct {
 func New(opts Options) (*Client, error) {
 	opts = opts.withDefaults()
 	path, explicit := opts.ConfigFile, opts.ConfigFile != ""
-	if !explicit {
+	switch {
+	case opts.Anonymous:
+		path = ""
+	case !explicit:
 		path = defaultConfigFile()
 	}
 	keys, notes, err := loadKeychain(path, explicit)

@@ -14,6 +14,9 @@ type Options struct {
 	// ConfigFile is a docker config.json with credentials under "auths".
 	// Empty means ~/.docker/config.json when it exists, else anonymous.
 	ConfigFile string
+	// Anonymous reads no credentials file at all: every registry is reached
+	// without credentials.
+	Anonymous bool
 	// Insecure lists registries (host or host:port) that may be reached
 	// over plain HTTP or TLS without verification. No other is.
 	Insecure []string

@@ -292,6 +292,28 @@ func TestConfigFileErrors(t *testing.T) {
 	if _, err := New(o); err == nil {
 		t.Fatal("an explicit config file that is missing was accepted")
 	}
+	// Anonymous reads no file: not the missing one, and not the default
+	// one, here unreadable as JSON.
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, ".docker"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".docker", "config.json"), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOME", home)
+	t.Setenv("DOCKER_CONFIG", "")
+	if _, err := New(DefaultOptions()); err == nil {
+		t.Fatal("the default config file was not read (the check below proves nothing)")
+	}
+	o.Anonymous = true
+	if _, err := New(o); err != nil {
+		t.Fatalf("anonymous with a missing file: %v", err)
+	}
+	o.ConfigFile = ""
+	if _, err := New(o); err != nil {
+		t.Fatalf("anonymous read the default config file: %v", err)
+	}
 }
 
 func TestPlainHTTPOnlyWhenListed(t *testing.T) {
