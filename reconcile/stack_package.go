@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"path"
 	"slices"
 	"strings"
@@ -113,6 +114,9 @@ func (s *Stack) validatePackageUnit(at string, u *Unit, fail func(string, string
 	if (r.Git == "") == (r.OCI == "") {
 		fail(at, "a package sets exactly one of git, oci")
 	}
+	if credentialsInURL(r.Git) {
+		fail(at+".git", "the URL carries credentials, which steward.lock would record; give them as STEWARD_GIT_TOKEN (or the --…-file flags) instead")
+	}
 	if r.OCI != "" && r.Path != "" {
 		fail(at+".path", "path applies to git packages; an OCI package is its artifact")
 	}
@@ -144,6 +148,18 @@ func (s *Stack) validatePackageUnit(at string, u *Unit, fail func(string, string
 	if u.Updater != nil {
 		fail(unit+".updater", "a package unit has no files here to update; steward.lock pins its version")
 	}
+}
+
+// credentialsInURL reports whether raw carries a password, or any user
+// information in an http(s) URL (a token as the user name). An SSH login
+// name (ssh://git@host/…) is not a credential.
+func credentialsInURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return false
+	}
+	_, hasPassword := u.User.Password()
+	return hasPassword || u.Scheme == "http" || u.Scheme == "https"
 }
 
 // TargetKind names the kind of the target called name: kubernetes,

@@ -186,6 +186,9 @@ func TestPackagesBadInput(t *testing.T) {
 			[]string{"units[0].with: with sets a package's parameters; the unit has no package"}},
 		{"a path of its own", consumerStack("channel: stable", "{greeting: hi}", "    path: apps/x\n"), false,
 			[]string{"units[0].path: a package unit has no path"}},
+		{"credentials in the package URL",
+			strings.Replace(consumerStack("channel: stable", "{greeting: hi}"), `git: "URL"`, `git: "https://bot:hunter2@git.example.com/ops.git"`, 1), false,
+			[]string{"units[0].package.git: the URL carries credentials, which steward.lock would record"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -196,6 +199,9 @@ func TestPackagesBadInput(t *testing.T) {
 				}
 			}
 			code, out, errOut := runIn(t, cache, "verify", "-C", dir)
+			if strings.Contains(out+errOut, "hunter2") {
+				t.Fatalf("verify quoted a credential:\n%s%s", out, errOut)
+			}
 			for _, w := range tc.want {
 				if code != 1 || !strings.Contains(out+errOut, w) {
 					t.Fatalf("verify: exit %d, want 1 naming %q\n%s%s", code, w, out, errOut)
