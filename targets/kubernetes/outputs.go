@@ -46,7 +46,10 @@ func (t *Target) ReadOutputs(ctx context.Context, unit string) (map[string]recon
 	return out, nil
 }
 
-// WriteOutputs replaces the outputs recorded for unit.
+// WriteOutputs replaces the outputs recorded for unit. The Secret is owned
+// by the unit's inventory ConfigMap, so Kubernetes' garbage collector
+// deletes it with the inventory when the unit leaves the stack (steward
+// itself may not delete Secrets in its namespace: its credentials are one).
 func (t *Target) WriteOutputs(ctx context.Context, unit string, outs map[string]reconcile.OutputValue) error {
 	data, err := json.Marshal(outs)
 	if err != nil {
@@ -61,6 +64,14 @@ func (t *Target) WriteOutputs(ctx context.Context, unit string, outs map[string]
 		},
 		Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{outputsKey: data},
+	}
+	var inv corev1.ConfigMap
+	err = t.own.client.Get(ctx, client.ObjectKey{Namespace: t.opts.InventoryNamespace, Name: inventoryPrefix + unit}, &inv)
+	switch {
+	case err == nil:
+		s.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: inv.Name, UID: inv.UID}}
+	case !apierrors.IsNotFound(err):
+		return &InventoryError{Unit: unit, Op: "write outputs", Err: err}
 	}
 	apply := func() error {
 		return t.own.client.Patch(ctx, s, client.Apply, client.FieldOwner(t.opts.FieldManager), client.ForceOwnership)

@@ -236,6 +236,15 @@ func TestOutputsServiceIPIntoMachineFile(t *testing.T) {
 	if err != nil || !strings.Contains(string(stored.Data["outputs.json"]), ip) {
 		t.Fatalf("stored outputs: %v", err)
 	}
+	// Owned by the unit's inventory: the garbage collector deletes it with
+	// the inventory when the unit leaves the stack.
+	inv, err := f.core.ConfigMaps(f.ns).Get(context.Background(), "unit-svc", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refs := stored.OwnerReferences; len(refs) != 1 || refs[0].Kind != "ConfigMap" || refs[0].Name != "unit-svc" || refs[0].UID != inv.UID {
+		t.Fatalf("outputs Secret owners %+v, want the inventory ConfigMap %s", refs, inv.UID)
+	}
 
 	// Replace the Service with another clusterIP, out of band.
 	if err := f.core.Services(f.ns).Delete(context.Background(), "db", metav1.DeleteOptions{}); err != nil {

@@ -105,8 +105,8 @@ func (t *Target) Inventories(ctx context.Context, stack string) ([]reconcile.Inv
 	return out, nil
 }
 
-// DropInventory removes the unit's inventory from every host and returns
-// the objects they recorded. Another stack's inventory is refused.
+// DropInventory removes the unit's inventory and recorded outputs from
+// every host and returns the objects they recorded. Another stack's inventory is refused.
 func (t *Target) DropInventory(ctx context.Context, unit, stack string) ([]reconcile.ObjectID, error) {
 	var mu sync.Mutex
 	var ids []reconcile.ObjectID
@@ -120,6 +120,11 @@ func (t *Target) DropInventory(ctx context.Context, unit, stack string) ([]recon
 			}
 			if err := reconcile.CheckInventoryOwner("host "+name, unit, inv.Stack, stack); err != nil {
 				return err
+			}
+			// The outputs first: an inventory left without them is collected
+			// again next pass; outputs left without an inventory never were.
+			if err := h.t.Remove(ctx, outputsPath(h, unit)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove outputs: %w", err)
 			}
 			if err := h.t.Remove(ctx, inventoryPath(h, unit)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("remove inventory: %w", err)

@@ -66,6 +66,10 @@ func TestCollectAndStacksOverSSH(t *testing.T) {
 	if err != nil || len(cs.Failed()) > 0 {
 		t.Fatalf("apply: %v %+v", err, cs.Failed())
 	}
+	// Unit a recorded outputs: they go with its inventory.
+	if err := f.target.WriteOutputs(ctx, "a", map[string]reconcile.OutputValue{"port": {Value: "5432"}}); err != nil {
+		t.Fatal(err)
+	}
 	ids, err := f.target.DropInventory(ctx, "a", "shop")
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +91,9 @@ func TestCollectAndStacksOverSSH(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(h.Root, machine.InventoryDir, "a.json")); !os.IsNotExist(err) {
 			t.Errorf("%s: the removed unit's inventory remains (%v)", h.Addr, err)
+		}
+		if _, err := os.Stat(filepath.Join(h.Root, machine.InventoryDir, "outputs", "a.json")); !os.IsNotExist(err) {
+			t.Errorf("%s: the removed unit's outputs remain (%v)", h.Addr, err)
 		}
 	}
 
