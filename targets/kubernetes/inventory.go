@@ -165,24 +165,31 @@ func (t *Target) writeInventory(ctx context.Context, u *reconcile.Unit, revision
 			"prune": fmt.Sprint(u.Prune), "allowEmpty": fmt.Sprint(u.AllowEmpty)},
 		BinaryData: map[string][]byte{inventoryKey: data},
 	}
-	apply := func() error {
-		return t.own.client.Patch(ctx, cm, client.Apply, client.FieldOwner(t.opts.FieldManager), client.ForceOwnership)
-	}
-	err = apply()
-	if apierrors.IsNotFound(err) {
-		ns := &corev1.Namespace{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
-			ObjectMeta: metav1.ObjectMeta{Name: t.opts.InventoryNamespace},
-		}
-		if err := t.own.client.Patch(ctx, ns, client.Apply, client.FieldOwner(t.opts.FieldManager)); err != nil {
-			return &InventoryError{Unit: unit, Op: "write", Err: fmt.Errorf("create namespace %s: %w", ns.Name, err)}
-		}
-		err = apply()
-	}
-	if err != nil {
+	if err := t.applyOwn(ctx, cm, t.opts.FieldManager); err != nil {
 		return &InventoryError{Unit: unit, Op: "write", Err: err}
 	}
 	return nil
+}
+
+// applyOwn server-side applies obj, one of steward's own objects in the
+// inventory namespace, as field manager manager, creating the namespace
+// the first time. Errors are the API server's, or name the namespace.
+func (t *Target) applyOwn(ctx context.Context, obj client.Object, manager string) error {
+	apply := func() error {
+		return t.own.client.Patch(ctx, obj, client.Apply, client.FieldOwner(manager), client.ForceOwnership)
+	}
+	err := apply()
+	if !apierrors.IsNotFound(err) {
+		return err
+	}
+	ns := &corev1.Namespace{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+		ObjectMeta: metav1.ObjectMeta{Name: t.opts.InventoryNamespace},
+	}
+	if err := t.own.client.Patch(ctx, ns, client.Apply, client.FieldOwner(t.opts.FieldManager)); err != nil {
+		return fmt.Errorf("create namespace %s: %w", ns.Name, err)
+	}
+	return apply()
 }
 
 // allInventories returns every unit's inventory but the given unit's, for

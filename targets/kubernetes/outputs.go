@@ -73,18 +73,7 @@ func (t *Target) WriteOutputs(ctx context.Context, unit string, outs map[string]
 	case !apierrors.IsNotFound(err):
 		return &InventoryError{Unit: unit, Op: "write outputs", Err: err}
 	}
-	apply := func() error {
-		return t.own.client.Patch(ctx, s, client.Apply, client.FieldOwner(t.opts.FieldManager), client.ForceOwnership)
-	}
-	err = apply()
-	if apierrors.IsNotFound(err) {
-		ns := &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: t.opts.InventoryNamespace}}
-		if err := t.own.client.Patch(ctx, ns, client.Apply, client.FieldOwner(t.opts.FieldManager)); err != nil {
-			return &InventoryError{Unit: unit, Op: "write outputs", Err: fmt.Errorf("create namespace %s: %w", ns.Name, err)}
-		}
-		err = apply()
-	}
-	if err != nil {
+	if err := t.applyOwn(ctx, s, t.opts.FieldManager); err != nil {
 		return &InventoryError{Unit: unit, Op: "write outputs", Err: err}
 	}
 	return nil

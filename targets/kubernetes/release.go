@@ -69,21 +69,7 @@ func (t *Target) SetReleaseMark(ctx context.Context, u *reconcile.Unit, m *recon
 		},
 		Data: data,
 	}
-	apply := func() error {
-		return t.own.client.Patch(ctx, cm, client.Apply, client.FieldOwner(t.opts.FieldManager+"-release"), client.ForceOwnership)
-	}
-	err := apply()
-	if apierrors.IsNotFound(err) {
-		ns := &corev1.Namespace{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
-			ObjectMeta: metav1.ObjectMeta{Name: t.opts.InventoryNamespace},
-		}
-		if err := t.own.client.Patch(ctx, ns, client.Apply, client.FieldOwner(t.opts.FieldManager)); err != nil {
-			return &InventoryError{Unit: u.Name, Op: "write", Err: err}
-		}
-		err = apply()
-	}
-	if err != nil {
+	if err := t.applyOwn(ctx, cm, t.opts.FieldManager+"-release"); err != nil {
 		return &InventoryError{Unit: u.Name, Op: "write", Err: err}
 	}
 	return nil

@@ -4,9 +4,7 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/stewardhq/steward/reconcile"
 )
@@ -38,21 +36,7 @@ func (t *Target) SetSuspended(ctx context.Context, u *reconcile.Unit, suspended 
 		},
 		Data: data,
 	}
-	apply := func() error {
-		return t.own.client.Patch(ctx, cm, client.Apply, client.FieldOwner(t.opts.FieldManager+"-suspend"), client.ForceOwnership)
-	}
-	err := apply()
-	if apierrors.IsNotFound(err) {
-		ns := &corev1.Namespace{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
-			ObjectMeta: metav1.ObjectMeta{Name: t.opts.InventoryNamespace},
-		}
-		if err := t.own.client.Patch(ctx, ns, client.Apply, client.FieldOwner(t.opts.FieldManager)); err != nil {
-			return &InventoryError{Unit: u.Name, Op: "write", Err: err}
-		}
-		err = apply()
-	}
-	if err != nil {
+	if err := t.applyOwn(ctx, cm, t.opts.FieldManager+"-suspend"); err != nil {
 		return &InventoryError{Unit: u.Name, Op: "write", Err: err}
 	}
 	return nil
