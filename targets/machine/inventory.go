@@ -165,15 +165,16 @@ func (t *Target) lockInventory(host, unit string) func() {
 }
 
 // writeApplied writes the inventory an apply built from the one it planned
-// with, keeping the suspension recorded on the host now: SetSuspended may
-// have changed it since the plan read the inventory.
+// with, keeping the suspension and release mark recorded on the host now:
+// SetSuspended and SetReleaseMark may have changed them since the plan read
+// the inventory.
 func (t *Target) writeApplied(ctx context.Context, h *host, inv *Inventory) error {
 	defer t.lockInventory(h.name, inv.Unit)()
 	cur, err := readInventory(ctx, h, inv.Unit)
 	if err != nil {
 		return err
 	}
-	inv.Suspended = cur.Suspended
+	inv.Suspended, inv.Release = cur.Suspended, cur.Release
 	return writeInventory(ctx, h, inv)
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/stewardhq/steward/reconcile"
 )
@@ -75,29 +74,8 @@ func mergeMarks(marks []*reconcile.ReleaseMark) *reconcile.ReleaseMark {
 // stack's inventory is refused. Every host is tried; the error names those
 // that failed.
 func (t *Target) SetReleaseMark(ctx context.Context, u *reconcile.Unit, m *reconcile.ReleaseMark) error {
-	if !unitFileName.MatchString(u.Name) {
-		return fmt.Errorf("machine target: unit name %q cannot name an inventory file", u.Name)
-	}
-	var mu sync.Mutex
-	var errs []error
-	t.forHosts(ctx, len(t.cfg.Hosts), func(ctx context.Context, i int) {
-		name := t.cfg.Hosts[i]
-		err := t.onHost(ctx, name, func(h *host) error {
-			inv, err := readInventory(ctx, h, u.Name)
-			if err != nil {
-				return err
-			}
-			if err := reconcile.CheckInventoryOwner("host "+name, u.Name, inv.Stack, u.StackName()); err != nil {
-				return err
-			}
-			inv.Stack, inv.Release = u.StackName(), m
-			return writeInventory(ctx, h, inv)
-		})
-		if err != nil {
-			mu.Lock()
-			errs = append(errs, fmt.Errorf("host %s: %w", name, err))
-			mu.Unlock()
-		}
+	return t.updateInventories(ctx, u, func(inv *Inventory) bool {
+		inv.Release = m
+		return true
 	})
-	return errors.Join(errs...)
 }

@@ -16,6 +16,21 @@ var _ reconcile.Suspender = (*Target)(nil)
 // stack's inventory is refused. Every host is tried; the error names those
 // that failed.
 func (t *Target) SetSuspended(ctx context.Context, u *reconcile.Unit, suspended bool) error {
+	return t.updateInventories(ctx, u, func(inv *Inventory) bool {
+		if inv.Suspended == suspended {
+			return false
+		}
+		inv.Suspended = suspended
+		return true
+	})
+}
+
+// updateInventories changes u's inventory on every host with change (which
+// reports whether it changed anything), creating the inventory where the
+// unit has none yet, under the lock applies take. Another stack's
+// inventory is refused. Every host is tried; the error names those that
+// failed.
+func (t *Target) updateInventories(ctx context.Context, u *reconcile.Unit, change func(*Inventory) bool) error {
 	if !unitFileName.MatchString(u.Name) {
 		return fmt.Errorf("machine target: unit name %q cannot name an inventory file", u.Name)
 	}
@@ -32,10 +47,10 @@ func (t *Target) SetSuspended(ctx context.Context, u *reconcile.Unit, suspended 
 			if err := reconcile.CheckInventoryOwner("host "+name, u.Name, inv.Stack, u.StackName()); err != nil {
 				return err
 			}
-			if inv.Suspended == suspended && reconcile.SameStack(inv.Stack, u.StackName()) {
+			if !change(inv) && reconcile.SameStack(inv.Stack, u.StackName()) {
 				return nil
 			}
-			inv.Stack, inv.Suspended = u.StackName(), suspended
+			inv.Stack = u.StackName()
 			return writeInventory(ctx, h, inv)
 		})
 		if err != nil {
