@@ -161,7 +161,10 @@ func (t *Transport) WriteFile(ctx context.Context, p string, content io.Reader, 
 			_ = r.Remove(tmp)
 		}
 	}()
-	if _, err = io.Copy(f, ctxReader{ctx, content}); err != nil {
+	cb := copyBuffers.Get().(*[]byte)
+	_, err = io.CopyBuffer(writerOnly{f}, ctxReader{ctx, content}, *cb)
+	copyBuffers.Put(cb)
+	if err != nil {
 		return err
 	}
 	if err = f.Sync(); err != nil {
@@ -301,6 +304,14 @@ func syncDir(r *os.Root, dir string) error {
 }
 
 // ctxReader stops a copy when the context is done.
+// copyBuffers are WriteFile's copy buffers. Without them every write
+// allocated 32 KiB in os.File.ReadFrom, even for a line of text: a first
+// pass over 40 000 files churned 1.3 GB through the garbage collector.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// writerOnly hides a file's ReadFrom, so io.CopyBuffer uses the buffer.
+type writerOnly struct{ io.Writer }
+
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader
