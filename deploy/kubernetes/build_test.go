@@ -154,6 +154,17 @@ func TestDeploymentHardening(t *testing.T) {
 			t.Errorf("container %s = %q, want %q", strings.Join(tc.path, "."), got, tc.want)
 		}
 	}
+	// The Go runtime's soft memory limit is the container's memory limit.
+	env, _, _ := unstructured.NestedSlice(c, "env")
+	memLimit := ""
+	for _, e := range env {
+		if em := e.(map[string]any); em["name"] == "GOMEMLIMIT" {
+			memLimit = str(em, "valueFrom", "resourceFieldRef", "resource")
+		}
+	}
+	if memLimit != "limits.memory" {
+		t.Errorf("GOMEMLIMIT from %q, want the container's limits.memory", memLimit)
+	}
 	if got := str(pod, "securityContext", "runAsNonRoot"); got != "true" {
 		t.Errorf("pod runAsNonRoot = %q", got)
 	}
