@@ -111,6 +111,21 @@ func event(res *reconcile.PassResult, unit string) *reconcile.UnitEvent {
 }
 
 // rollOut releases the current revision through all three waves.
+// newFrozenRelease is a fixture whose release of v2 is frozen: staging
+// took it, eu failed its health check and was rolled back, and the check
+// passes again.
+func newFrozenRelease(t *testing.T) *releaseFixture {
+	f := newReleaseFixture(t)
+	f.rollOut()
+	f.bump("v2")
+	f.pass(reconcile.PassRequest{})
+	f.unhealthy(true)
+	f.clock.Advance(2 * time.Second)
+	f.pass(reconcile.PassRequest{})
+	f.unhealthy(false)
+	return f
+}
+
 func (f *releaseFixture) rollOut() {
 	f.t.Helper()
 	for range 3 {
@@ -216,15 +231,8 @@ func TestReleaseFreezesOnFailedHealthCheck(t *testing.T) {
 }
 
 func TestReleaseNewRevisionWaitsBehindFrozenRelease(t *testing.T) {
-	f := newReleaseFixture(t)
-	f.rollOut()
-	f.bump("v2")
-	f.pass(reconcile.PassRequest{})
-	f.unhealthy(true)
-	f.clock.Advance(2 * time.Second)
-	f.pass(reconcile.PassRequest{})
+	f := newFrozenRelease(t)
 	f.want("staging=v2 eu=v1 us=v1")
-	f.unhealthy(false)
 
 	f.bump("v3") // arrives while v2's release is frozen
 	res := f.pass(reconcile.PassRequest{})
@@ -252,14 +260,7 @@ func TestReleaseNewRevisionWaitsBehindFrozenRelease(t *testing.T) {
 }
 
 func TestReleaseAbortRollsBackAppliedWaves(t *testing.T) {
-	f := newReleaseFixture(t)
-	f.rollOut()
-	f.bump("v2")
-	f.pass(reconcile.PassRequest{})
-	f.unhealthy(true)
-	f.clock.Advance(2 * time.Second)
-	f.pass(reconcile.PassRequest{})
-	f.unhealthy(false)
+	f := newFrozenRelease(t)
 	f.want("staging=v2 eu=v1 us=v1")
 
 	if err := f.r.AbortRelease(context.Background(), "app"); err != nil {
@@ -290,14 +291,7 @@ func TestReleaseAbortRollsBackAppliedWaves(t *testing.T) {
 }
 
 func TestReleaseAbortWithNewRevisionWaiting(t *testing.T) {
-	f := newReleaseFixture(t)
-	f.rollOut()
-	f.bump("v2")
-	f.pass(reconcile.PassRequest{})
-	f.unhealthy(true)
-	f.clock.Advance(2 * time.Second)
-	f.pass(reconcile.PassRequest{})
-	f.unhealthy(false)
+	f := newFrozenRelease(t)
 	f.bump("v3")
 	f.pass(reconcile.PassRequest{})
 	f.want("staging=v2 eu=v1 us=v1")
@@ -333,14 +327,7 @@ func TestReleaseSoakSurvivesRestart(t *testing.T) {
 }
 
 func TestReleaseFrozenSurvivesRestart(t *testing.T) {
-	f := newReleaseFixture(t)
-	f.rollOut()
-	f.bump("v2")
-	f.pass(reconcile.PassRequest{})
-	f.unhealthy(true)
-	f.clock.Advance(2 * time.Second)
-	f.pass(reconcile.PassRequest{})
-	f.unhealthy(false)
+	f := newFrozenRelease(t)
 
 	f.restart()
 	f.clock.Advance(time.Hour)
