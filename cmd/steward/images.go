@@ -50,15 +50,11 @@ func runImagesList(ctx context.Context, g *globalFlags, f *imageFlags, out io.Wr
 	if err != nil {
 		return err
 	}
-	root, err := os.OpenRoot(w.root)
+	root, stack, err := w.openStack()
 	if err != nil {
-		return fmt.Errorf("open repository: %w", err)
+		return err
 	}
 	defer root.Close()
-	stack, err := reconcile.LoadStack(root.FS())
-	if err != nil {
-		return &exitError{code: 1, err: err}
-	}
 	client, err := f.registryClient(stack, w.logger)
 	if err != nil {
 		return err
@@ -164,15 +160,11 @@ func runImagesUpdateLocal(ctx context.Context, g *globalFlags, f *imagesUpdateFl
 	if err != nil {
 		return err
 	}
-	root, err := os.OpenRoot(w.root)
+	root, stack, err := w.openStack()
 	if err != nil {
-		return fmt.Errorf("open repository: %w", err)
+		return err
 	}
 	defer root.Close()
-	stack, err := reconcile.LoadStack(root.FS())
-	if err != nil {
-		return &exitError{code: 1, err: err}
-	}
 	choices, failed, err := scanChoices(ctx, &f.images, w, stack, out)
 	if err != nil {
 		return err

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stewardhq/steward/reconcile"
 	"github.com/stewardhq/steward/sources/git"
 	"github.com/stewardhq/steward/sources/packages"
 )
@@ -69,15 +68,11 @@ func runPackagesUpdate(ctx context.Context, g *globalFlags, dryRun bool, out io.
 	if err != nil {
 		return err
 	}
-	root, err := os.OpenRoot(w.root)
+	root, stack, err := w.openStack()
 	if err != nil {
-		return fmt.Errorf("open repository: %w", err)
+		return err
 	}
 	defer root.Close()
-	stack, err := reconcile.LoadStackWith(root.FS(), w.stackLimits)
-	if err != nil {
-		return &exitError{code: 1, err: err}
-	}
 	old, err := packages.ReadLock(root.FS())
 	if err != nil {
 		return &exitError{code: 1, err: err}

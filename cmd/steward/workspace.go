@@ -31,6 +31,21 @@ type workspace struct {
 	decrypter reconcile.Decrypter
 }
 
+// openStack opens the working tree and reads its stack within the stack
+// limits (a bad stack is exit 1). The caller closes root.
+func (w *workspace) openStack() (root *os.Root, stack *reconcile.Stack, err error) {
+	root, err = os.OpenRoot(w.root)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open repository: %w", err)
+	}
+	stack, err = reconcile.LoadStackWith(root.FS(), w.stackLimits)
+	if err != nil {
+		root.Close()
+		return nil, nil, &exitError{code: 1, err: err}
+	}
+	return root, stack, nil
+}
+
 // findRoot returns the stack's root: the nearest directory from dir upwards
 // holding steward.yaml, not looking past the git repository's top (.git).
 // Without a steward.yaml, the repository top (or dir) is returned and
