@@ -3,10 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -137,27 +134,7 @@ func scaleRun(b *testing.B, bin string, n int) scalePoint {
 // and skew what is measured.
 func startQuiet(tb testing.TB, bin, work string, env []string, args ...string) *daemon {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	d := &daemon{addr: l.Addr().String(), log: &syncBuffer{}, done: make(chan error, 1)}
-	l.Close()
-	args = append(args, "--listen", d.addr, "--cache-dir", filepath.Join(work, "cache"), "--log-level", "warn")
-	d.cmd = exec.Command(bin, args...)
-	d.cmd.Dir = work
-	d.cmd.Env = append(os.Environ(), env...)
-	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
-	if err := d.cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	go func() { d.done <- d.cmd.Wait() }()
-	tb.Cleanup(func() {
-		if d.cmd.ProcessState == nil {
-			_ = d.cmd.Process.Kill()
-			<-d.done
-		}
-	})
+	d := spawnDaemon(tb, bin, work, env, "warn", args...)
 	deadline := time.Now().Add(20 * time.Minute)
 	for time.Now().Before(deadline) {
 		select {
@@ -165,11 +142,8 @@ func startQuiet(tb testing.TB, bin, work string, env []string, args ...string) *
 			tb.Fatalf("steward run exited (%v) before ready:\n%s", err, tail(d.log.String(), 4000))
 		default:
 		}
-		if resp, err := http.Get("http://" + d.addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return d
-			}
+		if d.ready() {
+			return d
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

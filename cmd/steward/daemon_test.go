@@ -57,13 +57,22 @@ func buildSteward(tb testing.TB) string {
 // waits for /readyz.
 func startDaemon(tb testing.TB, bin, work string, env []string, args ...string) *daemon {
 	tb.Helper()
+	d := spawnDaemon(tb, bin, work, env, "info", args...)
+	d.waitFor(tb, "ready", 5*time.Minute, func(*status.Snapshot) bool { return d.ready() })
+	return d
+}
+
+// spawnDaemon starts bin with args on a free loopback port, logging at
+// logLevel, and kills it when the test ends if it still runs.
+func spawnDaemon(tb testing.TB, bin, work string, env []string, logLevel string, args ...string) *daemon {
+	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	d := &daemon{addr: l.Addr().String(), log: &syncBuffer{}, done: make(chan error, 1)}
 	l.Close()
-	args = append(args, "--listen", d.addr, "--cache-dir", filepath.Join(work, "cache"), "--log-level", "info")
+	args = append(args, "--listen", d.addr, "--cache-dir", filepath.Join(work, "cache"), "--log-level", logLevel)
 	d.cmd = exec.Command(bin, args...)
 	d.cmd.Dir = work
 	d.cmd.Env = append(os.Environ(), env...)
@@ -85,15 +94,17 @@ func startDaemon(tb testing.TB, bin, work string, env []string, args ...string) 
 			<-d.done
 		}
 	})
-	d.waitFor(tb, "ready", 5*time.Minute, func(*status.Snapshot) bool {
-		resp, err := http.Get("http://" + d.addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
 	return d
+}
+
+// ready reports whether /readyz answers 200.
+func (d *daemon) ready() bool {
+	resp, err := http.Get("http://" + d.addr + "/readyz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // status fetches /api/status.
