@@ -12,10 +12,7 @@ func TestStackFieldsForTargetKind(t *testing.T) {
 	header := "apiVersion: steward.dev/v1\nkind: Stack\ntargets:\n" +
 		"  k: {kubernetes: {}}\n  m: {machines: {hosts: [a:22]}}\n  l: {local: {root: out}}\n" +
 		"units:\n  - name: a\n    path: a\n    generator: {yaml: {}}\n"
-	tests := []struct {
-		name, yaml string
-		want       []string // "" means valid
-	}{
+	tests := []stackCase{
 		{"health on kubernetes", header + "    target: k\n    health: {http: {url: http://x}}\n",
 			[]string{`steward.yaml:12:13: units[0].health: health applies to machine and local targets only; target "k" is kubernetes`}},
 		{"wait on machines", header + "    target: m\n    wait: {timeout: 1m}\n",
@@ -34,6 +31,20 @@ func TestStackFieldsForTargetKind(t *testing.T) {
 		{"health on machines", header + "    target: m\n    health: {command: {run: [true]}}\n", nil},
 		{"health on local", header + "    target: l\n    health: {command: {run: [true]}}\n", nil},
 	}
+	checkStackCases(t, tests)
+}
+
+// stackCase is a stack file and the errors parsing it must report, each a
+// part of the message; nil want means the stack is valid.
+type stackCase struct {
+	name, yaml string
+	want       []string
+}
+
+// checkStackCases parses each case's stack and checks that a valid one is
+// accepted and a bad one refused with a *FieldError saying every want.
+func checkStackCases(t *testing.T, tests []stackCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseStack([]byte(tt.yaml), "steward.yaml")

@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"errors"
 	"io/fs"
 	"slices"
 	"strings"
@@ -15,10 +14,7 @@ func TestStackReleaseValidation(t *testing.T) {
 	header := "apiVersion: steward.dev/v1\nkind: Stack\ntargets:\n" +
 		"  k: {kubernetes: {}}\n  k2: {kubernetes: {}}\n  m: {machines: {hosts: [a:22]}}\n  l: {local: {root: out}}\n" +
 		"units:\n  - name: app\n    path: a\n    generator: {yaml: {}}\n"
-	tests := []struct {
-		name, yaml string
-		want       []string // nil means valid
-	}{
+	tests := []stackCase{
 		{"unknown target", header + "    targets: [l, nowhere]\n    progressive: {soak: 1m}\n",
 			[]string{`steward.yaml:12:18: units[0].targets[1]: names no target "nowhere" (targets: k, k2, l, m)`}},
 		{"duplicate target", header + "    targets: [l, m, l]\n    progressive: {soak: 1m}\n",
@@ -51,30 +47,7 @@ func TestStackReleaseValidation(t *testing.T) {
 			[]string{`steward.yaml:12:15: units[0].targets[0]: the wave's unit "` + strings.Repeat("a", 62) + `.l" is longer than 63 characters`}},
 		{"mixed kinds", header + "    targets: [l, m, k]\n    progressive: {soak: 10m, maxFailures: 1}\n    health: {command: {run: [true]}}\n    wait: {timeout: 1m}\n", nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseStack([]byte(tt.yaml), "steward.yaml")
-			if tt.want == nil {
-				if err != nil {
-					t.Fatalf("valid stack refused: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("no error")
-			}
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("error %T is not a *FieldError", err)
-			}
-			msg := err.Error()
-			for _, w := range tt.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("error\n%s\nlacks\n%s", msg, w)
-				}
-			}
-		})
-	}
+	checkStackCases(t, tests)
 }
 
 // TestStackReleaseExpands: a progressive unit becomes one unit per wave,
