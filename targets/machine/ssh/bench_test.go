@@ -138,6 +138,22 @@ type ansibleRun struct {
 
 func newAnsibleRun(tb testing.TB, bin string, hosts []*sshd.Host) *ansibleRun {
 	tb.Helper()
+	lines := make([]string, len(hosts))
+	for i, h := range hosts {
+		tmp := filepath.Join(h.Dir, "ansible-tmp")
+		lines[i] = fmt.Sprintf("h%02d ansible_host=127.0.0.1 ansible_port=%d host_root=%s ansible_remote_tmp=%s", i, h.Port, h.Root, tmp)
+	}
+	return setupAnsible(tb, bin, lines, hosts[0].User, hosts[0].ClientKeyPath, hosts[0].KnownHostsPath, benchHosts,
+		map[string]string{"site.yml": benchPlaybook})
+}
+
+// setupAnsible writes, in temporary directories, an inventory of the
+// group bench (hostLines, logged in as user with key, host keys checked
+// against knownHosts), an ansible.cfg running forks hosts at once with
+// pipelining and no fact gathering, and files (the playbook and what it
+// reads).
+func setupAnsible(tb testing.TB, bin string, hostLines []string, user, key, knownHosts string, forks int, files map[string]string) *ansibleRun {
+	tb.Helper()
 	dir := tb.TempDir()
 	// ControlPath sockets need a short directory (108 bytes per path).
 	cp, err := os.MkdirTemp("", "acp")
@@ -147,12 +163,11 @@ func newAnsibleRun(tb testing.TB, bin string, hosts []*sshd.Host) *ansibleRun {
 	tb.Cleanup(func() { os.RemoveAll(cp) })
 	var inv strings.Builder
 	inv.WriteString("[bench]\n")
-	for i, h := range hosts {
-		tmp := filepath.Join(h.Dir, "ansible-tmp")
-		fmt.Fprintf(&inv, "h%02d ansible_host=127.0.0.1 ansible_port=%d host_root=%s ansible_remote_tmp=%s\n", i, h.Port, h.Root, tmp)
+	for _, l := range hostLines {
+		inv.WriteString(l + "\n")
 	}
-	fmt.Fprintf(&inv, "[bench:vars]\nansible_user=%s\nansible_ssh_private_key_file=%s\n", hosts[0].User, hosts[0].ClientKeyPath)
-	fmt.Fprintf(&inv, "ansible_ssh_common_args='-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes'\n", hosts[0].KnownHostsPath)
+	fmt.Fprintf(&inv, "[bench:vars]\nansible_user=%s\nansible_ssh_private_key_file=%s\n", user, key)
+	fmt.Fprintf(&inv, "ansible_ssh_common_args='-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes'\n", knownHosts)
 	cfg := fmt.Sprintf(`[defaults]
 forks = %d
 gathering = explicit
@@ -164,15 +179,16 @@ retry_files_enabled = False
 [ssh_connection]
 pipelining = True
 control_path_dir = %s
-`, benchHosts, filepath.Join(dir, "inventory.ini"), filepath.Join(dir, "local-tmp"), cp)
-	for name, content := range map[string]string{"inventory.ini": inv.String(), "ansible.cfg": cfg, "site.yml": benchPlaybook} {
+`, forks, filepath.Join(dir, "inventory.ini"), filepath.Join(dir, "local-tmp"), cp)
+	files["inventory.ini"], files["ansible.cfg"] = inv.String(), cfg
+	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			tb.Fatal(err)
 		}
 	}
 	env := append(os.Environ(), "ANSIBLE_CONFIG="+filepath.Join(dir, "ansible.cfg"), "ANSIBLE_HOME="+filepath.Join(dir, "home"),
 		"ANSIBLE_NOCOLOR=1", "ANSIBLE_STDOUT_CALLBACK=default")
-	return &ansibleRun{bin: bin, dir: dir, env: env, hosts: len(hosts)}
+	return &ansibleRun{bin: bin, dir: dir, env: env, hosts: len(hostLines)}
 }
 
 var recapLine = regexp.MustCompile(`(?m)^\S+\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)`)

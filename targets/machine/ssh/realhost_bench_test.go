@@ -3,12 +3,9 @@ package ssh
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -190,39 +187,10 @@ func verifyBench(tb testing.TB, hosts []*realhost.Host) {
 
 func newRealAnsible(tb testing.TB, bin string, hosts []*realhost.Host) *ansibleRun {
 	tb.Helper()
-	dir := tb.TempDir()
-	cp, err := os.MkdirTemp("", "acp")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { os.RemoveAll(cp) })
-	var inv strings.Builder
-	inv.WriteString("[bench]\n")
+	lines := make([]string, len(hosts))
 	for i, h := range hosts {
-		fmt.Fprintf(&inv, "g%d ansible_host=%s ansible_port=%d\n", i, h.IP, h.Port)
+		lines[i] = fmt.Sprintf("g%d ansible_host=%s ansible_port=%d", i, h.IP, h.Port)
 	}
-	fmt.Fprintf(&inv, "[bench:vars]\nansible_user=root\nansible_ssh_private_key_file=%s\n", hosts[0].ClientKeyPath)
-	fmt.Fprintf(&inv, "ansible_ssh_common_args='-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes'\n", hosts[0].KnownHostsPath)
-	cfg := fmt.Sprintf(`[defaults]
-forks = %d
-gathering = explicit
-host_key_checking = True
-interpreter_python = /usr/bin/python3
-inventory = %s
-local_tmp = %s
-retry_files_enabled = False
-[ssh_connection]
-pipelining = True
-control_path_dir = %s
-`, len(hosts), filepath.Join(dir, "inventory.ini"), filepath.Join(dir, "local-tmp"), cp)
-	files := map[string]string{"inventory.ini": inv.String(), "ansible.cfg": cfg, "site.yml": realBenchPlaybook,
-		"stw-bench.conf.j2": "listen {{ ansible_host }}:8080\n"}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	env := append(os.Environ(), "ANSIBLE_CONFIG="+filepath.Join(dir, "ansible.cfg"), "ANSIBLE_HOME="+filepath.Join(dir, "home"),
-		"ANSIBLE_NOCOLOR=1", "ANSIBLE_STDOUT_CALLBACK=default")
-	return &ansibleRun{bin: bin, dir: dir, env: env, hosts: len(hosts)}
+	return setupAnsible(tb, bin, lines, "root", hosts[0].ClientKeyPath, hosts[0].KnownHostsPath, len(hosts),
+		map[string]string{"site.yml": realBenchPlaybook, "stw-bench.conf.j2": "listen {{ ansible_host }}:8080\n"})
 }
