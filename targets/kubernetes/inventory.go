@@ -154,21 +154,28 @@ func (t *Target) writeInventory(ctx context.Context, u *reconcile.Unit, revision
 	if err != nil {
 		return &InventoryError{Unit: unit, Op: "write", Err: err}
 	}
-	cm := &corev1.ConfigMap{
+	cm := t.inventoryObject(unit, map[string]string{"unit": unit, inventoryStackKey: u.StackName(), "revision": revision, "objects": fmt.Sprint(len(inv)),
+		"prune": fmt.Sprint(u.Prune), "allowEmpty": fmt.Sprint(u.AllowEmpty)})
+	cm.BinaryData = map[string][]byte{inventoryKey: data}
+	if err := t.applyOwn(ctx, cm, t.opts.FieldManager); err != nil {
+		return &InventoryError{Unit: unit, Op: "write", Err: err}
+	}
+	return nil
+}
+
+// inventoryObject is unit's inventory ConfigMap holding data, as steward
+// applies it (the inventory itself, a suspension, a release mark: each by
+// its own field manager).
+func (t *Target) inventoryObject(unit string, data map[string]string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      inventoryPrefix + unit,
 			Namespace: t.opts.InventoryNamespace,
 			Labels:    map[string]string{inventoryLabel: "true", UnitLabel: unit},
 		},
-		Data: map[string]string{"unit": unit, inventoryStackKey: u.StackName(), "revision": revision, "objects": fmt.Sprint(len(inv)),
-			"prune": fmt.Sprint(u.Prune), "allowEmpty": fmt.Sprint(u.AllowEmpty)},
-		BinaryData: map[string][]byte{inventoryKey: data},
+		Data: data,
 	}
-	if err := t.applyOwn(ctx, cm, t.opts.FieldManager); err != nil {
-		return &InventoryError{Unit: unit, Op: "write", Err: err}
-	}
-	return nil
 }
 
 // applyOwn server-side applies obj, one of steward's own objects in the

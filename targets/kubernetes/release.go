@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/stewardhq/steward/reconcile"
@@ -60,15 +59,7 @@ func (t *Target) SetReleaseMark(ctx context.Context, u *reconcile.Unit, m *recon
 		}
 		data[releaseKey] = string(b)
 	}
-	cm := &corev1.ConfigMap{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      inventoryPrefix + u.Name,
-			Namespace: t.opts.InventoryNamespace,
-			Labels:    map[string]string{inventoryLabel: "true", UnitLabel: u.Name},
-		},
-		Data: data,
-	}
+	cm := t.inventoryObject(u.Name, data)
 	if err := t.applyOwn(ctx, cm, t.opts.FieldManager+"-release"); err != nil {
 		return &InventoryError{Unit: u.Name, Op: "write", Err: err}
 	}

@@ -3,9 +3,6 @@ package kubernetes
 import (
 	"context"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/stewardhq/steward/reconcile"
 )
 
@@ -27,15 +24,7 @@ func (t *Target) SetSuspended(ctx context.Context, u *reconcile.Unit, suspended 
 	if suspended {
 		data[suspendKey] = "true"
 	}
-	cm := &corev1.ConfigMap{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      inventoryPrefix + u.Name,
-			Namespace: t.opts.InventoryNamespace,
-			Labels:    map[string]string{inventoryLabel: "true", UnitLabel: u.Name},
-		},
-		Data: data,
-	}
+	cm := t.inventoryObject(u.Name, data)
 	if err := t.applyOwn(ctx, cm, t.opts.FieldManager+"-suspend"); err != nil {
 		return &InventoryError{Unit: u.Name, Op: "write", Err: err}
 	}
