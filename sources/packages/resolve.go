@@ -165,14 +165,9 @@ func (r *Resolver) resolveLocked(ctx context.Context, src *git.Source, refs *git
 			return nil, &MismatchError{Unit: u.Name, Package: ref, Ref: e.Ref, What: "commit", Locked: e.Commit, Found: got}
 		}
 		if rev == nil {
-			var fetched bool
 			var err error
-			rev, fetched, err = src.Checkout(ctx, e.Ref, refs.Objects[e.Ref], e.Commit)
-			if fetched {
-				r.stats.Fetches.Add(1)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("package %s: %w", ref, err)
+			if rev, err = r.checkout(ctx, src, refs, ref, e); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -228,4 +223,17 @@ func manifestName(ref *reconcile.PackageRef, version string) string {
 		base = ref.OCI
 	}
 	return base + "//" + path.Join(ref.Dir(), reconcile.PackageFile) + "@" + version
+}
+
+// checkout reads e's commit of a package repository, fetching it (and
+// counting the fetch) when the clone lacks it.
+func (r *Resolver) checkout(ctx context.Context, src *git.Source, refs *git.Refs, ref *reconcile.PackageRef, e *LockEntry) (*reconcile.Revision, error) {
+	rev, fetched, err := src.Checkout(ctx, e.Ref, refs.Objects[e.Ref], e.Commit)
+	if fetched {
+		r.stats.Fetches.Add(1)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("package %s: %w", ref, err)
+	}
+	return rev, nil
 }

@@ -93,12 +93,9 @@ func (r *Resolver) resolveFresh(ctx context.Context, stack *reconcile.Stack, u *
 		return nil, err
 	}
 	e.Commit = refs.Commits[e.Ref]
-	rev, fetched, err := src.Checkout(ctx, e.Ref, refs.Objects[e.Ref], e.Commit)
-	if fetched {
-		r.stats.Fetches.Add(1)
-	}
+	rev, err := r.checkout(ctx, src, refs, ref, e)
 	if err != nil {
-		return nil, fmt.Errorf("package %s: %w", ref, err)
+		return nil, err
 	}
 	l, err := r.load(rev, ref, e.Version)
 	if err != nil {
