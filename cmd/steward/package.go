@@ -92,11 +92,19 @@ func (f *packageRemoteFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringSliceVar(&f.insecure, "insecure-registry", nil, "a registry (host[:port]) that may be reached over plain HTTP")
 }
 
-// resolver returns a package resolver reaching repositories with the
-// credentials steward was started with.
-func (f *packageRemoteFlags) resolver(g *globalFlags, w *workspace) (*spackages.Resolver, error) {
+// resolver opens the workspace and returns it with a package resolver
+// reaching repositories with the credentials steward was started with and
+// the flags' plain-HTTP allowances.
+func (f *packageRemoteFlags) resolver(g *globalFlags) (*workspace, *spackages.Resolver, error) {
+	w, err := g.workspace()
+	if err != nil {
+		return nil, nil, err
+	}
 	r, err := g.packageResolver(w.logger, g.gitAuth(), nil, f.allowInsecureHTTP, f.insecure...)
-	return r, insecureHTTPUsage(err)
+	if err != nil {
+		return nil, nil, insecureHTTPUsage(err)
+	}
+	return w, r, nil
 }
 
 // origin returns --repo, else the origin URL of the repository holding dir.
@@ -166,11 +174,7 @@ func runPackagePublish(ctx context.Context, g *globalFlags, f *packageRemoteFlag
 	if err != nil {
 		return err
 	}
-	w, err := g.workspace()
-	if err != nil {
-		return err
-	}
-	r, err := f.resolver(g, w)
+	_, r, err := f.resolver(g)
 	if err != nil {
 		return err
 	}
@@ -186,11 +190,7 @@ func runPackagePublish(ctx context.Context, g *globalFlags, f *packageRemoteFlag
 // runPackagePublishOCI pushes the package in dir as an OCI artifact
 // tagged vVERSION.
 func runPackagePublishOCI(ctx context.Context, g *globalFlags, f *packageRemoteFlags, dir, version string, out io.Writer) error {
-	w, err := g.workspace()
-	if err != nil {
-		return err
-	}
-	r, err := f.resolver(g, w)
+	_, r, err := f.resolver(g)
 	if err != nil {
 		return err
 	}
@@ -234,11 +234,7 @@ func newPackagePromoteCommand(g *globalFlags) *cobra.Command {
 }
 
 func runPackagePromote(ctx context.Context, g *globalFlags, f *packageRemoteFlags, name, version string, to policy.Channel, out io.Writer) error {
-	w, err := g.workspace()
-	if err != nil {
-		return err
-	}
-	r, err := f.resolver(g, w)
+	w, r, err := f.resolver(g)
 	if err != nil {
 		return err
 	}
