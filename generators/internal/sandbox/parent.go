@@ -10,9 +10,11 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/stewardhq/steward/reconcile"
 )
@@ -77,7 +79,10 @@ func Run(ctx context.Context, kind string, spec any, req reconcile.GenerateReque
 		// Thread stacks count against the memory limit too: a child near
 		// it dies creating a thread rather than allocating heap.
 		strings.Contains(stderr.String(), "pthread_create failed"),
-		strings.Contains(stderr.String(), "cannot allocate memory"):
+		strings.Contains(stderr.String(), "cannot allocate memory"),
+		// Near its limit, Go's runtime may also fault rather than report
+		// (a failed mapping seen in the collector as a nil span).
+		usedHalf(cmd.ProcessState, lim.MaxMemory):
 		return nil, &MemoryError{Limit: lim.MaxMemory}
 	}
 	tail := stderr.String()
@@ -85,6 +90,13 @@ func Run(ctx context.Context, kind string, spec any, req reconcile.GenerateReque
 		tail = "…" + tail[len(tail)-2048:]
 	}
 	return nil, fmt.Errorf("sandbox: generator process failed (%v): %v; stderr:\n%s", waitErr, protoErr, tail)
+}
+
+// usedHalf reports whether the exited child had at least half of its
+// memory limit resident at its peak: a crash there is taken for the limit.
+func usedHalf(ps *os.ProcessState, limit int64) bool {
+	ru, ok := ps.SysUsage().(*syscall.Rusage)
+	return ok && limit > 0 && ru.Maxrss*1024 >= limit/2 // Maxrss is in KiB
 }
 
 // generatorError is the generator's own error, sent by the child.
