@@ -41,12 +41,20 @@ func MarkdownDiff(out io.Writer, base, head string, diffs []UnitDiff) {
 			fmt.Fprintf(out, "| %s | %s | ⚠️ failed | | |\n", mdEscape(d.Unit), mdEscape(d.Target))
 			continue
 		}
+		if len(d.NotCompared) > 0 {
+			fmt.Fprintf(out, "| %s | %s | 🔒 not compared | | |\n", mdEscape(d.Unit), mdEscape(d.Target))
+			continue
+		}
 		fmt.Fprintf(out, "| %s | %s | %d | %d | %d |\n", mdEscape(d.Unit), mdEscape(d.Target), d.Count(Created), d.Count(Configured), d.Count(Deleted))
 	}
 	fmt.Fprintf(out, "\n%d of %d units changed.\n", len(touched), len(diffs))
 	for _, d := range touched {
 		if d.Err != nil {
 			fmt.Fprintf(out, "\n<details><summary><b>%s</b>: failed</summary>\n\n```\n%s\n```\n</details>\n", mdEscape(d.Unit), fence(d.Err.Error()))
+			continue
+		}
+		if len(d.NotCompared) > 0 {
+			fmt.Fprintf(out, "\n<details><summary><b>%s</b>: not compared, its SOPS files need a key</summary>\n\n```\n%s\n```\n</details>\n", mdEscape(d.Unit), fence(strings.Join(d.NotCompared, "\n")))
 			continue
 		}
 		var body strings.Builder

@@ -11,6 +11,14 @@ type UnitDiff struct {
 	Unit, Target string
 	Changes      []ObjectChange
 	Err          error // the unit failed to generate in either revision
+	// NotCompared names the SOPS files no key opened, in either revision
+	// (diff without keys, as in CI on a pull request), one line each. The
+	// unit generated from ciphertext: when that differs between the
+	// revisions or failed, its objects were not compared and the unit
+	// counts as changed. When both generated the same objects it is
+	// unchanged and NotCompared is empty. (A template that branches on a
+	// secret value without printing it can hide a change there.)
+	NotCompared []string
 }
 
 // Count returns how many changes have action a.
@@ -24,8 +32,10 @@ func (d UnitDiff) Count(a Action) int {
 	return n
 }
 
-// Changed reports whether the unit changed or failed.
-func (d UnitDiff) Changed() bool { return d.Err != nil || len(d.Changes) > 0 }
+// Changed reports whether the unit changed or failed, or was not compared.
+func (d UnitDiff) Changed() bool {
+	return d.Err != nil || len(d.Changes) > 0 || len(d.NotCompared) > 0
+}
 
 // DiffRevisions generates base and head and compares them unit by unit: the
 // named units (all when names is empty) that exist in either revision, in
@@ -101,6 +111,11 @@ func CompareGenerations(base, head *Generation) ([]UnitDiff, error) {
 		} else {
 			d.Target = b.Unit.Target
 		}
+		if nc := slices.Concat(b.Undecrypted, h.Undecrypted); len(nc) > 0 {
+			d.NotCompared = notCompared(nc, b, h)
+			out = append(out, d)
+			continue
+		}
 		switch {
 		case h.Err != nil:
 			d.Err = fmt.Errorf("head: %w", h.Err)
@@ -116,4 +131,17 @@ func CompareGenerations(base, head *Generation) ([]UnitDiff, error) {
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// notCompared describes a unit that read SOPS files no key opened in base
+// or head, or returns nil when both generated the same objects from the
+// same ciphertext: equal ciphertext decrypts to equal plaintext.
+func notCompared(files []string, b, h Rendered) []string {
+	if b.Err == nil && h.Err == nil && b.Unit != nil && h.Unit != nil {
+		if changes, err := CompareObjects(b.Objects, h.Objects); err == nil && len(changes) == 0 {
+			return nil
+		}
+	}
+	slices.Sort(files)
+	return slices.Compact(files)
 }

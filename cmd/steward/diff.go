@@ -27,7 +27,9 @@ func newDiffCommand(g *globalFlags) *cobra.Command {
 		Short: "Compare the rendered objects of two revisions, or the working tree with the live targets",
 		Long: `With --base: generate two revisions straight from git's object store (no checkout) and print, per
 unit, the objects created, changed and deleted, with unified YAML diffs (Secret values masked). --format
-markdown prints a pull-request comment. --head defaults to HEAD. Exit 0 no change, 1 changes, 2 usage.
+markdown prints a pull-request comment. --head defaults to HEAD. Without any SOPS key, a unit that reads a
+SOPS file is generated from the ciphertext in both revisions: unchanged when both give the same objects, else
+printed as "not compared" with its files, and counted as a change. Exit 0 no change, 1 changes, 2 usage.
 
 With --live: plan the working tree's units against the live targets (a server-side dry-run for Kubernetes,
 a read of each host for machines) and print what would change; nothing is changed. Inputs get the outputs
@@ -115,6 +117,14 @@ func printTextDiff(out io.Writer, diffs []reconcile.UnitDiff) {
 	for _, d := range diffs {
 		if d.Err != nil {
 			fmt.Fprintf(out, "unit %s (target %s): failed: %v\n", d.Unit, d.Target, d.Err)
+			changed++
+			continue
+		}
+		if len(d.NotCompared) > 0 {
+			fmt.Fprintf(out, "unit %s (target %s): not compared: its SOPS files need a key (--sops-age-keys, --sops-pgp-keyring)\n", d.Unit, d.Target)
+			for _, n := range d.NotCompared {
+				fmt.Fprintf(out, "  %s\n", n)
+			}
 			changed++
 			continue
 		}
