@@ -110,7 +110,10 @@ func newImagesUpdateCommand(g *globalFlags) *cobra.Command {
 		Short: "One image-automation pass: scan, edit the markers, verify, and write or push",
 		Long: `Scan the registries, set every marker to its policy's choice (and run unit updaters), then
 generate and check every unit touched, as steward verify does, refreshing committed output. A change that
-fails is left out and reported with its policy, tag and error; the others go through.
+fails is left out and reported with its policy, tag and error; the others go through. Without any SOPS
+key, a touched unit that reads a SOPS file is generated from the ciphertext and reported (and named in the
+commit message) as not checked, its committed output left as it was; the reconciler, which holds the keys,
+checks it before applying.
 
 Without --push the verified edits are written into the working tree. With --push they are committed
 (author, message and signing key from images.update) onto the remote's tracked branch and pushed: a

@@ -190,6 +190,9 @@ func printOutcomes(out io.Writer, outcomes []writeback.Outcome) bool {
 		for _, c := range o.Skipped {
 			fmt.Fprintf(out, "%s %s: skipped: %s\n", o.Policy, o.Detail, c.Skipped)
 		}
+		for _, n := range o.NotChecked {
+			fmt.Fprintf(out, "%s %s: %s\n", o.Policy, o.Detail, n)
+		}
 	}
 	return dropped
 }

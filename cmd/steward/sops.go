@@ -86,13 +86,17 @@ func (t sopsTree) Undecrypted() []string {
 	return out
 }
 
-// offline reports whether cmd only reports on the repository (verify, diff
-// between revisions), so a SOPS file no key opens can be named instead of
-// refused: CI on a pull request holds no key.
+// offline reports whether cmd only reports on the repository or writes to
+// it (verify, diff between revisions, images update), so a SOPS file no key
+// opens can be named instead of refused: CI on a pull request holds no key.
 func offline(cmd *cobra.Command) bool {
 	switch cmd.Name() {
 	case "verify":
 		return true
+	case "update":
+		// images update checks what it writes back as verify does; the
+		// reconciler that applies it holds the keys.
+		return cmd.Parent() != nil && cmd.Parent().Name() == "images"
 	case "diff":
 		live, _ := cmd.Flags().GetBool("live")
 		return !live

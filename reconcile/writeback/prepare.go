@@ -48,6 +48,11 @@ type Outcome struct {
 	Skipped []Change
 	// Units were generated and checked for it.
 	Units []string
+	// NotChecked names, one line each, the units it touched that read SOPS
+	// files no key opened (a write-back without keys, as in CI) and those
+	// files: they generated from ciphertext, so nothing about them was
+	// checked and their committed output was left as it was.
+	NotChecked []string
 	// Err is why the proposal was dropped: its edit failed, or a unit it
 	// touched failed to generate or to pass the checks (every problem, as
 	// reconcile.Errors). Nothing of it is committed.
@@ -172,8 +177,9 @@ func (p *Prepared) verify(ctx context.Context, stack *reconcile.Stack, o *Outcom
 		if err := gen.Err(); err != nil {
 			return err
 		}
+		o.NotChecked = gen.NotChecked
 		for _, r := range gen.Units {
-			if r.Unit.Output == "" {
+			if r.Unit.Output == "" || len(r.Undecrypted) > 0 {
 				continue
 			}
 			files, err := reconcile.OutputFiles(r.OutputObjects())

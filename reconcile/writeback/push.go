@@ -61,7 +61,8 @@ type PullRequestResult struct {
 const DefaultMessage = `{{.Subject}}
 {{range .Changes}}
 - {{if .Unit}}{{.Unit}}: {{end}}{{.File}}{{if .Line}}:{{.Line}}{{end}}: {{if .Old}}{{.Old}} → {{end}}{{.New}} ({{.Policy}}){{end}}
-`
+{{range .Outcomes}}{{if not .Err}}{{range .NotChecked}}
+Not checked, no SOPS key: {{.}}{{end}}{{end}}{{end}}`
 
 // MessageData is what the message template sees.
 type MessageData struct {
