@@ -129,10 +129,14 @@ func newReconciler(w *workspace, g *globalFlags, sf *sourceFlags, tf *targetFlag
 	if err != nil {
 		return nil, err
 	}
-	// Package repositories are reached and verified as the main one is.
+	// Package repositories are reached and verified as the main one is:
+	// this resolver replaces the workspace's.
 	verify, err := sf.verifyOptions()
 	if err != nil {
 		return nil, err
+	}
+	if w.packages != nil {
+		w.packages.Close()
 	}
 	if w.packages, err = g.packageResolver(w.logger, g.gitAuth(), verify, sf.allowInsecureHTTP); err != nil {
 		return nil, err
