@@ -54,9 +54,10 @@ data:
 OBJECTS
 `
 
-// cmdStack is a stack of one command unit, cmd, with env for its command.
+// cmdStack is a stack of one command unit, cmd, with env for its command;
+// it is hermetic, so a generation without SOPS would be cached on disk.
 func cmdStack(env string) string {
-	return stackHeader + "units:\n  - {name: cmd, path: cmd, extraPaths: [shared], target: prod, generator: {command: {run: [./gen.sh], timeout: 2s, env: {" + env + "}}}}\n"
+	return stackHeader + "units:\n  - {name: cmd, path: cmd, extraPaths: [shared], target: prod, generator: {command: {run: [./gen.sh], hermetic: true, timeout: 2s, env: {" + env + "}}}}\n"
 }
 
 // cmdRepo commits a command unit reading SOPS files encrypted for
@@ -143,6 +144,16 @@ func TestSOPSCommandGenerator(t *testing.T) {
 		}
 	}
 	clean("build", out, errOut)
+	var cached []string
+	_ = filepath.WalkDir(cache, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			cached = append(cached, p)
+		}
+		return nil
+	})
+	if len(cached) != 0 {
+		t.Errorf("build wrote the decrypted generation to the disk cache: %v", cached)
+	}
 
 	// The key through the environment, which the command must not see.
 	t.Setenv("SOPS_AGE_KEY_FILE", key.File)

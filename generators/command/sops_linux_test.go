@@ -230,7 +230,7 @@ func TestGenerateSOPSDecryptedInMemory(t *testing.T) {
 				t.Errorf("Secret stringData = %v, want the decrypted values", got)
 			}
 			data := cm["data"].(map[string]any)
-			if data["region"] != "eu-west" || data["fs"] != "tmpfs" || !strings.HasPrefix(data["dir"].(string), mem+"/steward-command-") {
+			if data["region"] != "eu-west" || data["fs"] != "tmpfs" || !strings.HasPrefix(data["dir"].(string), mem+"/steward-decrypted-") {
 				t.Errorf("ConfigMap data = %v, want region eu-west, run on the tmpfs under %s", data, mem)
 			}
 			if got := strings.Join(dt.Decrypted(), " "); got != "cmd/db.yaml shared/app.env" {
@@ -386,5 +386,44 @@ func TestGenerateSOPSNoMemoryFilesystem(t *testing.T) {
 			assertEmpty(t, tmp)
 			assertNoFileHolds(t, repo, tmp, disk)
 		})
+	}
+}
+
+// A work tree left by a steward killed while its command ran (its lock
+// free) is removed by the next run that decrypts; one whose lock a running
+// steward holds is not, nor anything else there.
+func TestGenerateSOPSRemovesLeftWorkTrees(t *testing.T) {
+	needTools(t)
+	key := sopstest.NewAgeKey(t)
+	repo := sopsRepo(t, key.Recipient)
+	mem := memoryDir(t)
+	left, live, other := filepath.Join(mem, "steward-decrypted-left"), filepath.Join(mem, "steward-decrypted-live"), filepath.Join(mem, "other")
+	for _, d := range []string{left, live, other} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "db.yaml"), []byte("password: "+dbPassword+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.Open(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := modes[0].request(t, repo, key.File, false)
+	if _, err := command.New(&reconcile.CommandGenerator{Run: []string{"./gen.sh"}}).Generate(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(left); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the work tree left behind is still there (%v)", err)
+	}
+	for _, d := range []string{live, other} {
+		if _, err := os.Stat(filepath.Join(d, "db.yaml")); err != nil {
+			t.Errorf("%s was removed: %v", d, err)
+		}
 	}
 }

@@ -145,11 +145,10 @@ func inMemory(ctx context.Context, dt reconcile.DecryptingTree, unitDir string, 
 	if base == "" {
 		return "", nil, &MemoryError{Files: files, Tried: tried}
 	}
-	dir, err := os.MkdirTemp(base, "steward-command-")
+	dir, done, err := memoryWorkDir(base)
 	if err != nil {
 		return "", nil, fmt.Errorf("command: memory-backed work tree: %w", err)
 	}
-	done := func() { _ = os.RemoveAll(dir) }
 	if err := materialize(ctx, dt, dir, unitDir, roots); err != nil {
 		done()
 		if errors.Is(err, syscall.ENOSPC) {
