@@ -207,3 +207,36 @@ func TestSOPSCommandGenerator(t *testing.T) {
 		clean("build with "+tt.env, out, errOut)
 	}
 }
+
+// A command sees decrypted only the SOPS files under its unit's path and
+// extraPaths: one it reads elsewhere comes as stored, and the object it
+// prints from it, still encrypted, fails the unit instead of reaching a
+// target as ciphertext; named in extraPaths, the file is decrypted.
+func TestSOPSCommandOutsideItsPaths(t *testing.T) {
+	mem := memoryRuntimeDir(t)
+	key := sopstest.NewAgeKey(t)
+	dir := t.TempDir()
+	stack := func(extra string) string {
+		return stackHeader + "units:\n  - {name: cmd, path: cmd, extraPaths: [" + extra + "], generator: {command: {run: [cat, ../other/secret.yaml]}}, target: prod}\n"
+	}
+	writeTree(t, dir, map[string]string{
+		"steward.yaml": stack(""),
+		"cmd/README":   "reads ../other/secret.yaml\n",
+		"other/secret.yaml": string(sopstest.Encrypt(t, "secret.yaml", []byte("apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: app}\nstringData: {password: "+cmdPassword+"}\n"),
+			"^(data|stringData)$", key.Recipient)),
+	})
+	code, out, errOut := run(t, "build", "-C", dir, "--sops-age-keys", key.File)
+	if code != 1 || !strings.Contains(errOut, "unit cmd: Secret/app/s still carries SOPS metadata: it was not decrypted") ||
+		!strings.Contains(errOut, "a command generator sees decrypted those under its unit's path and extraPaths") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+	assertNoneShown(t, "build", cmdPlaintexts, []string{out, errOut}, dir)
+
+	writeTree(t, dir, map[string]string{"steward.yaml": stack("other")})
+	code, out, errOut = run(t, "build", "-C", dir, "--sops-age-keys", key.File)
+	if code != 0 || !strings.Contains(out, "password: '***'") {
+		t.Errorf("with extraPaths: exit %d, want the Secret masked\n%s%s", code, out, errOut)
+	}
+	assertNoneShown(t, "build with extraPaths", cmdPlaintexts, []string{out, errOut}, dir)
+	assertGone(t, "build with extraPaths", mem)
+}
