@@ -31,6 +31,9 @@ type DecryptingTree interface {
 	// Plaintexts are the values decrypted so far: the engine refuses an
 	// object that would show one.
 	Plaintexts() []string
+	// Tree is the tree it wraps, SOPS files as stored (a command generator
+	// none of whose files decrypts materialises it as it is).
+	Tree() fs.FS
 }
 
 // minTraced is the length from which a decrypted value is looked for in
@@ -58,7 +61,7 @@ type EncryptedObjectError struct {
 }
 
 func (e *EncryptedObjectError) Error() string {
-	return fmt.Sprintf("%s still carries SOPS metadata: it was not decrypted (steward decrypts the YAML, JSON, dotenv and INI files generators read through the repository tree, with the keys of --sops-age-keys or --sops-pgp-keyring; a command generator reads the disk, where they stay encrypted)", e.Object)
+	return fmt.Sprintf("%s still carries SOPS metadata: it was not decrypted (steward decrypts the YAML, JSON, dotenv and INI files generators read through the repository tree, with the keys of --sops-age-keys or --sops-pgp-keyring; a command generator sees decrypted those under its unit's path and extraPaths)", e.Object)
 }
 
 // checkDecrypted refuses objects that show a decrypted value outside what

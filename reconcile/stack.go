@@ -95,7 +95,7 @@ type Unit struct {
 	ServiceAccount string                `yaml:"serviceAccount,omitempty" doc:"Kubernetes service account (namespace/name) to impersonate."`
 	Interval       Duration              `yaml:"interval,omitempty" doc:"Re-apply interval for drift correction."`
 	Suspend        bool                  `yaml:"suspend,omitempty" doc:"Do not apply this unit."`
-	ExtraPaths     []string              `yaml:"extraPaths,omitempty" doc:"More directories whose files are inputs of the generator (for the generation cache)."`
+	ExtraPaths     []string              `yaml:"extraPaths,omitempty" doc:"More directories whose files are inputs of the generator (for the generation cache; a command that reads SOPS files gets them, decrypted, in its in-memory work tree)."`
 	Updater        *Updater              `yaml:"updater,omitempty" doc:"A program image automation runs in the unit's directory to edit generated configuration for a new tag."`
 	Outputs        map[string]OutputSpec `yaml:"outputs,omitempty" doc:"Values recorded after a successful apply, by name (see outputs.go)."`
 	Inputs         map[string]string     `yaml:"inputs,omitempty" doc:"Values this unit's generator consumes, by name: unit.output of a unit it depends on."`

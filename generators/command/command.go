@@ -82,18 +82,11 @@ func (g *Generator) Generate(ctx context.Context, req reconcile.GenerateRequest)
 		env = append(append(env, in...), params...)
 		slices.Sort(env)
 	}
-	root := req.LocalDir
-	if root == "" {
-		tmp, err := os.MkdirTemp("", "steward-command-")
-		if err != nil {
-			return nil, fmt.Errorf("materialize tree: %w", err)
-		}
-		defer os.RemoveAll(tmp)
-		if err := materialize(ctx, stored(req.Tree), tmp, req.Dir); err != nil {
-			return nil, err
-		}
-		root = tmp
+	root, done, err := g.workTree(ctx, req)
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	exe, err := g.executable(req, root, env)
 	if err != nil {
 		return nil, err
@@ -211,15 +204,4 @@ func lookPath(name, pathEnv string) (string, error) {
 		return p, nil
 	}
 	return "", fmt.Errorf("command %s: not found in PATH: %w", name, fs.ErrNotExist)
-}
-
-// stored returns the tree as stored when tree decrypts SOPS files as they
-// are read (reconcile.DecryptingTree over sources/sops): a command reads
-// the disk, and steward writes nothing decrypted to the disk, so a command
-// sees SOPS files encrypted, in a checkout as in a materialized tree.
-func stored(tree fs.FS) fs.FS {
-	if d, ok := tree.(interface{ Tree() fs.FS }); ok {
-		return d.Tree()
-	}
-	return tree
 }

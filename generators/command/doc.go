@@ -17,4 +17,18 @@
 // reaper kills and reaps every descendant before it exits. A revision that is not checked out on disk is first
 // materialised into a temporary directory, removed afterwards. Errors carry
 // the exit status and the tail of stderr.
+//
+// A command reads the disk, where steward writes nothing decrypted. When
+// the tree decrypts SOPS files (reconcile.DecryptingTree) and some under
+// the unit's path and extraPaths — a command unit's inputs, what the
+// generation cache watches — decrypt, the command runs instead in a copy
+// of those paths and of run[0], the files decrypted, in a fresh 0700
+// directory on a memory-backed filesystem ($XDG_RUNTIME_DIR when it is a
+// tmpfs, else /dev/shm), locked while it runs and removed when the command
+// ends however it ends; a copy whose lock is free (its steward was killed)
+// is removed by the next. Without such a filesystem the unit fails with a
+// *MemoryError rather than write plain text to disk. Reading the files
+// through the tree records what was decrypted, so the engine masks the
+// unit's Secrets and keeps it out of the disk cache. The command never
+// gets a key.
 package command

@@ -2,6 +2,7 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -11,34 +12,48 @@ import (
 	"strings"
 )
 
-// materialize writes tree under dir: directories, regular files with their
+// materialize writes the paths roots of tree under dir (every root
+// neither equal to nor under another one; "." for the whole tree; a root
+// missing from tree is left out): directories, regular files with their
 // permission bits (the executable bit matters), and symlinks that stay in
 // the tree. A symlink leaving the tree is an error under the unit's
-// directory and left out elsewhere.
-func materialize(ctx context.Context, tree fs.FS, dir, unitDir string) error {
-	err := fs.WalkDir(tree, ".", func(p string, d fs.DirEntry, err error) error {
+// directory and left out elsewhere. .git directories are left out.
+func materialize(ctx context.Context, tree fs.FS, dir, unitDir string, roots []string) error {
+	for _, root := range roots {
+		if root != "." {
+			if err := os.MkdirAll(filepath.Join(dir, filepath.FromSlash(path.Dir(root))), 0o755); err != nil {
+				return fmt.Errorf("materialize tree: %w", err)
+			}
+		}
+		err := fs.WalkDir(tree, root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if p == root && errors.Is(err, fs.ErrNotExist) {
+					return nil
+				}
+				return err
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			dst := filepath.Join(dir, filepath.FromSlash(p))
+			switch {
+			case p == ".":
+				return nil
+			case d.IsDir() && d.Name() == ".git":
+				return fs.SkipDir
+			case d.IsDir():
+				return os.Mkdir(dst, 0o755)
+			case d.Type()&fs.ModeSymlink != 0:
+				return materializeLink(tree, p, dst, unitDir)
+			case d.Type().IsRegular():
+				return materializeFile(tree, p, dst, d)
+			default:
+				return nil // devices, sockets, pipes: never in a repository
+			}
+		})
 		if err != nil {
-			return err
+			return fmt.Errorf("materialize tree: %w", err)
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		dst := filepath.Join(dir, filepath.FromSlash(p))
-		switch {
-		case p == ".":
-			return nil
-		case d.IsDir():
-			return os.Mkdir(dst, 0o755)
-		case d.Type()&fs.ModeSymlink != 0:
-			return materializeLink(tree, p, dst, unitDir)
-		case d.Type().IsRegular():
-			return materializeFile(tree, p, dst, d)
-		default:
-			return nil // devices, sockets, pipes: never in a repository
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("materialize tree: %w", err)
 	}
 	return nil
 }
