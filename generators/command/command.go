@@ -66,11 +66,11 @@ func (g *Generator) Generate(ctx context.Context, req reconcile.GenerateRequest)
 	if len(req.Inputs) > 0 || len(req.Params) > 0 {
 		// STEWARD_INPUT_<NAME> and STEWARD_PARAM_<NAME> each, and
 		// STEWARD_INPUTS and STEWARD_PARAMS naming them as JSON.
-		dir, err := os.MkdirTemp("", "steward-inputs-")
+		dir, done, err := inputsDir(req.Inputs)
 		if err != nil {
-			return nil, fmt.Errorf("command: inputs: %w", err)
+			return nil, err
 		}
-		defer os.RemoveAll(dir)
+		defer done()
 		in, err := reconcile.InputsEnv(req.Inputs, dir)
 		if err != nil {
 			return nil, fmt.Errorf("command: %w", err)

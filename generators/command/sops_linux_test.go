@@ -427,3 +427,41 @@ func TestGenerateSOPSRemovesLeftWorkTrees(t *testing.T) {
 		}
 	}
 }
+
+// A sensitive input (a secret output) is written for STEWARD_INPUTS only
+// to a memory-backed directory, removed after the run; where there is none
+// the unit fails and nothing is written.
+func TestGenerateSensitiveInputsInMemory(t *testing.T) {
+	needTools(t)
+	mem := memoryDir(t)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	const secret = dbPassword // which assertNoFileHolds looks for
+	req := request(t, "inputs")
+	req.Inputs = reconcile.Inputs{
+		"db-host": {Value: secret, Sensitive: true, From: reconcile.InputRef{Unit: "db", Output: "password"}},
+		"ip":      {Value: "10.96.0.7", From: reconcile.InputRef{Unit: "svc", Output: "ip"}},
+	}
+	gen := command.New(&reconcile.CommandGenerator{Run: []string{"./gen.sh"}})
+	objs, err := gen.Generate(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := objs[0].Object["data"].(map[string]any)
+	if dir, _ := data["inputsDir"].(string); !strings.HasPrefix(dir, mem+string(filepath.Separator)) || !strings.Contains(data["json"].(string), secret) {
+		t.Errorf("STEWARD_INPUTS in %v (want under %s), holding %v", data["inputsDir"], mem, data["json"])
+	}
+	assertEmpty(t, mem)
+	assertEmpty(t, tmp)
+
+	disk, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	command.SetMemoryDirs(t, disk)
+	if _, err := gen.Generate(context.Background(), req); err == nil || !strings.Contains(err.Error(), "sensitive inputs may only be written to a memory-backed directory") || strings.Contains(err.Error(), secret) {
+		t.Errorf("sensitive inputs without a memory-backed directory: %v", err)
+	}
+	assertEmpty(t, tmp)
+	assertNoFileHolds(t, disk)
+}

@@ -158,3 +158,30 @@ func inMemory(ctx context.Context, dt reconcile.DecryptingTree, unitDir string, 
 	}
 	return dir, done, nil
 }
+
+// inputsDir returns the directory for the STEWARD_INPUTS and
+// STEWARD_PARAMS files, and what removes it. When an input is sensitive (a
+// secret output) it is a memory-backed work directory, as for decrypted
+// SOPS files: steward writes no secret to disk.
+func inputsDir(in reconcile.Inputs) (string, func(), error) {
+	sensitive := false
+	for _, v := range in {
+		sensitive = sensitive || v.Sensitive
+	}
+	if !sensitive {
+		dir, err := os.MkdirTemp("", "steward-inputs-")
+		if err != nil {
+			return "", nil, fmt.Errorf("command: inputs: %w", err)
+		}
+		return dir, func() { _ = os.RemoveAll(dir) }, nil
+	}
+	base, tried := memoryDir()
+	if base == "" {
+		return "", nil, fmt.Errorf("command: sensitive inputs may only be written to a memory-backed directory, and none is available (%s): point $XDG_RUNTIME_DIR at a tmpfs", strings.Join(tried, "; "))
+	}
+	dir, done, err := memoryWorkDir(base)
+	if err != nil {
+		return "", nil, fmt.Errorf("command: memory-backed inputs directory: %w", err)
+	}
+	return dir, done, nil
+}

@@ -10,4 +10,5 @@ data:
   dbHost: "$STEWARD_INPUT_DB_HOST"
   ip: "$STEWARD_INPUT_IP"
   json: '$(cat "$STEWARD_INPUTS")'
+  inputsDir: "$(dirname "$STEWARD_INPUTS")"
 YAML
