@@ -165,6 +165,14 @@ func TestDeploymentHardening(t *testing.T) {
 	if memLimit != "limits.memory" {
 		t.Errorf("GOMEMLIMIT from %q, want the container's limits.memory", memLimit)
 	}
+	// Command generators read decrypted SOPS files from $XDG_RUNTIME_DIR,
+	// which must be memory-backed.
+	runtimeDir := ""
+	for _, e := range env {
+		if em := e.(map[string]any); em["name"] == "XDG_RUNTIME_DIR" {
+			runtimeDir = str(em, "value")
+		}
+	}
 	if got := str(pod, "securityContext", "runAsNonRoot"); got != "true" {
 		t.Errorf("pod runAsNonRoot = %q", got)
 	}
@@ -183,6 +191,14 @@ func TestDeploymentHardening(t *testing.T) {
 	for _, m := range mounts {
 		mm := m.(map[string]any)
 		mounted[mm["mountPath"].(string)] = kinds[mm["name"].(string)]
+	}
+	if runtimeDir == "" || mounted[runtimeDir] != "emptyDir" {
+		t.Errorf("XDG_RUNTIME_DIR %q: not an emptyDir mount", runtimeDir)
+	}
+	for _, v := range volumes {
+		if vm := v.(map[string]any); vm["name"] == "runtime" && str(vm, "emptyDir", "medium") != "Memory" {
+			t.Errorf("the runtime volume is not memory-backed: %v", vm)
+		}
 	}
 	for path, kind := range map[string]string{
 		"/tmp": "emptyDir", "/var/cache/steward": "emptyDir", "/home/nonroot": "emptyDir",
