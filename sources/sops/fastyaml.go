@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,7 +38,7 @@ import (
 // value is encrypted then depends on the comments around it); and after the
 // key unwrap, before any change: values the library does not walk (integers
 // beyond int64), and decrypted values of a type a value never has (a
-// comment, bytes).
+// comment outside a sequence, bytes).
 //
 // Encrypted comments are dropped, not decrypted: a comment is not data, it
 // is not covered by the MAC, and its plaintext would reach the output
@@ -85,7 +86,7 @@ func (d *Decryptor) fastYAML(name string, docs []*yaml.Node, seen *[]string) ([]
 		return nil, &Error{Path: name, Err: err}
 	}
 	for _, e := range w.edits {
-		writeValue(e.node, e.value)
+		e.apply()
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
@@ -323,9 +324,19 @@ type walker struct {
 	edits []edit
 }
 
+// edit is a decrypted value to write into its node, or, when seq is not
+// nil, an item of seq to drop.
 type edit struct {
-	node  *yaml.Node
-	value any
+	node, seq *yaml.Node
+	value     any
+}
+
+func (e edit) apply() {
+	if e.seq != nil {
+		e.seq.Content = slices.DeleteFunc(e.seq.Content, func(n *yaml.Node) bool { return n == e.node })
+		return
+	}
+	writeValue(e.node, e.value)
 }
 
 // mapping walks a mapping's values in order; at the top of a document it
@@ -354,19 +365,28 @@ func (w *walker) value(n *yaml.Node) error {
 		return w.mapping(n, false)
 	case yaml.SequenceNode:
 		for _, c := range n.Content {
-			if err := w.value(c); err != nil {
+			var err error
+			if c.Kind == yaml.ScalarNode {
+				err = w.leaf(c, n)
+			} else {
+				err = w.value(c)
+			}
+			if err != nil {
 				return err
 			}
 		}
 		return nil
 	case yaml.ScalarNode:
-		return w.leaf(n)
+		return w.leaf(n, nil)
 	}
 	return errFallback
 }
 
-// leaf is the onLeaves function of sops.Tree.Decrypt for a scalar.
-func (w *walker) leaf(n *yaml.Node) error {
+// leaf is the onLeaves function of sops.Tree.Decrypt for a scalar, an
+// item of seq when that is not nil. sops writes a comment among a
+// sequence's items as an encrypted item of type comment, which decrypts
+// back to a comment: not hashed, and dropped here.
+func (w *walker) leaf(n, seq *yaml.Node) error {
 	v, err := scalarValue(n)
 	if err != nil {
 		return errFallback
@@ -388,10 +408,14 @@ func (w *walker) leaf(n *yaml.Node) error {
 		if err != nil {
 			return &Error{Field: w.c.failedAt, Err: w.c.reason}
 		}
+		if _, ok := v.(sops.Comment); ok && seq != nil {
+			w.edits = append(w.edits, edit{node: n, seq: seq})
+			return nil
+		}
 		if !treeScalar(v) {
 			return errFallback
 		}
-		w.edits = append(w.edits, edit{n, v})
+		w.edits = append(w.edits, edit{node: n, value: v})
 	}
 	if !w.md.MACOnlyEncrypted || encrypted {
 		b, err := sops.ToBytes(v)
