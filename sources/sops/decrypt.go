@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	"filippo.io/age"
-	agearmor "filippo.io/age/armor"
 	"github.com/ProtonMail/go-crypto/openpgp"
 	pgparmor "github.com/ProtonMail/go-crypto/openpgp/armor"
 	sops "github.com/getsops/sops/v3"
@@ -396,11 +394,7 @@ func (d *Decryptor) tryKey(k any) ([]byte, bool) {
 		if len(d.keys.age) == 0 {
 			return nil, false
 		}
-		r, err := age.Decrypt(agearmor.NewReader(strings.NewReader(k.EncryptedKey)), d.keys.age...)
-		if err != nil {
-			return nil, false
-		}
-		b, err := io.ReadAll(r)
+		b, err := openAge(k.EncryptedKey, d.keys.age)
 		return b, err == nil
 	case *sopspgp.MasterKey:
 		if len(d.keys.pgp) == 0 {
