@@ -174,6 +174,16 @@ func coveredNode(n *yaml.Node, depth int) bool {
 // yamlMetadataOf reads the "sops" entry of a covered document as the
 // library's YAML store and stores.ExtractMetadata do.
 func yamlMetadataOf(doc *yaml.Node) (sops.Metadata, error) {
+	if md := yamlMetadata(doc); md != nil {
+		if m, ok := quickMetadata(md); ok {
+			return m, nil
+		}
+	}
+	return libraryMetadata(doc)
+}
+
+// libraryMetadata is yamlMetadataOf by stores.ExtractMetadata alone.
+func libraryMetadata(doc *yaml.Node) (sops.Metadata, error) {
 	root := doc.Content[0]
 	var branch sops.TreeBranch
 	for i := 0; i+1 < len(root.Content); i += 2 {

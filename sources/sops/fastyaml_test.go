@@ -140,7 +140,7 @@ func TestFastYAMLMatchesLibrary(t *testing.T) {
 				e := rule.e
 				e.age = []string{key.recipient}
 				enc := encrypt(t, "f.yaml", []byte(doc.yaml), e)
-				if !fastCovers(d, enc) {
+				if !fastCovers(d, enc) || !checkQuickMetadata(t, enc) {
 					t.Fatalf("the fast path does not cover:\n%s", enc)
 				}
 				out := compareDecrypt(t, d, "apps/f.yaml", enc)
@@ -319,6 +319,7 @@ func FuzzFastYAMLBytes(f *testing.F) {
 // refused or not SOPS.
 func compareDecrypt(t testing.TB, d *Decryptor, name string, data []byte) []byte {
 	t.Helper()
+	checkQuickMetadata(t, data)
 	var seen []string
 	out, isSOPS, err := d.decrypt(name, data, &seen)
 	libOut, libSOPS, libSeen, libErr := libraryDecrypt(d, name, data)
@@ -364,6 +365,31 @@ func compareDecrypt(t testing.TB, d *Decryptor, name string, data []byte) []byte
 		t.Fatalf("plaintexts seen: fast path %d, library %d", len(seen), len(libSeen))
 	}
 	return out
+}
+
+// checkQuickMetadata fails when quickMetadata reads a document's metadata
+// otherwise than stores.ExtractMetadata does. It reports whether it read
+// any.
+func checkQuickMetadata(t testing.TB, data []byte) bool {
+	t.Helper()
+	docs, _ := yamlDocs(data)
+	read := false
+	for _, doc := range docs {
+		md := yamlMetadata(doc)
+		if md == nil || !covered(doc) {
+			continue
+		}
+		quick, ok := quickMetadata(md)
+		if !ok {
+			continue
+		}
+		read = true
+		lib, err := libraryMetadata(doc)
+		if err != nil || !reflect.DeepEqual(quick, lib) {
+			t.Fatalf("quickMetadata:\n%#v\nExtractMetadata (err %v):\n%#v", quick, err, lib)
+		}
+	}
+	return read
 }
 
 // libraryDecrypt is Decrypt of YAML by the library alone, as it was
@@ -583,5 +609,19 @@ func decodeAllV2(t testing.TB, data []byte) []any {
 			return out
 		}
 		out = append(out, v)
+	}
+}
+
+// TestQuickMetadataPGP: metadata with PGP and age keys in one group reads
+// as ExtractMetadata reads it, and the file decrypts with the PGP key.
+func TestQuickMetadataPGP(t *testing.T) {
+	pk, ak := newPGPKey(t), newAgeKey(t)
+	enc := encrypt(t, "f.yaml", []byte(fastDocs[0].yaml), encryption{age: []string{ak.recipient}, pgp: []pgpKey{pk}})
+	if !checkQuickMetadata(t, enc) {
+		t.Fatalf("quickMetadata does not read:\n%s", enc)
+	}
+	d := newDecryptor(t, Options{PGPKeyrings: []string{pk.secring}})
+	if compareDecrypt(t, d, "f.yaml", enc) == nil {
+		t.Fatal("refused")
 	}
 }
