@@ -25,9 +25,8 @@ import (
 //   - age.Decrypt allocates a 64 KiB chunk buffer for a 32-byte payload.
 // The header is still parsed, unwrapped and authenticated by age
 // (age.DecryptHeader); only the payload's single chunk is opened here.
-// Whatever does not fit (a longer payload, a header that does not re-read
-// byte for byte, a failure of any kind) goes to age.Decrypt, whose answer
-// stands.
+// Whatever does not fit (a longer payload, a failure of any kind) goes to
+// age.Decrypt, whose answer stands.
 
 // openAge decrypts an armoured age file with ids. age sorts the
 // identities it is given, so each call has its own copy.
@@ -37,8 +36,9 @@ func openAge(armored string, ids []age.Identity) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if key, ok := openSingleChunk(raw, ids); ok {
-		return key, nil
+	key, err := openSingleChunk(raw, ids)
+	if !errors.Is(err, errNotSingle) {
+		return key, err
 	}
 	r, err := age.Decrypt(bytes.NewReader(raw), ids...)
 	if err != nil {
@@ -54,30 +54,45 @@ const (
 	ageChunkSize = 64 * 1024
 )
 
-// openSingleChunk opens a file whose payload is one chunk; false when it
-// is not, or anything fails.
-func openSingleChunk(raw []byte, ids []age.Identity) ([]byte, bool) {
-	hdr, err := age.ExtractHeader(bytes.NewReader(raw))
-	if err != nil || !bytes.HasPrefix(raw, hdr) {
-		return nil, false
+// errNotSingle: openSingleChunk leaves the file to age.Decrypt.
+var errNotSingle = errors.New("not a single-chunk age file")
+
+// openSingleChunk opens a file whose payload is one chunk. No identity
+// matching is age's answer (age.Decrypt would read the same header the
+// same way); for anything else that is not a single chunk that opens it
+// returns errNotSingle.
+func openSingleChunk(raw []byte, ids []age.Identity) ([]byte, error) {
+	// The header ends with its MAC line, "--- MAC\n", the first line to
+	// start so; age.DecryptHeader checks it is one.
+	i := bytes.Index(raw, []byte("\n--- "))
+	if i < 0 {
+		return nil, errNotSingle
 	}
-	payload := raw[len(hdr):]
+	end := bytes.IndexByte(raw[i+1:], '\n')
+	if end < 0 {
+		return nil, errNotSingle
+	}
+	hdr, payload := raw[:i+1+end+1], raw[i+1+end+1:]
 	if len(payload) < ageNonceSize+chacha20poly1305.Overhead || len(payload) > ageNonceSize+ageChunkSize+chacha20poly1305.Overhead {
-		return nil, false
+		return nil, errNotSingle
 	}
 	fileKey, err := age.DecryptHeader(hdr, ids...)
 	if err != nil {
-		return nil, false
+		var noMatch *age.NoIdentityMatchError
+		if errors.As(err, &noMatch) {
+			return nil, err
+		}
+		return nil, errNotSingle
 	}
 	defer clear(fileKey)
 	key, err := hkdf.Key(sha256.New, fileKey, payload[:ageNonceSize], "payload", chacha20poly1305.KeySize)
 	if err != nil {
-		return nil, false
+		return nil, errNotSingle
 	}
 	defer clear(key)
 	aead, err := chacha20poly1305.New(key)
 	if err != nil {
-		return nil, false
+		return nil, errNotSingle
 	}
 	// Chunk 0, flagged last: a 11-byte big-endian counter, then 1.
 	var nonce [chacha20poly1305.NonceSize]byte
@@ -85,9 +100,9 @@ func openSingleChunk(raw []byte, ids []age.Identity) ([]byte, bool) {
 	nonce[len(nonce)-1] = 1
 	plain, err := aead.Open(nil, nonce[:], payload[ageNonceSize:], nil)
 	if err != nil {
-		return nil, false
+		return nil, errNotSingle
 	}
-	return plain, true
+	return plain, nil
 }
 
 // x25519Identity is an age X25519 identity whose private key, public key

@@ -30,7 +30,7 @@ func TestOpenAgeMatchesAge(t *testing.T) {
 	}
 	dataKey := randomBytes(t, 32)
 	forMine := ageFile(t, dataKey, mine.Recipient())
-	if got, ok := openSingleChunk(forMine, []age.Identity{id}); !ok || !bytes.Equal(got, dataKey) {
+	if got, err := openSingleChunk(forMine, []age.Identity{id}); err != nil || !bytes.Equal(got, dataKey) {
 		t.Fatal("a data key's file does not open as a single chunk")
 	}
 	tests := []struct {
