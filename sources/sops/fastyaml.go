@@ -23,11 +23,13 @@ import (
 // metadata, in place, instead of handing the file to the library's YAML
 // store (which parses it twice more, converts it to a sops.Tree, compiles
 // the file's regex for every value and encodes every value back through a
-// YAML round trip). It keeps the library for what it is for: the metadata
-// (stores.ExtractMetadata), the AES cipher, sops.ToBytes for the MAC; and
-// the key unwrap is dataKey, as on the library path. It decides per value
-// as sops.Tree.Decrypt does (shouldBeEncrypted, walkBranch, walkValue) and
-// hashes the same values, in the same order, in the same byte form.
+// YAML round trip). It keeps the library for what it is for: the AES
+// cipher, sops.ToBytes for the MAC, the metadata (stores.ExtractMetadata
+// wherever quickMetadata does not read it); the key unwrap is dataKey, as
+// on the library path. It decides per value as sops.Tree.Decrypt does
+// (shouldBeEncrypted, walkBranch, walkValue) and hashes the same values, in
+// the same order, in the same byte form. The differential and fuzz tests
+// hold it to the library path.
 //
 // It covers the YAML sops writes, and edits of it: mappings with plain
 // string keys, sequences, scalars of the core types, comments. It leaves to
@@ -40,9 +42,9 @@ import (
 // beyond int64), and decrypted values of a type a value never has (a
 // comment outside a sequence, bytes).
 //
-// Encrypted comments are dropped, not decrypted: a comment is not data, it
-// is not covered by the MAC, and its plaintext would reach the output
-// unmasked. Plain comments stay where they were.
+// Encrypted comments are dropped, where the library decrypts them: a
+// comment is not data, the MAC does not cover it, and its plaintext would
+// reach the output unmasked. Plain comments stay where they were.
 var errFallback = errors.New("not covered by the YAML fast path")
 
 // fastYAML decrypts docs, the documents of one sops file (every document
