@@ -302,7 +302,9 @@ func (c *watchCipher) Decrypt(ciphertext string, key []byte, additionalData stri
 			c.reason = fmt.Errorf("%w: value is in plain text where the file's rules say encrypted", ErrTampered)
 		}
 	}
-	if s, ok := v.(string); ok && err == nil {
+	// An empty value reveals nothing (and the library "decrypts" an empty
+	// comment to one).
+	if s, ok := v.(string); ok && err == nil && s != "" {
 		c.values = append(c.values, s)
 	}
 	return v, err
