@@ -8,10 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
-	"filippo.io/age"
-	agearmor "filippo.io/age/armor"
 	"github.com/ProtonMail/go-crypto/openpgp"
 	pgparmor "github.com/ProtonMail/go-crypto/openpgp/armor"
 	sops "github.com/getsops/sops/v3"
@@ -104,7 +101,7 @@ func (d *Decryptor) DecryptDocument(name string, doc []byte) ([]byte, bool, erro
 	if len(docs) != 1 {
 		return nil, true, &Error{Path: name, Err: fmt.Errorf("%w: want one document, have %d", ErrMalformed, len(docs))}
 	}
-	out, err := d.decryptFile(name, FormatYAML, doc, nil)
+	out, err := d.decryptYAMLFile(name, docs, doc, nil)
 	if err != nil {
 		return nil, true, err
 	}
@@ -135,7 +132,7 @@ func (d *Decryptor) decryptYAML(name string, data []byte, seen *[]string) ([]byt
 		return data, false, nil
 	}
 	if wholeFile(docs) {
-		out, err := d.decryptFile(name, FormatYAML, data, seen)
+		out, err := d.decryptYAMLFile(name, docs, data, seen)
 		if err != nil {
 			return nil, true, err
 		}
@@ -143,18 +140,19 @@ func (d *Decryptor) decryptYAML(name string, data []byte, seen *[]string) ([]byt
 	}
 	var buf bytes.Buffer
 	for i, doc := range docs {
-		enc, err := encodeYAML(doc)
-		if err != nil {
-			return nil, true, &Error{Path: name, Err: fmt.Errorf("%w: document %d: cannot re-encode", ErrMalformed, i+1)}
-		}
+		var enc []byte
+		var err error
 		if yamlMetadata(doc) != nil {
-			if enc, err = d.decryptFile(name, FormatYAML, enc, seen); err != nil {
+			enc, err = d.decryptYAMLFile(name, []*yaml.Node{doc}, nil, seen)
+			if err != nil {
 				var e *Error
 				if errors.As(err, &e) {
 					e.Err = fmt.Errorf("document %d: %w", i+1, e.Err)
 				}
 				return nil, true, err
 			}
+		} else if enc, err = encodeYAML(doc); err != nil {
+			return nil, true, &Error{Path: name, Err: fmt.Errorf("%w: document %d: cannot re-encode", ErrMalformed, i+1)}
 		}
 		if i > 0 {
 			buf.WriteString("---\n")
@@ -186,6 +184,22 @@ func wholeFile(docs []*yaml.Node) bool {
 		}
 	}
 	return true
+}
+
+// decryptYAMLFile decrypts one sops file of YAML, docs as parsed from
+// data: by the fast path when it covers them, else by the library. A nil
+// data is docs encoded, for a document encrypted on its own.
+func (d *Decryptor) decryptYAMLFile(name string, docs []*yaml.Node, data []byte, seen *[]string) ([]byte, error) {
+	out, err := d.fastYAML(name, docs, seen)
+	if !errors.Is(err, errFallback) {
+		return out, err
+	}
+	if data == nil {
+		if data, err = encodeYAML(docs[0]); err != nil {
+			return nil, &Error{Path: name, Err: fmt.Errorf("%w: cannot re-encode", ErrMalformed)}
+		}
+	}
+	return d.decryptFile(name, FormatYAML, data, seen)
 }
 
 func encodeYAML(doc *yaml.Node) ([]byte, error) {
@@ -254,12 +268,8 @@ func (d *Decryptor) decryptFile(name string, f Format, data []byte, seen *[]stri
 		}
 		return nil, &Error{Path: name, Field: c.failedAt, Err: c.reason}
 	}
-	stored, err := aes.NewCipher().Decrypt(md.MessageAuthenticationCode, key, md.LastModified.Format(time.RFC3339))
-	if err != nil {
-		return nil, &Error{Path: name, Err: fmt.Errorf("%w: its MAC is missing or cannot be authenticated", ErrTampered)}
-	}
-	if s, ok := stored.(string); !ok || s != mac {
-		return nil, &Error{Path: name, Err: fmt.Errorf("%w: MAC mismatch", ErrTampered)}
+	if err := checkMAC(md, key, mac); err != nil {
+		return nil, &Error{Path: name, Err: err}
 	}
 	out, err := st.EmitPlainFile(tree.Branches)
 	if err != nil {
@@ -279,21 +289,39 @@ type watchCipher struct {
 }
 
 func (c *watchCipher) Decrypt(ciphertext string, key []byte, additionalData string) (any, error) {
-	v, err := c.Cipher.Decrypt(ciphertext, key, additionalData)
+	v, err := c.open(ciphertext, key, additionalData)
 	if err != nil {
 		// The last failure is the one that stopped the walk: a comment that
 		// fails is kept as plain text and the walk goes on.
 		c.failedAt = field(additionalData)
-		if strings.HasPrefix(ciphertext, "ENC[AES256_GCM,") {
+		if errors.Is(err, errUnsupportedType) {
+			c.reason = fmt.Errorf("%w: value is of a type sops does not decrypt", ErrMalformed)
+		} else if strings.HasPrefix(ciphertext, "ENC[AES256_GCM,") {
 			c.reason = fmt.Errorf("%w: value fails authentication", ErrTampered)
 		} else {
 			c.reason = fmt.Errorf("%w: value is in plain text where the file's rules say encrypted", ErrTampered)
 		}
 	}
-	if s, ok := v.(string); ok && err == nil {
+	// An empty value reveals nothing (and the library "decrypts" an empty
+	// comment to one).
+	if s, ok := v.(string); ok && err == nil && s != "" {
 		c.values = append(c.values, s)
 	}
 	return v, err
+}
+
+var errUnsupportedType = errors.New("unsupported type")
+
+// open is the library's Decrypt. It panics on a value of type "bytes"
+// (which it keys a map by), and the type is not authenticated: anyone who
+// can edit a file could stop steward by retyping one of its values.
+func (c *watchCipher) open(ciphertext string, key []byte, additionalData string) (v any, err error) {
+	defer func() {
+		if recover() != nil {
+			v, err = nil, errUnsupportedType
+		}
+	}()
+	return c.Cipher.Decrypt(ciphertext, key, additionalData)
 }
 
 // field turns sops's additional data ("data:password:") into a field path.
@@ -368,11 +396,7 @@ func (d *Decryptor) tryKey(k any) ([]byte, bool) {
 		if len(d.keys.age) == 0 {
 			return nil, false
 		}
-		r, err := age.Decrypt(agearmor.NewReader(strings.NewReader(k.EncryptedKey)), d.keys.age...)
-		if err != nil {
-			return nil, false
-		}
-		b, err := io.ReadAll(r)
+		b, err := openAge(k.EncryptedKey, d.keys.age)
 		return b, err == nil
 	case *sopspgp.MasterKey:
 		if len(d.keys.pgp) == 0 {

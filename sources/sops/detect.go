@@ -158,6 +158,9 @@ func yamlMetadata(doc *yaml.Node) *yaml.Node {
 // yamlKey decodes a key the way sops's YAML store does (tags and escapes
 // applied); "" for a key that is not a string.
 func yamlKey(n *yaml.Node) string {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" && n.Style&yaml.TaggedStyle == 0 {
+		return n.Value
+	}
 	var v any
 	if err := resolve(n).Decode(&v); err != nil {
 		return ""

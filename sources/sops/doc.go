@@ -24,8 +24,12 @@
 // the data key, a MAC or a decrypted value; the sops library's own errors,
 // which can quote a value, are replaced, and its loggers are muted.
 //
-// Only the library's stores, AES cipher, metadata and Shamir code are used
-// to decrypt; its age and PGP key sources are bypassed (they read the
-// environment, run gpg and prompt). The library still links every KMS
-// client it supports, because its core package imports them.
+// The library's AES cipher, metadata and Shamir code decrypt, and its
+// stores read and write every format; YAML that sops wrote, or the like, is
+// decrypted in place by a walk that follows the library's rules value for
+// value (fastyaml.go), the library's store taking the rest. Its age and
+// PGP key sources are bypassed (they read the environment, run gpg and
+// prompt): age opens the data keys, with an X25519 key prepared once
+// (age.go). The library still links every KMS client it supports, because
+// its core package imports them.
 package sops

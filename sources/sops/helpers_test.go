@@ -3,6 +3,7 @@ package sops
 import (
 	"bytes"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -95,6 +96,11 @@ type encryption struct {
 	encryptedRegex string   // --encrypted-regex; else the default _unencrypted suffix
 	groups         [][]string
 	threshold      int // Shamir threshold with groups
+	// The other rules, one at most with encryptedRegex; none of them and no
+	// encryptedRegex means the default _unencrypted suffix.
+	unencryptedRegex, encryptedSuffix, unencryptedSuffix string
+	encryptedCommentRegex, unencryptedCommentRegex       string
+	macOnlyEncrypted                                     bool
 }
 
 // fullStore is a sops store with both directions.
@@ -118,29 +124,46 @@ func testStore(f Format) fullStore {
 // library the way `sops --encrypt` does.
 func encrypt(t testing.TB, name string, plain []byte, e encryption) []byte {
 	t.Helper()
+	out, err := tryEncrypt(name, plain, e)
+	if err != nil {
+		t.Fatalf("encrypt %s: %v", name, err)
+	}
+	return out
+}
+
+// tryEncrypt is encrypt that returns the library's error, for input the
+// library may refuse (fuzzing).
+func tryEncrypt(name string, plain []byte, e encryption) ([]byte, error) {
 	st := testStore(FormatOf(name))
 	branches, err := st.LoadPlainFile(plain)
 	if err != nil {
-		t.Fatalf("load %s: %v", name, err)
+		return nil, fmt.Errorf("load: %w", err)
 	}
-	ageGroup := func(recipients []string) sops.KeyGroup {
+	ageGroup := func(recipients []string) (sops.KeyGroup, error) {
 		var g sops.KeyGroup
 		for _, r := range recipients {
 			k, err := sopsage.MasterKeyFromRecipient(r)
 			if err != nil {
-				t.Fatal(err)
+				return nil, err
 			}
 			g = append(g, k)
 		}
-		return g
+		return g, nil
 	}
 	var groups []sops.KeyGroup
 	if e.groups != nil {
 		for _, g := range e.groups {
-			groups = append(groups, ageGroup(g))
+			group, err := ageGroup(g)
+			if err != nil {
+				return nil, err
+			}
+			groups = append(groups, group)
 		}
 	} else {
-		g := ageGroup(e.age)
+		g, err := ageGroup(e.age)
+		if err != nil {
+			return nil, err
+		}
 		for _, p := range e.pgp {
 			k := sopspgp.NewMasterKeyFromFingerprint(p.fingerprint)
 			sopspgp.PubRing(p.pubring).ApplyToMasterKey(k)
@@ -148,10 +171,13 @@ func encrypt(t testing.TB, name string, plain []byte, e encryption) []byte {
 		}
 		groups = []sops.KeyGroup{g}
 	}
-	md := sops.Metadata{KeyGroups: groups, Version: "3.13.3", ShamirThreshold: e.threshold}
-	if e.encryptedRegex != "" {
-		md.EncryptedRegex = e.encryptedRegex
-	} else {
+	md := sops.Metadata{KeyGroups: groups, Version: "3.13.3", ShamirThreshold: e.threshold,
+		EncryptedRegex: e.encryptedRegex, UnencryptedRegex: e.unencryptedRegex,
+		EncryptedSuffix: e.encryptedSuffix, UnencryptedSuffix: e.unencryptedSuffix,
+		EncryptedCommentRegex: e.encryptedCommentRegex, UnencryptedCommentRegex: e.unencryptedCommentRegex,
+		MACOnlyEncrypted: e.macOnlyEncrypted}
+	if md.EncryptedRegex == "" && md.UnencryptedRegex == "" && md.EncryptedSuffix == "" && md.UnencryptedSuffix == "" &&
+		md.EncryptedCommentRegex == "" && md.UnencryptedCommentRegex == "" {
 		md.UnencryptedSuffix = sops.DefaultUnencryptedSuffix
 	}
 	tree := sops.Tree{Branches: branches, Metadata: md}
@@ -159,7 +185,7 @@ func encrypt(t testing.TB, name string, plain []byte, e encryption) []byte {
 	if len(groups) > 1 {
 		var errs []error
 		if key, errs = tree.GenerateDataKey(); len(errs) > 0 {
-			t.Fatalf("data key: %v", errs)
+			return nil, fmt.Errorf("data key: %v", errs)
 		}
 	} else {
 		// GenerateDataKey goes through the library's local key service,
@@ -167,29 +193,25 @@ func encrypt(t testing.TB, name string, plain []byte, e encryption) []byte {
 		// gpg; encrypt with each master key as configured instead.
 		key = make([]byte, 32)
 		if _, err := rand.Read(key); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		for _, k := range groups[0] {
 			if err := k.Encrypt(key); err != nil {
-				t.Fatal(err)
+				return nil, err
 			}
 		}
 	}
 	c := aes.NewCipher()
 	mac, err := tree.Encrypt(key, c)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	tree.Metadata.LastModified = time.Now().UTC().Truncate(time.Second)
 	tree.Metadata.MessageAuthenticationCode, err = c.Encrypt(mac, key, tree.Metadata.LastModified.Format(time.RFC3339))
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	out, err := st.EmitEncryptedFile(tree)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return st.EmitEncryptedFile(tree)
 }
 
 func newDecryptor(t testing.TB, opts Options) *Decryptor {

@@ -107,7 +107,10 @@ func parseAgeIdentities(data []byte) ([]age.Identity, error) {
 		case strings.HasPrefix(line, "AGE-SECRET-KEY-PQ-1"):
 			id, err = age.ParseHybridIdentity(line)
 		case strings.HasPrefix(line, "AGE-SECRET-KEY-1"):
-			id, err = age.ParseX25519Identity(line)
+			var x *age.X25519Identity
+			if x, err = age.ParseX25519Identity(line); err == nil {
+				id = prepared(x)
+			}
 		case strings.HasPrefix(line, "AGE-PLUGIN-"):
 			return nil, fmt.Errorf("line %d: age plugin identities are not supported", n)
 		default:
