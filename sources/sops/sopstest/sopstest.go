@@ -4,18 +4,24 @@
 package sopstest
 
 import (
+	"bytes"
 	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
+	"strings"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"filippo.io/age"
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	sopslib "github.com/getsops/sops/v3"
 	"github.com/getsops/sops/v3/aes"
 	sopsage "github.com/getsops/sops/v3/age"
 	"github.com/getsops/sops/v3/config"
+	sopspgp "github.com/getsops/sops/v3/pgp"
 	"github.com/getsops/sops/v3/stores/dotenv"
 	sopsini "github.com/getsops/sops/v3/stores/ini"
 	sopsjson "github.com/getsops/sops/v3/stores/json"
@@ -55,26 +61,76 @@ func NewAgeKey(t testing.TB) AgeKey {
 // (--encrypted-regex).
 func Encrypt(t testing.TB, name string, plain []byte, encryptedRegex string, recipients ...string) []byte {
 	t.Helper()
-	out, err := encrypt(name, plain, encryptedRegex, recipients)
+	var group sopslib.KeyGroup
+	for _, r := range recipients {
+		k, err := sopsage.MasterKeyFromRecipient(r)
+		if err != nil {
+			t.Fatalf("sopstest: recipient %s: %v", r, err)
+		}
+		group = append(group, k)
+	}
+	out, err := encrypt(name, plain, encryptedRegex, group)
 	if err != nil {
 		t.Fatalf("sopstest: encrypt %s: %v", name, err)
 	}
 	return out
 }
 
-func encrypt(name string, plain []byte, encryptedRegex string, recipients []string) ([]byte, error) {
+// PGPKey is an OpenPGP key pair made for a test, in keyring files.
+type PGPKey struct {
+	Fingerprint string // upper-case hex
+	// Secring holds the secret key without a passphrase, Pubring the
+	// public key (binary keyrings).
+	Secring, Pubring string
+}
+
+// NewPGPKey makes an OpenPGP key pair and its keyrings under t's temporary
+// directory.
+func NewPGPKey(t testing.TB) PGPKey {
+	t.Helper()
+	e, err := openpgp.NewEntity("steward test", "", "test@example.com", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sec, pub bytes.Buffer
+	if err := e.SerializePrivate(&sec, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Serialize(&pub); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	k := PGPKey{Fingerprint: strings.ToUpper(hex.EncodeToString(e.PrimaryKey.Fingerprint)),
+		Secring: filepath.Join(dir, "secring.gpg"), Pubring: filepath.Join(dir, "pubring.gpg")}
+	for f, b := range map[string][]byte{k.Secring: sec.Bytes(), k.Pubring: pub.Bytes()} {
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return k
+}
+
+// EncryptPGP is Encrypt for OpenPGP keys, as `sops --encrypt --pgp …` does.
+func EncryptPGP(t testing.TB, name string, plain []byte, encryptedRegex string, keys ...PGPKey) []byte {
+	t.Helper()
+	var group sopslib.KeyGroup
+	for _, p := range keys {
+		k := sopspgp.NewMasterKeyFromFingerprint(p.Fingerprint)
+		sopspgp.PubRing(p.Pubring).ApplyToMasterKey(k)
+		group = append(group, k)
+	}
+	out, err := encrypt(name, plain, encryptedRegex, group)
+	if err != nil {
+		t.Fatalf("sopstest: encrypt %s: %v", name, err)
+	}
+	return out
+}
+
+func encrypt(name string, plain []byte, encryptedRegex string, group sopslib.KeyGroup) ([]byte, error) {
 	st := storeFor(sops.FormatOf(name))
 	branches, err := st.LoadPlainFile(plain)
 	if err != nil {
 		return nil, err
-	}
-	var group sopslib.KeyGroup
-	for _, r := range recipients {
-		k, err := sopsage.MasterKeyFromRecipient(r)
-		if err != nil {
-			return nil, err
-		}
-		group = append(group, k)
 	}
 	md := sopslib.Metadata{KeyGroups: []sopslib.KeyGroup{group}, Version: "3.13.3"}
 	if encryptedRegex != "" {
