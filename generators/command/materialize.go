@@ -25,6 +25,33 @@ func materialize(ctx context.Context, tree fs.FS, dir, unitDir string, roots []s
 				return fmt.Errorf("materialize tree: %w", err)
 			}
 		}
+	}
+	err := walkRoots(ctx, tree, roots, func(p string, d fs.DirEntry) error {
+		dst := filepath.Join(dir, filepath.FromSlash(p))
+		switch {
+		case p == ".":
+			return nil
+		case d.IsDir():
+			return os.Mkdir(dst, 0o755)
+		case d.Type()&fs.ModeSymlink != 0:
+			return materializeLink(tree, p, dst, unitDir)
+		case d.Type().IsRegular():
+			return materializeFile(tree, p, dst, d)
+		default:
+			return nil // devices, sockets, pipes: never in a repository
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("materialize tree: %w", err)
+	}
+	return nil
+}
+
+// walkRoots walks each of roots in tree, calling fn for every entry but
+// .git directories; a root missing from tree is skipped. It stops when ctx
+// ends.
+func walkRoots(ctx context.Context, tree fs.FS, roots []string, fn func(p string, d fs.DirEntry) error) error {
+	for _, root := range roots {
 		err := fs.WalkDir(tree, root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				if p == root && errors.Is(err, fs.ErrNotExist) {
@@ -35,24 +62,13 @@ func materialize(ctx context.Context, tree fs.FS, dir, unitDir string, roots []s
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			dst := filepath.Join(dir, filepath.FromSlash(p))
-			switch {
-			case p == ".":
-				return nil
-			case d.IsDir() && d.Name() == ".git":
+			if d.IsDir() && d.Name() == ".git" {
 				return fs.SkipDir
-			case d.IsDir():
-				return os.Mkdir(dst, 0o755)
-			case d.Type()&fs.ModeSymlink != 0:
-				return materializeLink(tree, p, dst, unitDir)
-			case d.Type().IsRegular():
-				return materializeFile(tree, p, dst, d)
-			default:
-				return nil // devices, sockets, pipes: never in a repository
 			}
+			return fn(p, d)
 		})
 		if err != nil {
-			return fmt.Errorf("materialize tree: %w", err)
+			return err
 		}
 	}
 	return nil

@@ -100,33 +100,19 @@ func within(p, dir string) bool {
 // keys, which then reports the unit as not checked).
 func decryptIn(ctx context.Context, dt reconcile.DecryptingTree, roots []string) ([]string, error) {
 	read := map[string]bool{}
-	for _, root := range roots {
-		err := fs.WalkDir(dt, root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if p == root && errors.Is(err, fs.ErrNotExist) {
-					return nil
-				}
-				return err
-			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if d.IsDir() && d.Name() == ".git" {
-				return fs.SkipDir
-			}
-			if !d.Type().IsRegular() {
-				return nil
-			}
-			f, err := dt.Open(p)
-			if err != nil {
-				return err
-			}
-			read[p] = true
-			return f.Close()
-		})
-		if err != nil {
-			return nil, fmt.Errorf("command: %w", err)
+	err := walkRoots(ctx, dt, roots, func(p string, d fs.DirEntry) error {
+		if !d.Type().IsRegular() {
+			return nil
 		}
+		f, err := dt.Open(p)
+		if err != nil {
+			return err
+		}
+		read[p] = true
+		return f.Close()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("command: %w", err)
 	}
 	var files []string
 	for _, f := range dt.Decrypted() {
