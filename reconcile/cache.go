@@ -63,12 +63,12 @@ func (c *Cache) key(u *Unit, in Inputs) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// lookup returns the cached objects of u (their YAML and digest, and the
-// SOPS files the generation decrypted) when every recorded input is
-// unchanged in rev. The objects are the cache's own, not copies (see
+// lookup returns the cached objects of u (their YAML when yaml and the
+// entry has it, their digest, and the SOPS files the generation decrypted)
+// when every recorded input is unchanged in rev. The objects are the cache's own, not copies (see
 // Rendered): a daemon of 10 000 units keeps one copy of its 40 000 objects,
 // not two.
-func (c *Cache) lookup(u *Unit, in Inputs, rev *Revision) ([]*Object, [][]byte, string, []string, bool) {
+func (c *Cache) lookup(u *Unit, in Inputs, rev *Revision, yaml bool) ([]*Object, [][]byte, string, []string, bool) {
 	key := c.key(u, in)
 	c.mu.Lock()
 	e := c.mem[key]
@@ -88,14 +88,16 @@ func (c *Cache) lookup(u *Unit, in Inputs, rev *Revision) ([]*Object, [][]byte, 
 	for i, m := range e.Objects {
 		objs[i] = &Object{Object: m}
 	}
+	c.mu.Lock()
 	var ys [][]byte
-	if len(e.YAML) == len(objs) {
+	if !yaml {
+		e.YAML = nil // an entry loaded from the disk: not kept in memory unused
+	} else if len(e.YAML) == len(objs) {
 		ys = make([][]byte, len(objs))
 		for i, y := range e.YAML {
 			ys[i] = []byte(y)
 		}
 	}
-	c.mu.Lock()
 	hash := e.Hash
 	c.mu.Unlock()
 	if hash == "" { // an entry stored on disk by an older build
@@ -107,24 +109,29 @@ func (c *Cache) lookup(u *Unit, in Inputs, rev *Revision) ([]*Object, [][]byte, 
 	return objs, ys, hash, e.Decrypted, true
 }
 
-// store keeps objs (their YAML, which it returns, and hash, their
-// HashObjects) for u. It keeps the objects themselves: they are read-only
+// store keeps objs (with yaml their YAML, which it returns, and hash,
+// their HashObjects) for u. It keeps the objects themselves: they are read-only
 // from here on (see Rendered). A generation that decrypted SOPS files
 // (decrypted) is kept in memory only: nothing decrypted is written to the
 // disk.
-func (c *Cache) store(u *Unit, in Inputs, inputs []input, objs []*Object, hash string, decrypted []string) [][]byte {
-	e := &cacheEntry{Inputs: inputs, Objects: make([]map[string]any, len(objs)), YAML: make([]string, len(objs)), Hash: hash, Decrypted: decrypted}
-	ys := make([][]byte, len(objs))
+func (c *Cache) store(u *Unit, in Inputs, inputs []input, objs []*Object, hash string, decrypted []string, yaml bool) [][]byte {
+	e := &cacheEntry{Inputs: inputs, Objects: make([]map[string]any, len(objs)), Hash: hash, Decrypted: decrypted}
 	for i, o := range objs {
 		e.Objects[i] = o.Object
-		y, err := MarshalObject(o)
-		if err != nil {
-			return nil // not cacheable; the caller reports the render error when printing
-		}
-		e.YAML[i], ys[i] = string(y), y
 	}
-	if ballooned(objs, ys) {
-		e.YAML = nil // rendered again when printed
+	var ys [][]byte
+	if yaml {
+		e.YAML, ys = make([]string, len(objs)), make([][]byte, len(objs))
+		for i, o := range objs {
+			y, err := MarshalObject(o)
+			if err != nil {
+				return nil // not cacheable; the caller reports the render error when printing
+			}
+			e.YAML[i], ys[i] = string(y), y
+		}
+		if ballooned(objs, ys) {
+			e.YAML = nil // rendered again when printed
+		}
 	}
 	key := c.key(u, in)
 	c.mu.Lock()

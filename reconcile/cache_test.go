@@ -87,3 +87,45 @@ func TestCacheKeepsTheHash(t *testing.T) {
 		t.Fatalf("generated %d times, want 2 (once per unit)", calls.Load())
 	}
 }
+
+// Without KeepYAML (the daemon) nothing is rendered to YAML: neither the
+// result nor the cache entry, in memory or on disk, holds any; an entry a
+// build stored with YAML loses it from memory once the daemon reads it.
+func TestCacheWithoutYAML(t *testing.T) {
+	tree := fstest.MapFS{
+		"steward.yaml":  {Data: []byte(twoUnits)},
+		"apps/a/x.yaml": {Data: []byte(cm("a", "1"))},
+		"apps/b/y.yaml": {Data: []byte(cm("b", "1"))},
+	}
+	dir := t.TempDir()
+	calls := &atomic.Int32{}
+	cache := NewCache(dir, "test")
+	for _, pass := range []string{"generated", "cached"} {
+		for _, r := range renderStackWith(t, tree, cache, calls, false) {
+			if r.Err != nil || r.YAML != nil || len(r.Objects) != 1 {
+				t.Fatalf("%s %s: %v, YAML of %d objects", pass, r.Unit.Name, r.Err, len(r.YAML))
+			}
+		}
+	}
+	for key, e := range cache.mem {
+		if e.YAML != nil {
+			t.Errorf("entry %s keeps YAML", key)
+		}
+		data, err := os.ReadFile(cache.path(key))
+		must(t, err)
+		if strings.Contains(string(data), "apiVersion: v1") {
+			t.Errorf("entry %s on disk holds YAML: %s", key, data)
+		}
+	}
+	built := NewCache(t.TempDir(), "test")
+	renderStack(t, tree, built, calls)
+	renderStackWith(t, tree, built, calls, false)
+	for key, e := range built.mem {
+		if e.YAML != nil {
+			t.Errorf("entry %s stored by a build keeps its YAML after a render without", key)
+		}
+	}
+	if calls.Load() != 4 {
+		t.Fatalf("generated %d times, want 4 (once per unit and cache)", calls.Load())
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unique"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -216,7 +217,11 @@ func mappingValue(n *yaml.Node, budget *decodeState) (map[string]any, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[k.Value] = val
+		key := internKey(k.Value)
+		if str, ok := val.(string); ok && (key == "apiVersion" || key == "kind") {
+			val = unique.Make(str).Value()
+		}
+		out[key] = val
 	}
 	for _, v := range merges {
 		if err := mergeInto(out, v, budget); err != nil {
@@ -224,6 +229,33 @@ func mappingValue(n *yaml.Node, budget *decodeState) (map[string]any, error) {
 		}
 	}
 	return out, nil
+}
+
+// commonKeys are mapping keys most objects have. Decoded objects are kept
+// (the generation cache keeps a daemon's 40 000), and each key the parser
+// read is a string of its own: one shared copy of each common key, and of
+// each apiVersion and kind value, is a sixth of a small object's memory.
+var commonKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{
+		"apiVersion", "kind", "metadata", "name", "namespace", "labels", "annotations", "spec", "data",
+		"stringData", "type", "items", "template", "selector", "matchLabels", "containers", "image",
+		"ports", "port", "env", "value", "resources", "replicas",
+		// machine kinds
+		"path", "content", "contentBase64", "source", "mode", "owner", "group", "state", "enabled",
+		"version", "run", "creates", "unless", "onlyIf", "watch", "home", "shell", "uid", "gid",
+	} {
+		m[k] = k
+	}
+	return m
+}()
+
+// internKey returns the shared copy of k when it is a common key.
+func internKey(k string) string {
+	if s, ok := commonKeys[k]; ok {
+		return s
+	}
+	return k
 }
 
 // mergeInto applies a YAML merge key (<<): keys already present win.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestDecodeObjects(t *testing.T) {
@@ -94,4 +95,47 @@ func FuzzDecodeObjects(f *testing.F) {
 			_ = o.DeepCopy() // panics on a non-JSON value
 		}
 	})
+}
+
+// Objects decoded from separate files share one copy of each common key
+// and of their apiVersion and kind (the cache keeps every object of a
+// daemon's estate); other keys and values are their own.
+func TestDecodeObjectsShareCommonStrings(t *testing.T) {
+	doc := "apiVersion: machine.steward.dev/v1\nkind: File\nmetadata: {name: %s}\nspec: {path: /srv/%s, mode: \"0644\", custom: x}\n"
+	var objs []*Object
+	for _, name := range []string{"a", "b"} {
+		got, err := DecodeObjects([]byte(strings.ReplaceAll(doc, "%s", name)), name+".yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, got[0])
+	}
+	keyData := func(m map[string]any, key string) *byte {
+		for k := range m {
+			if k == key {
+				return unsafe.StringData(k)
+			}
+		}
+		t.Fatalf("no key %q in %v", key, m)
+		return nil
+	}
+	a, b := objs[0].Object, objs[1].Object
+	for _, key := range []string{"apiVersion", "kind", "metadata", "spec"} {
+		if keyData(a, key) != keyData(b, key) {
+			t.Errorf("key %q decoded twice", key)
+		}
+	}
+	for _, key := range []string{"path", "mode"} {
+		if keyData(a["spec"].(map[string]any), key) != keyData(b["spec"].(map[string]any), key) {
+			t.Errorf("key spec.%s decoded twice", key)
+		}
+	}
+	if keyData(a["spec"].(map[string]any), "custom") == keyData(b["spec"].(map[string]any), "custom") {
+		t.Error("an uncommon key is shared: the test cannot tell sharing apart")
+	}
+	for _, field := range []string{"apiVersion", "kind"} {
+		if unsafe.StringData(a[field].(string)) != unsafe.StringData(b[field].(string)) {
+			t.Errorf("%s value decoded twice", field)
+		}
+	}
 }

@@ -43,6 +43,12 @@ type RenderOptions struct {
 	// encrypted, and an object that still carries SOPS metadata fails its
 	// unit.
 	Decrypter Decrypter
+	// KeepYAML renders each generated object's YAML (MarshalObject) once
+	// and keeps it with the cache entry, for a verb that prints the
+	// objects (build): Rendered.YAML. Off, nothing is rendered to YAML:
+	// the daemon never prints objects, and the YAML emitter was a quarter
+	// of what its first pass allocated.
+	KeepYAML bool
 }
 
 // DefaultRenderOptions returns options with one unit per CPU at once (set
@@ -85,8 +91,9 @@ type Rendered struct {
 	// objects (a target defaulting fields) works on DeepCopy's, as the
 	// reconciler does before it plans.
 	Objects []*Object
-	// YAML holds each object as MarshalObject renders it, when the cache
-	// has it (nil otherwise).
+	// YAML holds each object as MarshalObject renders it, when the
+	// renderer keeps YAML (RenderOptions.KeepYAML) and the cache has it
+	// (nil otherwise).
 	YAML [][]byte
 	Err  error // a *UnitError
 	// Hash is HashObjects(Objects), computed once per generation (kept by
@@ -194,7 +201,7 @@ func (r *Renderer) renderUnit(ctx context.Context, rev *Revision, u *Unit, in In
 	log := r.opts.Logger.With("unit", u.Name, "revision", rev.ID)
 	// Sensitive inputs keep the generation out of the cache (and off the disk).
 	if c := r.opts.Cache; c != nil && cacheable(u) && len(in.Secrets()) == 0 {
-		if objs, ys, hash, decrypted, ok := c.lookup(u, in, rev); ok {
+		if objs, ys, hash, decrypted, ok := c.lookup(u, in, rev, r.opts.KeepYAML); ok {
 			res.Objects, res.YAML, res.Hash, res.Cached, res.Duration = objs, ys, hash, true, time.Since(start)
 			res.Decrypted = decrypted
 			log.Debug("generation cached", "objects", len(objs))
@@ -213,7 +220,7 @@ func (r *Renderer) renderUnit(ctx context.Context, rev *Revision, u *Unit, in In
 	// A generation that holds ciphertext is not kept: with keys it would
 	// be wrong. One that decrypted is kept in memory only (Cache.store).
 	if c := r.opts.Cache; c != nil && cacheable(u) && len(in.Secrets()) == 0 && len(dec.undecrypted) == 0 && ctx.Err() == nil {
-		res.YAML = c.store(u, in, inputs, objs, res.Hash, res.Decrypted)
+		res.YAML = c.store(u, in, inputs, objs, res.Hash, res.Decrypted, r.opts.KeepYAML)
 	}
 	log.Debug("generated", "objects", len(objs), "duration", res.Duration)
 	return res

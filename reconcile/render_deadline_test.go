@@ -67,7 +67,7 @@ func TestGenerateTimeout(t *testing.T) {
 		if out[1].Err != nil || len(out[1].Objects) != 1 {
 			t.Errorf("honour=%v: unit b = %v, %d objects; want it generated", honour, out[1].Err, len(out[1].Objects))
 		}
-		if _, _, _, _, ok := opts.Cache.lookup(units[0], nil, &Revision{ID: "r1", Tree: tree}); ok {
+		if _, _, _, _, ok := opts.Cache.lookup(units[0], nil, &Revision{ID: "r1", Tree: tree}, false); ok {
 			t.Errorf("honour=%v: a timed-out unit was cached", honour)
 		}
 	}

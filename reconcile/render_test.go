@@ -54,7 +54,14 @@ func cm(name, value string) string {
 	return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata: {v: \"" + value + "\"}\n"
 }
 
+// renderStack renders every unit of tree through cache as build does,
+// keeping each object's YAML.
 func renderStack(t *testing.T, tree fstest.MapFS, cache *Cache, calls *atomic.Int32) []Rendered {
+	t.Helper()
+	return renderStackWith(t, tree, cache, calls, true)
+}
+
+func renderStackWith(t *testing.T, tree fstest.MapFS, cache *Cache, calls *atomic.Int32, keepYAML bool) []Rendered {
 	t.Helper()
 	s, err := LoadStack(tree)
 	must(t, err)
@@ -63,6 +70,7 @@ func renderStack(t *testing.T, tree fstest.MapFS, cache *Cache, calls *atomic.In
 	opts := DefaultRenderOptions()
 	opts.Generators = func(*Unit) (Generator, error) { return fileGenerator{calls}, nil }
 	opts.Cache = cache
+	opts.KeepYAML = keepYAML
 	return NewRenderer(opts).Render(context.Background(), &Revision{ID: "r1", Tree: tree}, units)
 }
 

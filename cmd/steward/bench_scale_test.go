@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,7 +16,8 @@ import (
 // The scale series (issue: one replica for a whole estate): `steward run`
 // with N units of 4 File objects each on a local target, --concurrency 8,
 // polling and drift an hour away. STEWARD_SCALE_SIZES overrides the sizes
-// (comma-separated unit counts) for a quicker run.
+// (comma-separated unit counts) for a quicker run; STEWARD_SCALE_PROFILE
+// names a directory to save each size's heap profile in.
 var scaleSizes = []int{1000, 3000, 10000}
 
 // scaleGoal is the growth exponent the series must stay under: time and
@@ -112,6 +115,7 @@ func scaleRun(b *testing.B, bin string, n int) scalePoint {
 	if got := countFiles(b, filepath.Join(work, "out", "srv")); got != 4*n {
 		b.Fatalf("ready with %d files applied, want %d", got, 4*n)
 	}
+	saveHeapProfile(b, d, n)
 
 	last := fmt.Sprintf("u%04d", n-1)
 	target := filepath.Join(work, "out", "srv", last, "f3.conf")
@@ -127,6 +131,34 @@ func scaleRun(b *testing.B, bin string, n int) scalePoint {
 		b.Fatalf("steward run exited with %v:\n%s", err, tail(d.log.String(), 4000))
 	}
 	return p
+}
+
+// saveHeapProfile writes the daemon's heap profile after its first pass to
+// $STEWARD_SCALE_PROFILE/heap-N.pprof when that variable names a directory:
+// its alloc_space sample is every allocation of the first pass, its
+// inuse_space the live heap at the last collection.
+func saveHeapProfile(b *testing.B, d *daemon, n int) {
+	dir := os.Getenv("STEWARD_SCALE_PROFILE")
+	if dir == "" {
+		return
+	}
+	resp, err := http.Get("http://" + d.addr + "/debug/pprof/heap")
+	if err != nil {
+		b.Fatalf("heap profile: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b.Fatalf("heap profile: status %d", resp.StatusCode)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.Fatalf("heap profile: %v", err)
+	}
+	path := filepath.Join(dir, fmt.Sprintf("heap-%d.pprof", n))
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("heap profile after the first pass: %s", path)
 }
 
 // startQuiet is startDaemon polling only /readyz (every 50ms): fetching the

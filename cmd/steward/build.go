@@ -26,6 +26,7 @@ files or has a sensitive input are masked (***), in files always, on stdout unle
 failure, 2 usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.inputs = live.inputs(cmd.Context(), slog.New(slog.DiscardHandler))
+			g.printsYAML = outDir == "" && !updateOutputs
 			run, err := g.generateWorkTree(cmd.Context(), args)
 			if err != nil {
 				return err

@@ -23,7 +23,10 @@ type globalFlags struct {
 	// inputs resolves units' inputs for the working-tree verbs; nil uses
 	// the outputs' examples (--outputs-from-live sets it).
 	inputs func(*reconcile.Stack) reconcile.InputResolver
-	gen    generatorFlags
+	// printsYAML is set by build, which prints the objects: the working
+	// tree's generation keeps their YAML (reconcile.RenderOptions.KeepYAML).
+	printsYAML bool
+	gen        generatorFlags
 	// gitSSHKey and gitKnownHosts reach ssh:// repositories: the followed
 	// one, image automation's and package repositories, for every verb.
 	gitSSHKey, gitKnownHosts string

@@ -29,6 +29,8 @@ type workspace struct {
 	packages *packages.Resolver
 	// decrypter decrypts the SOPS files generators read (sopsFlags).
 	decrypter reconcile.Decrypter
+	// keepYAML keeps each generated object's YAML, for build's output.
+	keepYAML bool
 }
 
 // openStack opens the working tree and reads its stack within the stack
@@ -80,6 +82,7 @@ func (w *workspace) renderer() *reconcile.Renderer {
 	opts.Cache = w.cache
 	opts.Logger = w.logger
 	opts.Decrypter = w.decrypter
+	opts.KeepYAML = w.keepYAML
 	return reconcile.NewRenderer(opts)
 }
 

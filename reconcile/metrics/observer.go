@@ -17,10 +17,10 @@ func (r *Recorder) SourceChecked(ev reconcile.SourceEvent) {
 func (r *Recorder) UnitReconciled(ev reconcile.UnitEvent) {
 	u := ev.Unit
 	r.mu.Lock()
-	if r.units == nil {
-		r.units = map[string]bool{}
+	if r.targets == nil {
+		r.targets = map[string]bool{}
 	}
-	r.units[u.Name] = true
+	r.targets[u.Target] = true
 	r.mu.Unlock()
 	r.SetReady(u.Name, ev.State == reconcile.StateReady)
 	if ev.ChangeSet == nil && ev.Err == nil {
@@ -30,21 +30,23 @@ func (r *Recorder) UnitReconciled(ev reconcile.UnitEvent) {
 	r.SetDrift(u.Name, ev.Drift)
 }
 
-// PassCompleted forgets the series of units the stack no longer has.
+// PassCompleted forgets the series of units and targets the stack no
+// longer has.
 func (r *Recorder) PassCompleted(ev reconcile.PassEvent) {
 	if ev.Stack == nil {
 		return
 	}
+	r.units.retain(func(name string) bool { return ev.Stack.Unit(name) != nil })
 	r.mu.Lock()
-	var gone []string
-	for name := range r.units {
-		if ev.Stack.Unit(name) == nil {
-			gone = append(gone, name)
-			delete(r.units, name)
+	var goneTargets []string
+	for name := range r.targets {
+		if _, ok := ev.Stack.Targets[name]; !ok {
+			goneTargets = append(goneTargets, name)
+			delete(r.targets, name)
 		}
 	}
 	r.mu.Unlock()
-	for _, name := range gone {
-		r.ForgetUnit(name)
+	for _, name := range goneTargets {
+		r.ForgetTarget(name)
 	}
 }

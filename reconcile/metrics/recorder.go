@@ -40,37 +40,37 @@ func DefaultOptions() Options {
 
 // Recorder owns the reconciler's collectors. Its methods are safe for
 // concurrent use.
+//
+// Series per unit are few and flat: its last reconcile's duration is a
+// gauge, and the duration histogram is per target (a histogram per unit
+// was 18 series a unit: 15 buckets, +Inf, sum and count). The per-unit
+// series are kept as plain numbers and built when scraped (unitCollector).
 type Recorder struct {
-	ReconcileDuration *prometheus.HistogramVec // unit, target
-	ReconcileTotal    *prometheus.CounterVec   // unit, result
-	UnitReady         *prometheus.GaugeVec     // unit
+	ReconcileDuration *prometheus.HistogramVec // target
 	SourceRevision    *prometheus.GaugeVec     // revision
 	FetchDuration     prometheus.Histogram
-	ApplyObjects      *prometheus.CounterVec // unit, action
-	DriftObjects      *prometheus.GaugeVec   // unit
+	// Units exposes steward_unit_ready, steward_reconcile_last_duration_seconds,
+	// steward_reconcile_total, steward_apply_objects_total and
+	// steward_drift_objects, each labelled by unit.
+	Units prometheus.Collector
+
+	units *unitCollector
 
 	mu       sync.Mutex
 	revision string          // the one revision series kept in SourceRevision
-	units    map[string]bool // units with series, forgotten when the stack drops them
+	targets  map[string]bool // targets with a histogram, forgotten when the stack drops them
 }
 
 // New returns a Recorder whose collectors are not yet registered anywhere.
 func New(opts Options) *Recorder {
 	ns := opts.Namespace
+	units := newUnitCollector(ns)
 	return &Recorder{
 		ReconcileDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: ns, Name: "reconcile_duration_seconds",
-			Help:    "Time one unit's reconcile took: generate, check, plan and apply.",
+			Help:    "Time one reconcile of a unit took, by target: generate, check, plan and apply.",
 			Buckets: opts.DurationBuckets,
-		}, []string{"unit", "target"}),
-		ReconcileTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: ns, Name: "reconcile_total",
-			Help: "Reconciles of a unit by result (success, failure).",
-		}, []string{"unit", "result"}),
-		UnitReady: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: ns, Name: "unit_ready",
-			Help: "1 when the unit's last reconcile applied its revision fully, else 0.",
-		}, []string{"unit"}),
+		}, []string{"target"}),
 		SourceRevision: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: ns, Name: "source_revision_info",
 			Help: "The revision the source currently tracks (always 1; the revision is the label).",
@@ -80,22 +80,15 @@ func New(opts Options) *Recorder {
 			Help:    "Time one poll of the git source took, ls-remote and fetch.",
 			Buckets: opts.FetchBuckets,
 		}),
-		ApplyObjects: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: ns, Name: "apply_objects_total",
-			Help: "Objects applied by action (created, configured, unchanged, deleted, skipped, failed).",
-		}, []string{"unit", "action"}),
-		DriftObjects: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: ns, Name: "drift_objects",
-			Help: "Objects found drifted from git at the unit's last reconcile.",
-		}, []string{"unit"}),
+		Units: units,
+		units: units,
 	}
 }
 
 // Collectors returns every collector the Recorder owns, for registration.
 func (r *Recorder) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
-		r.ReconcileDuration, r.ReconcileTotal, r.UnitReady, r.SourceRevision,
-		r.FetchDuration, r.ApplyObjects, r.DriftObjects,
+		r.ReconcileDuration, r.SourceRevision, r.FetchDuration, r.Units,
 	}
 }
 
@@ -126,36 +119,34 @@ func NewRegistry() (*Recorder, *prometheus.Registry, error) {
 	return r, reg, nil
 }
 
-// RecordReconcile records one reconcile of unit on target: its duration, its
-// result, and per action the objects of cs (cs may be nil when the unit
-// failed before applying). A change set with failed changes counts as a
-// failure even when err is nil.
+// RecordReconcile records one reconcile of unit on target: its duration
+// (the unit's last, and in its target's histogram), its result, and per
+// action the objects of cs (cs may be nil when the unit failed before
+// applying). A change set with failed changes counts as a failure even when
+// err is nil.
 func (r *Recorder) RecordReconcile(unit, target string, cs *reconcile.ChangeSet, dur time.Duration, err error) {
-	r.ReconcileDuration.WithLabelValues(unit, target).Observe(dur.Seconds())
-	result := ResultSuccess
-	if err != nil || (cs != nil && cs.Count(reconcile.Failed) > 0) {
-		result = ResultFailure
-	}
-	r.ReconcileTotal.WithLabelValues(unit, result).Inc()
-	if cs == nil {
-		return
-	}
-	counts := map[reconcile.Action]int{}
-	for _, c := range cs.Changes {
-		counts[c.Action]++
-	}
-	for a, n := range counts {
-		r.ApplyObjects.WithLabelValues(unit, string(a)).Add(float64(n))
-	}
+	r.ReconcileDuration.WithLabelValues(target).Observe(dur.Seconds())
+	failed := err != nil || (cs != nil && cs.Count(reconcile.Failed) > 0)
+	r.units.update(unit, func(s *unitSeries) {
+		s.lastDuration = dur.Seconds()
+		s.set |= setDuration
+		if failed {
+			s.total[1]++
+		} else {
+			s.total[0]++
+		}
+		if cs != nil {
+			s.count(cs)
+		}
+	})
 }
 
 // SetReady sets steward_unit_ready for unit.
 func (r *Recorder) SetReady(unit string, ready bool) {
-	v := 0.0
-	if ready {
-		v = 1
-	}
-	r.UnitReady.WithLabelValues(unit).Set(v)
+	r.units.update(unit, func(s *unitSeries) {
+		s.ready = ready
+		s.set |= setReady
+	})
 }
 
 // SetRevision makes rev the only series of steward_source_revision_info.
@@ -181,16 +172,20 @@ func (r *Recorder) ObserveFetch(dur time.Duration) {
 
 // SetDrift sets how many objects of unit were found drifted.
 func (r *Recorder) SetDrift(unit string, n int) {
-	r.DriftObjects.WithLabelValues(unit).Set(float64(n))
+	r.units.update(unit, func(s *unitSeries) {
+		s.drift = float64(n)
+		s.set |= setDrift
+	})
+}
+
+// ForgetTarget deletes the duration histogram of target, for a target
+// removed from the stack file.
+func (r *Recorder) ForgetTarget(target string) {
+	r.ReconcileDuration.DeleteLabelValues(target)
 }
 
 // ForgetUnit deletes every series of unit, for a unit removed from the stack
 // file.
 func (r *Recorder) ForgetUnit(unit string) {
-	l := prometheus.Labels{"unit": unit}
-	r.ReconcileDuration.DeletePartialMatch(l)
-	r.ReconcileTotal.DeletePartialMatch(l)
-	r.UnitReady.DeletePartialMatch(l)
-	r.ApplyObjects.DeletePartialMatch(l)
-	r.DriftObjects.DeletePartialMatch(l)
+	r.units.forget(unit)
 }

@@ -51,13 +51,36 @@ func (s *Store) Update(name string, fn func(u *UnitStatus)) {
 		s.units[name] = u
 		s.order = append(s.order, name)
 	}
+	prev := *u
 	fn(u)
 	u.Name = name
-	c := u.clone() // fn may have handed in slices it keeps
-	c.LastError = reconcile.Redact(c.LastError)
-	c.Message = reconcile.Redact(c.Message)
-	c.Release = reconcile.Redact(c.Release)
-	*u = c
+	// fn may have handed in slices it keeps: what it changed is copied and
+	// redacted, what it left is the store's own already. PassCompleted
+	// updates every unit each pass; copying every unit's last result again
+	// was most of what the store allocated in a pass of 10 000 units.
+	if u.LastResult != prev.LastResult && u.LastResult != nil {
+		cs := *u.LastResult
+		cs.Changes = slices.Clone(cs.Changes)
+		u.LastResult = &cs
+	}
+	if !sameSlice(u.DependsOn, prev.DependsOn) {
+		u.DependsOn = slices.Clone(u.DependsOn)
+	}
+	if u.LastError != prev.LastError {
+		u.LastError = reconcile.Redact(u.LastError)
+	}
+	if u.Message != prev.Message {
+		u.Message = reconcile.Redact(u.Message)
+	}
+	if u.Release != prev.Release {
+		u.Release = reconcile.Redact(u.Release)
+	}
+}
+
+// sameSlice reports whether a and b are the same slice: same length and
+// backing array.
+func sameSlice(a, b []string) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // Retain drops every unit whose name is not in names (units removed from

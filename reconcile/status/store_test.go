@@ -144,3 +144,29 @@ func TestConcurrentWriters(t *testing.T) {
 		t.Fatalf("sum of drift = %d, want %d: updates were lost", total, 4*200)
 	}
 }
+
+// Update copies what fn hands in, and only that: the result and
+// dependencies it sets are the store's own afterwards, and an update that
+// leaves them (PassCompleted's, for every unit each pass) copies nothing.
+func TestUpdateCopiesOnlyWhatChanged(t *testing.T) {
+	s := NewStore()
+	cs := &reconcile.ChangeSet{Changes: []reconcile.Change{{Action: reconcile.Created}, {Action: reconcile.Unchanged}}}
+	deps := []string{"a"}
+	s.Update("u", func(u *UnitStatus) { u.LastResult, u.DependsOn, u.LastError = cs, deps, "https://user:pw@example.com" })
+	cs.Changes[0].Action = reconcile.Failed
+	deps[0] = "changed"
+	got, _ := s.Snapshot().Unit("u")
+	if got.LastResult.Changes[0].Action != reconcile.Created || got.DependsOn[0] != "a" || strings.Contains(got.LastError, "pw") {
+		t.Fatalf("the store shares what Update was handed, or did not redact: %+v", got)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		s.Update("u", func(u *UnitStatus) { u.Target, u.TargetKind = "here", "local" })
+	})
+	if allocs != 0 {
+		t.Errorf("an update of the target allocated %.0f times, want 0 (nothing it did not change is copied)", allocs)
+	}
+	got, _ = s.Snapshot().Unit("u")
+	if got.Target != "here" || len(got.LastResult.Changes) != 2 || got.DependsOn[0] != "a" {
+		t.Errorf("after updating the target: %+v", got)
+	}
+}

@@ -2,6 +2,7 @@ package machine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,27 +17,74 @@ var _ reconcile.Collector = (*Target)(nil)
 
 // listInventories reads every unit's inventory on h (any stack).
 func listInventories(ctx context.Context, h *host) ([]*Inventory, error) {
+	var out []*Inventory
+	err := eachInventory(ctx, h, func(unit string) error {
+		inv, err := readInventory(ctx, h, unit)
+		if err == nil {
+			out = append(out, inv)
+		}
+		return err
+	})
+	return out, err
+}
+
+// inventoryHead is what Inventories needs of an inventory: decoding only
+// these fields, a new revision of 10 000 units does not hold every unit's
+// entries and last good objects at once.
+type inventoryHead struct {
+	Unit       string `json:"unit"`
+	Stack      string `json:"stack,omitempty"`
+	Prune      bool   `json:"prune,omitempty"`
+	AllowEmpty bool   `json:"allowEmpty,omitempty"`
+	Suspended  bool   `json:"suspended,omitempty"`
+}
+
+// listInventoryHeads reads the head of every unit's inventory on h (any
+// stack), with readInventory's checks.
+func listInventoryHeads(ctx context.Context, h *host) ([]inventoryHead, error) {
+	var out []inventoryHead
+	err := eachInventory(ctx, h, func(unit string) error {
+		p := inventoryPath(h, unit)
+		data, err := h.t.ReadFile(ctx, p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed since listed
+		}
+		if err != nil {
+			return fmt.Errorf("read inventory %s: %w", p, err)
+		}
+		var head inventoryHead
+		if err := json.Unmarshal(data, &head); err != nil {
+			return fmt.Errorf("inventory %s: %w", p, err)
+		}
+		if head.Unit != unit {
+			return fmt.Errorf("inventory %s belongs to unit %q", p, head.Unit)
+		}
+		out = append(out, head)
+		return nil
+	})
+	return out, err
+}
+
+// eachInventory calls fn with the unit of every inventory file on h.
+func eachInventory(ctx context.Context, h *host, fn func(unit string) error) error {
 	dir := h.path(InventoryDir)
 	names, err := h.t.ReadDir(ctx, dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", dir, err)
+		return fmt.Errorf("list %s: %w", dir, err)
 	}
-	var out []*Inventory
 	for _, n := range names {
 		unit, ok := strings.CutSuffix(n, ".json")
 		if !ok || !unitFileName.MatchString(unit) {
 			continue
 		}
-		inv, err := readInventory(ctx, h, unit)
-		if err != nil {
-			return nil, err
+		if err := fn(unit); err != nil {
+			return err
 		}
-		out = append(out, inv)
 	}
-	return out, nil
+	return nil
 }
 
 // managedElsewhere returns, for the entries other units' inventories on h
@@ -70,7 +118,7 @@ func (t *Target) Inventories(ctx context.Context, stack string) ([]reconcile.Inv
 	var errs []error
 	t.forHosts(ctx, len(t.cfg.Hosts), func(ctx context.Context, i int) {
 		err := t.onHost(ctx, t.cfg.Hosts[i], func(h *host) error {
-			invs, err := listInventories(ctx, h)
+			invs, err := listInventoryHeads(ctx, h)
 			if err != nil {
 				return err
 			}
