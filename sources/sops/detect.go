@@ -78,11 +78,29 @@ func mayCarry(f Format, data []byte) bool {
 	}
 	switch f {
 	case FormatJSON:
-		return bytes.IndexByte(data, '\\') >= 0
+		return spellingEscape(data, "u")
 	case FormatYAML:
-		return bytes.IndexByte(data, '\\') >= 0 || bytes.IndexByte(data, 0) >= 0 ||
+		return spellingEscape(data, "xuU\n\r") || bytes.IndexByte(data, 0) >= 0 ||
 			bytes.IndexByte(data, '!') >= 0 || bytes.HasPrefix(data, []byte{0xfe, 0xff}) ||
 			bytes.HasPrefix(data, []byte{0xff, 0xfe})
+	}
+	return false
+}
+
+// spellingEscape reports whether data holds a backslash followed by one of
+// next: the escapes that can spell a letter (\x73, \u0073, \U00000073) or,
+// in YAML, join a word across a line ("so\⏎ps"). Other escapes (\n, \t,
+// \") cannot, and are common in manifests.
+func spellingEscape(data []byte, next string) bool {
+	for i := bytes.IndexByte(data, '\\'); i >= 0 && i+1 < len(data); {
+		if strings.IndexByte(next, data[i+1]) >= 0 {
+			return true
+		}
+		j := bytes.IndexByte(data[i+2:], '\\')
+		if j < 0 {
+			return false
+		}
+		i += 2 + j
 	}
 	return false
 }
