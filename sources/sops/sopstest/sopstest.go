@@ -9,8 +9,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
