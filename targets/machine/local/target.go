@@ -33,7 +33,10 @@ func NewTarget(name, root string, logger *slog.Logger) *machine.Target {
 // the wanted content is not read again while the file system shows it
 // unchanged (see MatchFile).
 func Dialer(roots map[string]string, env map[string]string) machine.Dialer {
-	seen := newSeenFiles()
+	return dialer(roots, env, newSeenFiles())
+}
+
+func dialer(roots map[string]string, env map[string]string, seen *seenFiles) machine.Dialer {
 	return func(_ context.Context, host string) (machine.Transport, error) {
 		root, ok := roots[host]
 		if !ok {
