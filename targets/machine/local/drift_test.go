@@ -246,3 +246,45 @@ func TestLocalDriftRacyFileReadAgain(t *testing.T) {
 		t.Fatalf("a plan of recorded files opened %d files, want 1", n)
 	}
 }
+
+// TestLocalDriftPassCostPerFile keeps a no-op drift pass linear: planning
+// n units of 4 Files opens each unit's directories once (its files' and
+// the inventory's), makes one stat per File, and opens no File that was
+// recorded unchanged, the same per unit at 10 and at 100 units, where it
+// used to walk from the root, an openat per path component, twice per
+// File. The first plan after an apply reads each File once.
+func TestLocalDriftPassCostPerFile(t *testing.T) {
+	type cost struct{ dirOpens, opens, stats int64 }
+	perUnit := map[int][2]cost{}
+	for _, n := range []int{10, 100} {
+		d := newDriftRig(t, true)
+		reqs := make([]reconcile.ApplyRequest, n)
+		for u := range n {
+			reqs[u] = filesRequest(t, fmt.Sprintf("u%03d", u), 4, "")
+			d.sync(reqs[u])
+		}
+		var passes [2]cost
+		for i := range passes {
+			before := cost{d.seen.dirOpens.Load(), d.seen.opens.Load(), d.seen.stats.Load()}
+			for _, req := range reqs {
+				if ch := d.sync(req); len(ch) != 0 {
+					t.Fatalf("%d units, pass %d changed %v", n, i, ch)
+				}
+			}
+			c := cost{d.seen.dirOpens.Load() - before.dirOpens, d.seen.opens.Load() - before.opens, d.seen.stats.Load() - before.stats}
+			passes[i] = cost{c.dirOpens / int64(n), c.opens / int64(n), c.stats / int64(n)}
+			if c.dirOpens%int64(n) != 0 || c.opens%int64(n) != 0 || c.stats%int64(n) != 0 {
+				t.Errorf("%d units, pass %d: %+v is not the same for every unit", n, i, c)
+			}
+		}
+		perUnit[n] = passes
+	}
+	// Per unit: the directories /srv/uNNN and /var/lib/steward, the
+	// inventory, and the 4 Files read once then not at all.
+	want := [2]cost{{dirOpens: 2, opens: 5, stats: 4}, {dirOpens: 2, opens: 1, stats: 4}}
+	for n, got := range perUnit {
+		if got != want {
+			t.Errorf("%d units: per unit, first and second drift pass %+v, want %+v", n, got, want)
+		}
+	}
+}
