@@ -211,7 +211,13 @@ func (t *Target) applyHost(ctx context.Context, req reconcile.ApplyRequest, unit
 			return changes, true
 		}
 	}
-	inv.LastGood = &GoodRevision{Revision: req.Revision, Objects: objectMaps(hp.objects)}
+	good, err := goodRevision(req.Revision, hp.objects)
+	if err != nil {
+		failChanged(hp, changes, err.Error())
+		_ = final(StatusFailed)
+		return changes, true
+	}
+	inv.LastGood = good
 	inv.Failed, inv.FailedAt, inv.FailedReason = "", nil, ""
 	if err := final(StatusApplied); err != nil {
 		failChanged(hp, changes, err.Error())
@@ -318,9 +324,9 @@ func (t *Target) rollback(ctx context.Context, h *host, req reconcile.ApplyReque
 	}
 	good := inv.LastGood.Revision
 	err := func() error {
-		objs := make([]*reconcile.Object, len(inv.LastGood.Objects))
-		for i, m := range inv.LastGood.Objects {
-			objs[i] = &reconcile.Object{Object: m}
+		objs, err := inv.LastGood.objects()
+		if err != nil {
+			return err
 		}
 		res, err := decodeAll(objs)
 		if err != nil {
@@ -365,14 +371,6 @@ func (t *Target) health(req reconcile.ApplyRequest) *reconcile.Health {
 		return req.Unit.Health
 	}
 	return t.cfg.Health
-}
-
-func objectMaps(objs []*reconcile.Object) []map[string]any {
-	out := make([]map[string]any, len(objs))
-	for i, o := range objs {
-		out[i] = o.Object
-	}
-	return out
 }
 
 func cloneInventory(inv *Inventory) *Inventory {

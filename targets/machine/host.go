@@ -144,6 +144,35 @@ func (h *host) stat(ctx context.Context, p string) (*FileInfo, error) {
 	return fi, nil
 }
 
+// matchFile describes p (nil for a missing path) and, for a regular file,
+// says whether it holds want, returning its content when it does not. A
+// transport that is a FileMatcher answers in one call and may not read an
+// unchanged file again; others are asked for Stat and ReadFile.
+func (h *host) matchFile(ctx context.Context, p string, want []byte) (*FileMatch, error) {
+	if m, ok := h.t.(FileMatcher); ok {
+		fm, err := m.MatchFile(ctx, p, want)
+		if errors.Is(err, fs.ErrNotExist) {
+			return &FileMatch{}, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		return fm, nil
+	}
+	fi, err := h.stat(ctx, p)
+	if err != nil || fi == nil || !fi.Mode.IsRegular() {
+		return &FileMatch{Info: fi}, err
+	}
+	cur, err := h.t.ReadFile(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	if bytes.Equal(cur, want) {
+		return &FileMatch{Info: fi, Same: true}, nil
+	}
+	return &FileMatch{Info: fi, Content: cur}, nil
+}
+
 // errNoSuchID is returned for a user or group that does not exist.
 var errNoSuchID = errors.New("not found on the host")
 

@@ -82,8 +82,37 @@ func stackOf(req reconcile.ApplyRequest) string {
 
 // GoodRevision is a revision that applied and passed its health check.
 type GoodRevision struct {
-	Revision string           `json:"revision"`
-	Objects  []map[string]any `json:"objects"`
+	Revision string `json:"revision"`
+	// Objects is the JSON array of the revision's objects, decoded only
+	// for a rollback: every plan reads the inventory, and decoding them
+	// there was a sixth of a no-op drift pass.
+	Objects json.RawMessage `json:"objects"`
+}
+
+// goodRevision records objs as the last good revision rev.
+func goodRevision(rev string, objs []*reconcile.Object) (*GoodRevision, error) {
+	maps := make([]map[string]any, len(objs))
+	for i, o := range objs {
+		maps[i] = o.Object
+	}
+	b, err := json.Marshal(maps)
+	if err != nil {
+		return nil, fmt.Errorf("last good revision %s: %w", rev, err)
+	}
+	return &GoodRevision{Revision: rev, Objects: b}, nil
+}
+
+// objects decodes the revision's objects.
+func (g *GoodRevision) objects() ([]*reconcile.Object, error) {
+	var maps []map[string]any
+	if err := json.Unmarshal(g.Objects, &maps); err != nil {
+		return nil, fmt.Errorf("last good revision %s: %w", g.Revision, err)
+	}
+	objs := make([]*reconcile.Object, len(maps))
+	for i, m := range maps {
+		objs[i] = &reconcile.Object{Object: m}
+	}
+	return objs, nil
 }
 
 // Inventory statuses.

@@ -1,7 +1,6 @@
 package machine
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
@@ -65,10 +64,11 @@ func (r *fileRes) plan(ctx context.Context, h *host, pc *planCtx) (*step, error)
 		return nil, err
 	}
 	p := h.path(r.spec.Path)
-	fi, err := h.stat(ctx, p)
+	found, err := h.matchFile(ctx, p, want)
 	if err != nil {
 		return nil, err
 	}
+	fi := found.Info
 	st := &step{id: r.id, action: reconcile.Unchanged, entry: entryFor(pc, r, fi == nil)}
 	attrLines, attrsDiffer, err := attrPlan(ctx, h, pc, r.id, fi, r.mode, r.spec.Owner, r.spec.Group)
 	if err != nil {
@@ -87,16 +87,12 @@ func (r *fileRes) plan(ctx context.Context, h *host, pc *planCtx) (*step, error)
 	if fi.IsDir() {
 		return nil, &SpecError{Object: r.id, Field: "spec.path", Msg: fmt.Sprintf("%s is a directory on the host", r.spec.Path)}
 	}
-	var cur []byte
+	cur := found.Content
 	replaces := ""
-	if fi.Mode.IsRegular() {
-		if cur, err = h.t.ReadFile(ctx, p); err != nil {
-			return nil, fmt.Errorf("read %s: %w", p, err)
-		}
-	} else {
+	if !fi.Mode.IsRegular() {
 		replaces = fmt.Sprintf("replaces a %s", typeOf(fi.Mode))
 	}
-	if replaces == "" && bytes.Equal(cur, want) {
+	if found.Same {
 		if attrsDiffer {
 			st.action = reconcile.Configured
 			st.diff = joinLines(r.spec.Path+":", strings.Join(attrLines, "\n"))

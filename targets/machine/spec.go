@@ -1,7 +1,6 @@
 package machine
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/stewardhq/steward/reconcile"
 )
@@ -209,8 +209,7 @@ func decodeSpec(o *reconcile.Object, into any) error {
 	if err != nil {
 		return &SpecError{Object: id, Field: "spec", Msg: err.Error()}
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(into); err != nil {
+	if err := json.Unmarshal(b, into); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			return &SpecError{Object: id, Field: "spec." + te.Field, Msg: fmt.Sprintf("want %s, found %s", typeName(te.Type), te.Value)}
@@ -220,7 +219,19 @@ func decodeSpec(o *reconcile.Object, into any) error {
 	return nil
 }
 
+// jsonFields returns the sorted JSON names of struct type t's fields; every
+// object of a plan asks, so they are worked out once per type.
 func jsonFields(t reflect.Type) []string {
+	if f, ok := fieldNames.Load(t); ok {
+		return f.([]string)
+	}
+	f, _ := fieldNames.LoadOrStore(t, structFields(t))
+	return f.([]string)
+}
+
+var fieldNames sync.Map // reflect.Type -> []string
+
+func structFields(t reflect.Type) []string {
 	var out []string
 	for i := range t.NumField() {
 		f := t.Field(i)

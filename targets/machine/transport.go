@@ -77,3 +77,25 @@ type CmdResult struct {
 	Stdout   []byte
 	Stderr   []byte
 }
+
+// FileMatcher is a Transport that can describe a file and tell whether it
+// holds given content in one call, and that may answer without reading a
+// file it has read before and has seen unchanged since. The File kind
+// plans with it when the transport has it (package local does).
+type FileMatcher interface {
+	// MatchFile describes path without following a final symlink, like
+	// Stat (a missing path is fs.ErrNotExist), and reports whether it is a
+	// regular file holding exactly want.
+	MatchFile(ctx context.Context, path string, want []byte) (*FileMatch, error)
+}
+
+// FileMatch is what MatchFile found.
+type FileMatch struct {
+	Info *FileInfo
+	// Same is set when the file is a regular file holding exactly the
+	// wanted content.
+	Same bool
+	// Content is the file's content when it is a regular file and not
+	// Same (the plan shows it in the diff).
+	Content []byte
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/stewardhq/steward/targets/machine"
 )
@@ -27,12 +28,24 @@ func NewTarget(name, root string, logger *slog.Logger) *machine.Target {
 // Dialer returns a machine.Dialer of local Transports: each host is a
 // directory of this machine (roots maps host to directory). env is added
 // to every command's environment.
+//
+// The transports it dials share what they have read: a file found holding
+// the wanted content is not read again while the file system shows it
+// unchanged (see MatchFile).
 func Dialer(roots map[string]string, env map[string]string) machine.Dialer {
+	return dialer(roots, env, newSeenFiles())
+}
+
+func dialer(roots map[string]string, env map[string]string, seen *seenFiles) machine.Dialer {
 	return func(_ context.Context, host string) (machine.Transport, error) {
 		root, ok := roots[host]
 		if !ok {
 			return nil, fmt.Errorf("local host %q has no root", host)
 		}
-		return NewTransport(host, root, env)
+		abs, err := filepath.Abs(root)
+		if err != nil {
+			return nil, fmt.Errorf("local root: %w", err)
+		}
+		return newTransport(host, abs, env, seen), nil
 	}
 }

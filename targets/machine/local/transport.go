@@ -32,8 +32,14 @@ type Transport struct {
 	root string
 	env  map[string]string
 
-	mu sync.Mutex
-	r  *os.Root
+	// seen is what this transport's dialer has read (shared by the
+	// transports it dials): the content of files found as wanted, and
+	// counts of the file system calls reads made.
+	seen *seenFiles
+
+	mu   sync.Mutex
+	r    *os.Root
+	dirs dirCache // directories opened for reads, closed with the root
 }
 
 // NewTransport returns a transport named name (reported as the host)
@@ -45,7 +51,11 @@ func NewTransport(name, root string, env map[string]string) (*Transport, error) 
 	if err != nil {
 		return nil, fmt.Errorf("local root: %w", err)
 	}
-	return &Transport{name: name, root: abs, env: env}, nil
+	return newTransport(name, abs, env, newSeenFiles()), nil
+}
+
+func newTransport(name, abs string, env map[string]string, seen *seenFiles) *Transport {
+	return &Transport{name: name, root: abs, env: env, seen: seen}
 }
 
 // Host names the host in reports.
@@ -54,8 +64,6 @@ func (t *Transport) Host() string { return t.name }
 // Root is the directory paths are put under.
 func (t *Transport) Root() string { return t.root }
 
-// open returns the os.Root, creating the directory when create is set.
-// Without it, a missing root reads as fs.ErrNotExist.
 // at checks ctx and returns the root and p relative to it.
 func (t *Transport) at(ctx context.Context, p string, create bool) (*os.Root, string, error) {
 	if err := ctx.Err(); err != nil {
@@ -72,9 +80,15 @@ func (t *Transport) at(ctx context.Context, p string, create bool) (*os.Root, st
 	return r, rp, nil
 }
 
+// open returns the os.Root, creating the directory when create is set.
+// Without it, a missing root reads as fs.ErrNotExist.
 func (t *Transport) open(create bool) (*os.Root, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.openLocked(create)
+}
+
+func (t *Transport) openLocked(create bool) (*os.Root, error) {
 	if t.r != nil {
 		return t.r, nil
 	}
@@ -103,36 +117,6 @@ func rel(p string) (string, error) {
 	return r, nil
 }
 
-// Stat describes path without following a final symlink.
-func (t *Transport) Stat(ctx context.Context, p string) (*machine.FileInfo, error) {
-	r, rp, err := t.at(ctx, p, false)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := r.Lstat(rp)
-	if err != nil {
-		return nil, err
-	}
-	return infoOf(fi), nil
-}
-
-func infoOf(fi fs.FileInfo) *machine.FileInfo {
-	out := &machine.FileInfo{Mode: fi.Mode(), Size: fi.Size(), ModTime: fi.ModTime(), UID: -1, GID: -1}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		out.UID, out.GID = int(st.Uid), int(st.Gid)
-	}
-	return out
-}
-
-// ReadFile returns the content of path.
-func (t *Transport) ReadFile(ctx context.Context, p string) ([]byte, error) {
-	r, rp, err := t.at(ctx, p, false)
-	if err != nil {
-		return nil, err
-	}
-	return r.ReadFile(rp)
-}
-
 // WriteFile replaces path atomically: a temporary file in the same directory
 // is written, synced, given mode and owner, then renamed over path, and the
 // directory is synced. A cancelled context or failed write removes the
@@ -146,6 +130,7 @@ func (t *Transport) WriteFile(ctx context.Context, p string, content io.Reader, 
 	if err != nil {
 		return err
 	}
+	t.forget(rp, false)
 	dir, base := path.Split(rp)
 	started := time.Now()
 	var buf [8]byte
@@ -363,6 +348,7 @@ func (t *Transport) SetAttrs(ctx context.Context, p string, attrs machine.FileAt
 	if err != nil {
 		return err
 	}
+	t.forget(rp, false)
 	if attrs.Mode.Perm() != 0 {
 		if err := r.Chmod(rp, attrs.Mode.Perm()); err != nil {
 			return err
@@ -383,7 +369,20 @@ func (t *Transport) Remove(ctx context.Context, p string) error {
 	if rp == "." {
 		return fmt.Errorf("remove %s: refusing to remove the root", p)
 	}
+	t.forget(rp, true)
 	return r.Remove(rp)
+}
+
+// forget drops what reads remember of rp, which is about to change: its
+// record in seen and, when it may be a directory, its opened directory and
+// those under it.
+func (t *Transport) forget(rp string, dir bool) {
+	t.seen.forget(t.root, rp)
+	if dir {
+		t.mu.Lock()
+		t.dirs.drop(rp)
+		t.mu.Unlock()
+	}
 }
 
 // Run runs argv on this host without a shell. The program is looked up in
@@ -450,10 +449,11 @@ func lookPath(prog, pathList string) (string, error) {
 	return "", fmt.Errorf("run %s: %w", prog, exec.ErrNotFound)
 }
 
-// Close releases the root.
+// Close releases the root and the directories opened under it.
 func (t *Transport) Close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.dirs.closeAll()
 	if t.r == nil {
 		return nil
 	}
