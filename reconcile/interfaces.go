@@ -57,6 +57,13 @@ type Target interface {
 	Apply(ctx context.Context, plan *Plan) (*ChangeSet, error)
 }
 
+// ObjectReader is a Target whose Plan and Apply only read the objects of a
+// request (never default or change them in place): the engine hands it the
+// generation's own objects rather than copies.
+type ObjectReader interface {
+	ReadsObjectsOnly()
+}
+
 // Revision is one commit of the source and its tree.
 type Revision struct {
 	ID      string    // commit SHA

@@ -227,3 +227,62 @@ func (p *passCounter) wait(n int) {
 
 func (p *passCounter) count() int   { p.mu.Lock(); defer p.mu.Unlock(); return p.passes }
 func (p *passCounter) applied() int { p.mu.Lock(); defer p.mu.Unlock(); return p.applies }
+
+// objectProbe records the objects each Plan was handed, by unit.
+type objectProbe struct {
+	reconcile.Target
+	mu   sync.Mutex
+	seen map[string][]*reconcile.Object
+}
+
+func (p *objectProbe) Plan(ctx context.Context, req reconcile.ApplyRequest) (*reconcile.Plan, error) {
+	p.mu.Lock()
+	p.seen[req.Unit.Name] = append(p.seen[req.Unit.Name], req.Objects...)
+	p.mu.Unlock()
+	return p.Target.Plan(ctx, req)
+}
+
+// readingProbe is objectProbe over a target that only reads its objects.
+type readingProbe struct{ *objectProbe }
+
+func (readingProbe) ReadsObjectsOnly() {}
+
+// A target that only reads its objects (reconcile.ObjectReader) is handed
+// the generation's own objects on every pass; any other target gets fresh
+// copies, which it may default in place.
+func TestObjectReaderGetsTheGenerationsObjects(t *testing.T) {
+	probes := map[string]*objectProbe{}
+	var f *fixture
+	f = newFixtureWith(t, map[string]string{
+		"steward.yaml": stack,
+		"app/f.yaml":   file("conf", "/etc/app.conf", "v1"),
+		"base/f.yaml":  file("motd", "/etc/motd", "base v1"),
+	}, func(o *reconcile.ReconcilerOptions) {
+		o.Targets = func(_ context.Context, name string, spec reconcile.TargetSpec) (reconcile.Target, error) {
+			p := &objectProbe{Target: local.NewTarget(name, filepath.Join(f.root, name), nil), seen: map[string][]*reconcile.Object{}}
+			probes[name] = p
+			if name == "core" {
+				return readingProbe{p}, nil
+			}
+			return p, nil
+		}
+	})
+	for range 2 {
+		if res := f.pass(reconcile.PassRequest{Manual: true}); res.Failed() {
+			t.Fatalf("pass: %s", f.states(res))
+		}
+	}
+	for name, p := range probes {
+		for unit, objs := range p.seen {
+			if len(objs) != 2 {
+				t.Fatalf("target %s, unit %s: planned %d objects in two passes, want 2", name, unit, len(objs))
+			}
+			if same := objs[0] == objs[1]; same != (name == "core") {
+				t.Errorf("target %s, unit %s: the same object in both passes = %v", name, unit, same)
+			}
+		}
+	}
+	if len(probes) != 2 {
+		t.Fatalf("targets resolved: %v", probes)
+	}
+}

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -290,11 +291,7 @@ func (r *Reconciler) apply(ctx context.Context, gen *generation, u *Unit) (*Chan
 	if err != nil {
 		return nil, err
 	}
-	src := gen.objects[u.Name]
-	objs := make([]*Object, len(src))
-	for i, o := range src {
-		objs[i] = o.DeepCopy() // targets may default fields in place
-	}
+	objs := targetObjects(t, gen.objects[u.Name])
 	plan, err := t.Plan(ctx, ApplyRequest{Unit: u, Revision: gen.rev.ID, Objects: objs, Inputs: r.unitInputs(u)})
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
@@ -346,4 +343,17 @@ func (r *Reconciler) nextRun(u *Unit) time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.dueAt(u)
+}
+
+// targetObjects returns the objects to hand t: copies, as a target may
+// default fields in place, unless t only reads them (ObjectReader).
+func targetObjects(t Target, src []*Object) []*Object {
+	if _, ok := t.(ObjectReader); ok {
+		return slices.Clone(src)
+	}
+	objs := make([]*Object, len(src))
+	for i, o := range src {
+		objs[i] = o.DeepCopy()
+	}
+	return objs
 }

@@ -101,10 +101,7 @@ func (r *Reconciler) rollBackWave(ctx context.Context, gen *generation, u *Unit,
 	if err != nil {
 		return err
 	}
-	objs := make([]*Object, len(ren.Objects))
-	for i, o := range ren.Objects {
-		objs[i] = o.DeepCopy()
-	}
+	objs := targetObjects(t, ren.Objects)
 	held := RetryHeld(context.WithoutCancel(ctx))
 	plan, err := t.Plan(held, ApplyRequest{Unit: u, Revision: rev.ID, Objects: objs, Inputs: ren.Inputs})
 	if err != nil {

@@ -2,6 +2,7 @@ package machine_test
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -88,5 +89,27 @@ func TestPlanDiffGolden(t *testing.T) {
 	}
 	if p2 := r.plan(request("u", "r2", true, objs...)); p2.HasChanges() {
 		t.Fatalf("second plan not empty: %+v", p2.Changes)
+	}
+}
+
+// The target is an ObjectReader: the engine hands it the generation's own
+// objects, so neither Plan nor Apply may change them, with templates,
+// inputs, sensitive content, commands and a rollback's inventory at play.
+func TestPlanAndApplyLeaveObjectsAsGiven(t *testing.T) {
+	r := newRig(t)
+	objs := planScene(t, r)
+	objs = append(objs, obj(t, hdr+"kind: File\nmetadata: {name: tmpl}\nspec: {path: /etc/hostinfo, template: true, content: \"{{.Host}} {{.Inputs.db}}\\n\"}"))
+	given := make([]*reconcile.Object, len(objs))
+	for i, o := range objs {
+		given[i] = o.DeepCopy()
+	}
+	req := request("u", "r2", true, objs...)
+	req.Inputs = reconcile.Inputs{"db": {Value: "10.0.0.5"}}
+	r.sync(req)
+	r.sync(req) // in sync: the drift pass's path
+	for i, o := range objs {
+		if !reflect.DeepEqual(o.Object, given[i].Object) {
+			t.Errorf("%s changed:\n%v\nwas\n%v", reconcile.IDOf(o), o.Object, given[i].Object)
+		}
 	}
 }

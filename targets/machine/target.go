@@ -140,6 +140,12 @@ func (hp *hostPlan) changed() bool {
 	return false
 }
 
+var _ reconcile.ObjectReader = (*Target)(nil)
+
+// ReadsObjectsOnly says Plan and Apply never change a request's objects:
+// they decode each into its spec and keep it as it is for the inventory.
+func (t *Target) ReadsObjectsOnly() {}
+
 // Plan reads every host and returns the changes apply would make, per host
 // and object. It changes nothing on any host. A host that cannot be reached
 // or read gets failed changes; bad objects fail the whole plan.
