@@ -2,7 +2,6 @@ package machine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -44,23 +43,12 @@ type inventoryHead struct {
 func listInventoryHeads(ctx context.Context, h *host) ([]inventoryHead, error) {
 	var out []inventoryHead
 	err := eachInventory(ctx, h, func(unit string) error {
-		p := inventoryPath(h, unit)
-		data, err := h.t.ReadFile(ctx, p)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // removed since listed
-		}
-		if err != nil {
-			return fmt.Errorf("read inventory %s: %w", p, err)
-		}
 		var head inventoryHead
-		if err := json.Unmarshal(data, &head); err != nil {
-			return fmt.Errorf("inventory %s: %w", p, err)
+		found, err := decodeInventory(ctx, h, unit, &head, &head.Unit)
+		if found { // else removed since listed
+			out = append(out, head)
 		}
-		if head.Unit != unit {
-			return fmt.Errorf("inventory %s belongs to unit %q", p, head.Unit)
-		}
-		out = append(out, head)
-		return nil
+		return err
 	})
 	return out, err
 }

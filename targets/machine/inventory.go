@@ -149,22 +149,36 @@ func inventoryPath(h *host, unit string) string {
 // readInventory returns the unit's inventory on h, an empty one when there
 // is none yet.
 func readInventory(ctx context.Context, h *host, unit string) (*Inventory, error) {
+	var inv Inventory
+	found, err := decodeInventory(ctx, h, unit, &inv, &inv.Unit)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return &Inventory{Unit: unit}, nil
+	}
+	return &inv, nil
+}
+
+// decodeInventory decodes the unit's inventory file on h into v, whose
+// unit field is owner, and checks the file is that unit's. It reports
+// false when there is no such file.
+func decodeInventory(ctx context.Context, h *host, unit string, v any, owner *string) (bool, error) {
 	p := inventoryPath(h, unit)
 	data, err := h.t.ReadFile(ctx, p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &Inventory{Unit: unit}, nil
+		return false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read inventory %s: %w", p, err)
+		return false, fmt.Errorf("read inventory %s: %w", p, err)
 	}
-	var inv Inventory
-	if err := json.Unmarshal(data, &inv); err != nil {
-		return nil, fmt.Errorf("inventory %s: %w", p, err)
+	if err := json.Unmarshal(data, v); err != nil {
+		return false, fmt.Errorf("inventory %s: %w", p, err)
 	}
-	if inv.Unit != unit {
-		return nil, fmt.Errorf("inventory %s belongs to unit %q", p, inv.Unit)
+	if *owner != unit {
+		return false, fmt.Errorf("inventory %s belongs to unit %q", p, *owner)
 	}
-	return &inv, nil
+	return true, nil
 }
 
 // writeInventory replaces the inventory atomically (mode 0600: it holds
