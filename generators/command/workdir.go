@@ -146,15 +146,11 @@ func inMemory(ctx context.Context, dt reconcile.DecryptingTree, unitDir string, 
 }
 
 // inputsDir returns the directory for the STEWARD_INPUTS and
-// STEWARD_PARAMS files, and what removes it. When an input is sensitive (a
-// secret output) it is a memory-backed work directory, as for decrypted
-// SOPS files: steward writes no secret to disk.
+// STEWARD_PARAMS files, and what removes it. When an input holds a secret
+// (Inputs.Secrets: a sensitive output) it is a memory-backed work
+// directory, as for decrypted SOPS files: steward writes no secret to disk.
 func inputsDir(in reconcile.Inputs) (string, func(), error) {
-	sensitive := false
-	for _, v := range in {
-		sensitive = sensitive || v.Sensitive
-	}
-	if !sensitive {
+	if len(in.Secrets()) == 0 {
 		dir, err := os.MkdirTemp("", "steward-inputs-")
 		if err != nil {
 			return "", nil, fmt.Errorf("command: inputs: %w", err)
