@@ -69,11 +69,7 @@ func Encrypt(t testing.TB, name string, plain []byte, encryptedRegex string, rec
 		}
 		group = append(group, k)
 	}
-	out, err := encrypt(name, plain, encryptedRegex, group)
-	if err != nil {
-		t.Fatalf("sopstest: encrypt %s: %v", name, err)
-	}
-	return out
+	return mustEncrypt(t, name, plain, encryptedRegex, group)
 }
 
 // PGPKey is an OpenPGP key pair made for a test, in keyring files.
@@ -119,6 +115,12 @@ func EncryptPGP(t testing.TB, name string, plain []byte, encryptedRegex string, 
 		sopspgp.PubRing(p.Pubring).ApplyToMasterKey(k)
 		group = append(group, k)
 	}
+	return mustEncrypt(t, name, plain, encryptedRegex, group)
+}
+
+// mustEncrypt is encrypt that fails t on an error.
+func mustEncrypt(t testing.TB, name string, plain []byte, encryptedRegex string, group sopslib.KeyGroup) []byte {
+	t.Helper()
 	out, err := encrypt(name, plain, encryptedRegex, group)
 	if err != nil {
 		t.Fatalf("sopstest: encrypt %s: %v", name, err)
