@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 
 	"github.com/stewardhq/steward/targets/machine"
 )
@@ -42,10 +41,10 @@ func dialer(roots map[string]string, env map[string]string, seen *seenFiles) mac
 		if !ok {
 			return nil, fmt.Errorf("local host %q has no root", host)
 		}
-		abs, err := filepath.Abs(root)
+		t, err := newTransport(host, root, env, seen)
 		if err != nil {
-			return nil, fmt.Errorf("local root: %w", err)
+			return nil, err
 		}
-		return newTransport(host, abs, env, seen), nil
+		return t, nil
 	}
 }

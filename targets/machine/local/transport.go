@@ -47,15 +47,16 @@ type Transport struct {
 // created on the first write. env is added to every command's environment;
 // a PATH in it is also where programs are looked up.
 func NewTransport(name, root string, env map[string]string) (*Transport, error) {
+	return newTransport(name, root, env, newSeenFiles())
+}
+
+// newTransport is NewTransport sharing seen with other transports.
+func newTransport(name, root string, env map[string]string, seen *seenFiles) (*Transport, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("local root: %w", err)
 	}
-	return newTransport(name, abs, env, newSeenFiles()), nil
-}
-
-func newTransport(name, abs string, env map[string]string, seen *seenFiles) *Transport {
-	return &Transport{name: name, root: abs, env: env, seen: seen}
+	return &Transport{name: name, root: abs, env: env, seen: seen}, nil
 }
 
 // Host names the host in reports.
