@@ -46,7 +46,6 @@ func (g *globalFlags) generateWorkTree(ctx context.Context, names []string) (*wo
 		return nil, fmt.Errorf("open repository: %w", err)
 	}
 	rev := &reconcile.Revision{Tree: root.FS(), Dir: w.root}
-	w.keepYAML = g.printsYAML
 	st := w.stages()
 	st.Inputs = g.inputs
 	gen, err := reconcile.Generate(ctx, rev, names, st)

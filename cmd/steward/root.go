@@ -100,7 +100,7 @@ func (g *globalFlags) workspace() (*workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &workspace{root: root, logger: logger, stackLimits: g.stack, generators: gens, generateTimeout: g.gen.timeout, decrypter: g.sops.decrypter()}
+	w := &workspace{root: root, logger: logger, stackLimits: g.stack, generators: gens, generateTimeout: g.gen.timeout, decrypter: g.sops.decrypter(), keepYAML: g.printsYAML}
 	if w.packages, err = g.packageResolver(logger, g.gitAuth(), nil, false); err != nil {
 		return nil, err
 	}
