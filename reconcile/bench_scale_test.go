@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -50,63 +49,57 @@ func BenchmarkScaleDriftPass(b *testing.B) {
 				b.Fatalf("first pass: %v, %d events, failed %v", err, len(res.Events), res != nil && res.Failed())
 			}
 			first := time.Since(start)
-			// drift runs one no-op drift pass and returns its wall and CPU
-			// time. Labelled by size and pass, so that a -cpuprofile can
-			// be narrowed to them (go tool pprof -tagfocus drift=1000).
-			drift := func(label string) (time.Duration, time.Duration) {
-				clock.Advance(2 * time.Hour)
-				// Collected first, as the interval between passes lets it
-				// be: a pass does not sweep the garbage of the one before,
-				// and does not start at a random point of a collection
-				// cycle (at 10 000 units one cycle marks a heap ten times
-				// that of 1000, which made single runs swing by a third).
-				runtime.GC()
+			// drift runs passes no-op drift passes back to back and returns
+			// their wall and CPU time. Labelled by size and pass, so that a
+			// -cpuprofile can be narrowed to them (go tool pprof -tagfocus
+			// drift=1000).
+			drift := func(label string, passes int) (time.Duration, time.Duration) {
 				var before runtime.MemStats
 				runtime.ReadMemStats(&before)
 				start, cpuStart := time.Now(), cpuTime(b)
-				var res *reconcile.PassResult
-				var err error
-				pprof.Do(context.Background(), pprof.Labels("drift", fmt.Sprint(n), "pass", label), func(ctx context.Context) {
-					res, err = r.Pass(ctx, reconcile.PassRequest{})
-				})
+				for range passes {
+					clock.Advance(2 * time.Hour)
+					var res *reconcile.PassResult
+					var err error
+					pprof.Do(context.Background(), pprof.Labels("drift", fmt.Sprint(n), "pass", label), func(ctx context.Context) {
+						res, err = r.Pass(ctx, reconcile.PassRequest{})
+					})
+					if err != nil || res.Failed() || len(res.Events) != n {
+						b.Fatalf("drift pass: %v, %d events", err, len(res.Events))
+					}
+					for _, e := range res.Events {
+						if e.Drift != 0 || e.ChangeSet == nil || e.ChangeSet.HasChanges() {
+							b.Fatalf("drift pass changed %s", e.Unit.Name)
+						}
+					}
+				}
 				wall, cpu := time.Since(start), cpuTime(b)-cpuStart
 				var after runtime.MemStats
 				runtime.ReadMemStats(&after)
 				// Allocation per unit does not depend on the machine's load:
 				// the steadiest sign of a pass growing faster than the
-				// estate. Garbage collection is where that growth is paid:
-				// a 1000-unit pass fits in the heap left free after a
-				// collection, a 10 000-unit one runs one.
-				b.Logf("%d units, %s drift pass: %.1f KiB allocated per unit, %d collections",
-					n, label, float64(after.TotalAlloc-before.TotalAlloc)/1024/float64(n), after.NumGC-before.NumGC)
-				if err != nil || res.Failed() || len(res.Events) != n {
-					b.Fatalf("drift pass: %v, %d events", err, len(res.Events))
-				}
-				for _, e := range res.Events {
-					if e.Drift != 0 || e.ChangeSet == nil || e.ChangeSet.HasChanges() {
-						b.Fatalf("drift pass changed %s", e.Unit.Name)
-					}
-				}
-				return wall, cpu
+				// estate.
+				b.Logf("%d units, %s drift pass: %.1f KiB allocated per unit, %.1f collections per pass",
+					n, label, float64(after.TotalAlloc-before.TotalAlloc)/1024/float64(n*passes), float64(after.NumGC-before.NumGC)/float64(passes))
+				return wall / time.Duration(passes), cpu / time.Duration(passes)
 			}
-			firstPass, firstCPU := drift("first")
-			// The steady pass is the median of steadyPasses: whether a
-			// pass runs one collection or two at 10 000 units moves a
-			// single pass by a fifth.
-			const steadyPasses = 5
-			var walls, cpus []time.Duration
+			// The first drift pass after the apply, which reads every File,
+			// starts from a collected heap.
+			runtime.GC()
+			firstPass, firstCPU := drift("first", 1)
+			// The steady pass is the mean of steadyPasses run back to
+			// back, as a daemon runs them: each pays its share of the
+			// collections its garbage causes. (Collecting before each pass
+			// and timing it alone, as this did, left a 1000-unit pass's
+			// garbage to the collection before the next, outside the
+			// time, while a 10 000-unit pass runs one within its own.)
+			const steadyPasses = 10
 			b.ResetTimer()
-			for range b.N * steadyPasses {
-				w, c := drift("steady")
-				walls, cpus = append(walls, w), append(cpus, c)
-			}
-			slices.Sort(walls)
-			slices.Sort(cpus)
-			pass, passCPU := walls[len(walls)/2], cpus[len(cpus)/2]
+			pass, passCPU := drift("steady", b.N*steadyPasses)
 			b.ReportMetric(float64(pass.Milliseconds()), "drift-pass-ms")
 			b.ReportMetric(float64(passCPU.Milliseconds()), "drift-pass-cpu-ms")
 			b.ReportMetric(float64(firstPass.Milliseconds()), "first-drift-pass-ms")
-			b.Logf("%d units / %d objects: first pass (in process) %.1f s; no-op drift pass: first %d ms (%d ms CPU), steady (median of 5) %d ms (%d ms CPU)",
+			b.Logf("%d units / %d objects: first pass (in process) %.1f s; no-op drift pass: first %d ms (%d ms CPU), steady (mean of 10) %d ms (%d ms CPU)",
 				n, 4*n, first.Seconds(), firstPass.Milliseconds(), firstCPU.Milliseconds(), pass.Milliseconds(), passCPU.Milliseconds())
 			// A size runs more than once (b.N = 1 first): its last run
 			// stands for it.

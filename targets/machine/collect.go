@@ -165,6 +165,7 @@ func (t *Target) DropInventory(ctx context.Context, unit, stack string) ([]recon
 			if err := h.t.Remove(ctx, inventoryPath(h, unit)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("remove inventory: %w", err)
 			}
+			t.invs.drop(inventoryKey(h, unit))
 			mu.Lock()
 			defer mu.Unlock()
 			for i := range inv.Entries {

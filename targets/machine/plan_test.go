@@ -1,7 +1,9 @@
 package machine_test
 
 import (
+	"context"
 	"fmt"
+	"path"
 	"reflect"
 	"strings"
 	"testing"
@@ -111,5 +113,40 @@ func TestPlanAndApplyLeaveObjectsAsGiven(t *testing.T) {
 		if !reflect.DeepEqual(o.Object, given[i].Object) {
 			t.Errorf("%s changed:\n%v\nwas\n%v", reconcile.IDOf(o), o.Object, given[i].Object)
 		}
+	}
+}
+
+// plainTransport hides the optional abilities of the transport it wraps
+// (FileMatcher, FileSumReader), as a transport without them is planned.
+type plainTransport struct{ machine.Transport }
+
+// TestPlanSeesInventoryChanges: the target keeps the inventories it
+// decoded, yet every plan sees the inventory file as it is, through a
+// transport that reads it (SSH) and one that may skip reading it (local).
+func TestPlanSeesInventoryChanges(t *testing.T) {
+	for _, plain := range []bool{true, false} {
+		t.Run(fmt.Sprintf("plain=%v", plain), func(t *testing.T) {
+			r := newRig(t)
+			if plain {
+				r.wrap = func(_ string, tr machine.Transport) machine.Transport { return plainTransport{tr} }
+				r.build()
+			}
+			req := request("app", "r1", true, obj(t, "apiVersion: machine.steward.dev/v1\nkind: File\nmetadata: {name: motd}\nspec: {path: /etc/motd, content: hi}"))
+			r.sync(req)
+			wantActions(t, r.sync(req).Changes, "h1 machine.steward.dev/File/motd unchanged")
+			p := path.Join(machine.InventoryDir, "app.json")
+			orig := r.file("h1", p)
+			r.write("h1", p, strings.Replace(orig, `"unit": "app",`, `"unit": "app", "stack": "another",`, 1), 0o600)
+			if _, err := r.target.Plan(context.Background(), req); err == nil || !strings.Contains(err.Error(), `belongs to stack "another"`) {
+				t.Fatalf("after the inventory was given to another stack: plan error %v, want it refused", err)
+			}
+			// Steward's own record of having created the file is lost:
+			// the plan takes what the file says now, and prunes nothing.
+			r.write("h1", p, strings.Replace(orig, `"created": true`, `"created": false`, 1), 0o600)
+			r.sync(request("app", "r2", true))
+			if !r.exists("h1", "/etc/motd") {
+				t.Fatal("a file the inventory no longer says steward created was pruned")
+			}
+		})
 	}
 }

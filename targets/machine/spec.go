@@ -205,6 +205,9 @@ func decodeSpec(o *reconcile.Object, into any) error {
 			return &SpecError{Object: id, Field: "spec.mode", Msg: fmt.Sprintf(`write the mode as a quoted octal string such as "0644", not %v`, v)}
 		}
 	}
+	if setSpecFields(m, into) {
+		return nil
+	}
 	b, err := json.Marshal(m)
 	if err != nil {
 		return &SpecError{Object: id, Field: "spec", Msg: err.Error()}

@@ -77,6 +77,7 @@ type Target struct {
 	// invLocks serialises this process's writes of one inventory (host and
 	// unit), so a suspension set during an apply is not overwritten by it.
 	invLocks sync.Map // string -> *sync.Mutex
+	invs     inventoryCache
 }
 
 // New returns a Target for cfg reaching hosts through dial. Zero fields of
@@ -221,7 +222,7 @@ func (t *Target) planHostDial(ctx context.Context, name, unit string, req reconc
 	}
 	defer tr.Close()
 	h := t.host(tr, name)
-	inv, err := readInventory(ctx, h, unit)
+	inv, err := t.planInventory(ctx, h, unit)
 	if err != nil {
 		return &hostPlan{host: name, err: err}
 	}

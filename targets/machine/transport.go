@@ -2,6 +2,7 @@ package machine
 
 import (
 	"context"
+	"crypto/sha256"
 	"io"
 	"io/fs"
 	"time"
@@ -87,6 +88,16 @@ type FileMatcher interface {
 	// Stat (a missing path is fs.ErrNotExist), and reports whether it is a
 	// regular file holding exactly want.
 	MatchFile(ctx context.Context, path string, want []byte) (*FileMatch, error)
+}
+
+// FileSumReader is a Transport that may answer, without reading it, that a
+// file still holds what a read of it found. The target reads each unit's
+// inventory with it when the transport has it (package local does).
+type FileSumReader interface {
+	// ReadFileUnlessSum returns the content of path, as ReadFile, or nil
+	// and true when path is a regular file seen unchanged since a read
+	// found it holding content whose SHA-256 is sum.
+	ReadFileUnlessSum(ctx context.Context, path string, sum [sha256.Size]byte) ([]byte, bool, error)
 }
 
 // FileMatch is what MatchFile found.

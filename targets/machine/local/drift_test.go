@@ -197,8 +197,8 @@ func TestLocalDriftBehindStewardsBack(t *testing.T) {
 			if ch := d.sync(req); len(ch) != 0 {
 				t.Fatalf("third apply changed %v", ch)
 			}
-			if n := d.seen.opens.Load() - opens; n != 1 {
-				t.Fatalf("a plan of an unchanged, recorded file opened %d files, want 1 (the inventory)", n)
+			if n := d.seen.opens.Load() - opens; n != 0 {
+				t.Fatalf("a plan of an unchanged, recorded file and inventory opened %d files, want 0", n)
 			}
 			p := filepath.Join(d.root, "srv/u1/f0.conf")
 			fsClockPast(t, d.root, changeTime(t, p))
@@ -245,8 +245,8 @@ func TestLocalDriftRacyFileReadAgain(t *testing.T) {
 	d.sync(req)
 	opens := d.seen.opens.Load()
 	d.sync(req)
-	if n := d.seen.opens.Load() - opens; n != 1 {
-		t.Fatalf("a plan of recorded files opened %d files, want 1", n)
+	if n := d.seen.opens.Load() - opens; n != 0 {
+		t.Fatalf("a plan of recorded files and inventory opened %d files, want 0", n)
 	}
 }
 
@@ -255,7 +255,8 @@ func TestLocalDriftRacyFileReadAgain(t *testing.T) {
 // the inventory's), makes one stat per File, and opens no File that was
 // recorded unchanged, the same per unit at 10 and at 100 units, where it
 // used to walk from the root, an openat per path component, twice per
-// File. The first plan after an apply reads each File once.
+// File. The first plan after an apply reads each File and the inventory
+// once; the next makes a stat of each.
 func TestLocalDriftPassCostPerFile(t *testing.T) {
 	type cost struct{ dirOpens, opens, stats int64 }
 	perUnit := map[int][2]cost{}
@@ -282,12 +283,54 @@ func TestLocalDriftPassCostPerFile(t *testing.T) {
 		}
 		perUnit[n] = passes
 	}
-	// Per unit: the directories /srv/uNNN and /var/lib/steward, the
-	// inventory, and the 4 Files read once then not at all.
-	want := [2]cost{{dirOpens: 2, opens: 5, stats: 4}, {dirOpens: 2, opens: 1, stats: 4}}
+	// Per unit: the directories /srv/uNNN and /var/lib/steward, and the
+	// inventory and the 4 Files, read once then not at all.
+	want := [2]cost{{dirOpens: 2, opens: 5, stats: 5}, {dirOpens: 2, opens: 0, stats: 5}}
 	for n, got := range perUnit {
 		if got != want {
 			t.Errorf("%d units: per unit, first and second drift pass %+v, want %+v", n, got, want)
 		}
+	}
+}
+
+// TestLocalDriftInventoryChangedBehindStewardsBack: the target keeps the
+// inventories it decoded and does not read one again while the transport
+// sees it unchanged, yet an edit of the inventory file, with its mtime put
+// back, is seen by the next plan; the bytes put back are planned with again.
+func TestLocalDriftInventoryChangedBehindStewardsBack(t *testing.T) {
+	d := newDriftRig(t, true)
+	req := filesRequest(t, "u1", 1, "")
+	d.sync(req)
+	d.sync(req) // reads the inventory and records it
+	opens := d.seen.opens.Load()
+	if ch := d.sync(req); len(ch) != 0 || d.seen.opens.Load() != opens {
+		t.Fatalf("a plan of a recorded inventory changed %v and opened %d files, want none", ch, d.seen.opens.Load()-opens)
+	}
+	p := filepath.Join(d.root, machine.InventoryDir, "u1.json")
+	orig, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := func(content []byte) {
+		t.Helper()
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fsClockPast(t, d.root, changeTime(t, p))
+		if err := os.WriteFile(p, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, fi.ModTime(), fi.ModTime()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edit([]byte(strings.Replace(string(orig), `"unit": "u1",`, `"unit": "u1", "stack": "another",`, 1)))
+	if _, err := d.target.Plan(context.Background(), req); err == nil || !strings.Contains(err.Error(), `belongs to stack "another"`) {
+		t.Fatalf("after the inventory was given to another stack: plan error %v, want it refused", err)
+	}
+	edit(orig)
+	if ch := d.sync(req); len(ch) != 0 {
+		t.Fatalf("after the inventory was put back: %v", ch)
 	}
 }

@@ -3,6 +3,7 @@ package local
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"io/fs"
@@ -132,17 +133,75 @@ func (t *Transport) Stat(ctx context.Context, p string) (*machine.FileInfo, erro
 func (t *Transport) ReadFile(ctx context.Context, p string) ([]byte, error) {
 	var out []byte
 	err := t.read(ctx, p, func(d *os.Root, base, rp string) error {
-		t.seen.opens.Add(1)
 		var err error
-		if out, err = d.ReadFile(base); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			// A symlink in the directory may lead elsewhere under the
-			// root (../usr/lib/os-release): resolve it from the root.
-			t.seen.opens.Add(1)
-			out, err = t.r.ReadFile(rp)
-		}
+		out, err = t.readIn(d, base, rp)
 		return err
 	})
 	return out, err
+}
+
+// readIn reads base in d, rp in the root.
+func (t *Transport) readIn(d *os.Root, base, rp string) ([]byte, error) {
+	t.seen.opens.Add(1)
+	out, err := d.ReadFile(base)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// A symlink in the directory may lead elsewhere under the
+		// root (../usr/lib/os-release): resolve it from the root.
+		t.seen.opens.Add(1)
+		out, err = t.r.ReadFile(rp)
+	}
+	return out, err
+}
+
+var _ machine.FileSumReader = (*Transport)(nil)
+
+// ReadFileUnlessSum returns the content of path, as ReadFile, or nil and
+// true when path is a regular file this transport's dialer read before,
+// found holding content of sum, and sees unchanged since (see seenFiles).
+// A regular file it reads is remembered with its content's sum.
+func (t *Transport) ReadFileUnlessSum(ctx context.Context, p string, sum [sha256.Size]byte) ([]byte, bool, error) {
+	var out []byte
+	var same bool
+	err := t.read(ctx, p, func(d *os.Root, base, rp string) error {
+		for range 3 {
+			began := t.seen.now()
+			t.seen.stats.Add(1)
+			fi, err := d.Lstat(base)
+			if err != nil {
+				t.seen.forget(t.root, rp)
+				return err
+			}
+			if !fi.Mode().IsRegular() {
+				t.seen.forget(t.root, rp)
+				out, err = t.readIn(d, base, rp)
+				return err
+			}
+			if same = t.seen.holds(t.root, rp, fi, sum); same {
+				return nil
+			}
+			t.seen.opens.Add(1)
+			f, err := d.Open(base)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed since: look again
+			}
+			if err != nil {
+				return err
+			}
+			m, err := readMatch(f, fi, nil)
+			f.Close()
+			if errors.Is(err, errChanging) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out = m.Content
+			t.seen.record(t.root, rp, m.opened, contentSum(out), began)
+			return nil
+		}
+		return errChanging
+	})
+	return out, same, err
 }
 
 // MatchFile describes path without following a final symlink and reports
