@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -234,20 +235,26 @@ func (r *Reconciler) reconcileUnit(ctx context.Context, gen *generation, u *Unit
 
 // log writes one line per applied unit: what changed, drift, or the error.
 func (r *Reconciler) log(ev *UnitEvent) {
+	var extra []any
+	msg, level := "unit in sync", slog.LevelDebug
+	switch {
+	case ev.Err != nil:
+		msg, level, extra = "unit failed", slog.LevelError, []any{"error", ev.Err, "retry", ev.NextRun}
+	case ev.Drift > 0:
+		msg, level, extra = "drift corrected", slog.LevelWarn, []any{"drift", ev.Drift}
+	case ev.ChangeSet != nil && ev.ChangeSet.HasChanges():
+		msg, level = "unit applied", slog.LevelInfo
+	}
+	// Most units of a pass are in sync, logged at a level mostly off:
+	// their attributes are not built then.
+	if !r.opts.Logger.Enabled(context.Background(), level) {
+		return
+	}
 	attrs := []any{"unit", ev.Unit.Name, "target", ev.Unit.Target, "revision", ev.Revision, "duration", ev.Duration.Round(time.Millisecond)}
 	if cs := ev.ChangeSet; cs != nil {
 		attrs = append(attrs, "created", cs.Count(Created), "configured", cs.Count(Configured), "deleted", cs.Count(Deleted), "unchanged", cs.Count(Unchanged))
 	}
-	switch {
-	case ev.Err != nil:
-		r.opts.Logger.Error("unit failed", append(attrs, "error", ev.Err, "retry", ev.NextRun)...)
-	case ev.Drift > 0:
-		r.opts.Logger.Warn("drift corrected", append(attrs, "drift", ev.Drift)...)
-	case ev.ChangeSet != nil && ev.ChangeSet.HasChanges():
-		r.opts.Logger.Info("unit applied", attrs...)
-	default:
-		r.opts.Logger.Debug("unit in sync", attrs...)
-	}
+	r.opts.Logger.Log(context.Background(), level, msg, append(attrs, extra...)...)
 }
 
 // unreadyDependency names the first dependency of u not ready at gen's

@@ -87,6 +87,10 @@ func (t *Target) Apply(ctx context.Context, plan *reconcile.Plan) (*reconcile.Ch
 
 // forHosts calls fn for 0..n-1, Parallel at a time, and waits.
 func (t *Target) forHosts(ctx context.Context, n int, fn func(ctx context.Context, i int)) {
+	if n == 1 {
+		fn(ctx, 0) // one host, the common case: no goroutine
+		return
+	}
 	var g errgroup.Group
 	g.SetLimit(t.cfg.Parallel)
 	for i := range n {
@@ -141,29 +145,28 @@ func failUnhealthy(hp *hostPlan, changes []reconcile.Change, msg string) {
 // applyHost executes one host's plan and reports its changes and whether
 // the host failed.
 func (t *Target) applyHost(ctx context.Context, req reconcile.ApplyRequest, unit string, hp *hostPlan) ([]reconcile.Change, bool) {
-	changes := slices.Clone(hp.changes)
-	if hp.err != nil {
-		return changes, true
-	}
-	if hp.planErr != nil {
-		return changes, true
+	// The plan's changes are returned as they are where the host is not
+	// worked on (Apply copies them into the change set), else a copy.
+	if hp.err != nil || hp.planErr != nil {
+		return hp.changes, true
 	}
 	if hp.held != "" {
 		// Counted as failed by the breaker, as when it was rolled back.
-		return changes, true
+		return hp.changes, true
 	}
-	inv := cloneInventory(hp.inv)
 	// A host whose last run failed (its health check among others) is
 	// checked again even when nothing changes: it is not known healthy.
-	unproven := inv.Status != StatusApplied
+	unproven := hp.inv.Status != StatusApplied
 	// Record the stack and the unit's prune settings, in an older
 	// inventory too.
 	prune, allowEmpty := req.Unit != nil && req.Unit.Prune, req.Unit != nil && req.Unit.AllowEmpty
-	adopt := (inv.Stack != stackOf(req) || inv.Prune != prune || inv.AllowEmpty != allowEmpty) && len(inv.Entries) > 0
-	inv.Stack, inv.Prune, inv.AllowEmpty = stackOf(req), prune, allowEmpty
-	if !hp.changed() && !adopt && !inventoryOutdated(inv, req.Revision, len(hp.pending) > 0) {
-		return changes, false // nothing to do: not even a connection
+	adopt := (hp.inv.Stack != stackOf(req) || hp.inv.Prune != prune || hp.inv.AllowEmpty != allowEmpty) && len(hp.inv.Entries) > 0
+	if !hp.changed() && !adopt && !inventoryOutdated(hp.inv, req.Revision, len(hp.pending) > 0) {
+		return hp.changes, false // nothing to do: not even a connection
 	}
+	changes := slices.Clone(hp.changes)
+	inv := cloneInventory(hp.inv)
+	inv.Stack, inv.Prune, inv.AllowEmpty = stackOf(req), prune, allowEmpty
 	log := t.cfg.Logger.With("unit", unit, "target", t.cfg.Name, "revision", req.Revision, "host", hp.host)
 	tr, err := t.dial(ctx, hp.host)
 	if err != nil {
@@ -324,7 +327,7 @@ func (t *Target) rollback(ctx context.Context, h *host, req reconcile.ApplyReque
 	}
 	good := inv.LastGood.Revision
 	err := func() error {
-		objs, err := inv.LastGood.objects()
+		objs, err := lastGoodObjects(ctx, h, inv)
 		if err != nil {
 			return err
 		}

@@ -283,3 +283,49 @@ func TestPruneAfterInterruptedRun(t *testing.T) {
 		t.Fatal("files created by the interrupted run were left behind")
 	}
 }
+
+// TestLastGoodSurvivesWritesOfAKeptInventory: a plan takes the inventory
+// without its last good objects (the target keeps them on the host only);
+// an apply that records a failure writes the inventory without a new last
+// good revision, and the host's objects must stay in it, so that a later
+// failed health check still rolls back to them.
+func TestLastGoodSurvivesWritesOfAKeptInventory(t *testing.T) {
+	healthy := true
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !healthy {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	r := newRig(t)
+	req := func(rev string, objs ...*reconcile.Object) reconcile.ApplyRequest {
+		q := request("u", rev, true, objs...)
+		q.Unit.Health = &reconcile.Health{HTTP: &reconcile.HTTPHealth{URL: srv.URL}, Retries: 1, Timeout: reconcile.Duration(time.Second)}
+		return q
+	}
+	if cs := r.sync(req("r1", fileObj(t, "conf", "/etc/web.conf", "v1\n", ""))); len(cs.Failed()) > 0 {
+		t.Fatalf("r1: %+v", cs.Failed())
+	}
+	r.sync(req("r1", fileObj(t, "conf", "/etc/web.conf", "v1\n", ""))) // planned with the kept inventory
+	failing := obj(t, hdr+"kind: Command\nmetadata: {name: fail}\nspec: {run: [sh, -c, 'exit 3'], creates: /etc/never}")
+	if cs := r.sync(req("r2", fileObj(t, "conf", "/etc/web.conf", "v2\n", ""), failing)); len(cs.Failed()) == 0 {
+		t.Fatal("r2 applied; want its command to fail")
+	}
+	inv := inventoryOf(t, r, "h1")
+	if inv.Status != machine.StatusFailed || inv.LastGood == nil || inv.LastGood.Revision != "r1" || !strings.Contains(string(inv.LastGood.Objects), `v1\n`) {
+		t.Fatalf("after the failed r2 the inventory on the host has status %s and last good %+v, want r1's objects kept", inv.Status, inv.LastGood)
+	}
+	mu.Lock()
+	healthy = false
+	mu.Unlock()
+	cs := r.sync(req("r3", fileObj(t, "conf", "/etc/web.conf", "v3\n", "")))
+	if len(cs.Failed()) == 0 || !strings.Contains(cs.Changes[0].Message, "rolled back to revision r1") {
+		t.Fatalf("r3: %+v, want it rolled back to r1", cs.Changes)
+	}
+	if got := r.file("h1", "etc/web.conf"); got != "v1\n" {
+		t.Fatalf("conf %q after the rollback, want v1", got)
+	}
+}

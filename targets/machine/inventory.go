@@ -86,7 +86,8 @@ type GoodRevision struct {
 	Revision string `json:"revision"`
 	// Objects is the JSON array of the revision's objects, decoded only
 	// for a rollback: every plan reads the inventory, and decoding them
-	// there was a sixth of a no-op drift pass.
+	// there was a sixth of a no-op drift pass. Nil in the inventory a
+	// plan gets (planInventory): they stay on the host.
 	Objects json.RawMessage `json:"objects"`
 }
 
@@ -101,6 +102,22 @@ func goodRevision(rev string, objs []*reconcile.Object) (*GoodRevision, error) {
 		return nil, fmt.Errorf("last good revision %s: %w", rev, err)
 	}
 	return &GoodRevision{Revision: rev, Objects: b}, nil
+}
+
+// lastGoodObjects returns the objects of inv's last good revision, read
+// from h when inv was planned without them (planInventory).
+func lastGoodObjects(ctx context.Context, h *host, inv *Inventory) ([]*reconcile.Object, error) {
+	if inv.LastGood.Objects == nil {
+		cur, err := readInventory(ctx, h, inv.Unit)
+		if err != nil {
+			return nil, err
+		}
+		if cur.LastGood == nil || cur.LastGood.Revision != inv.LastGood.Revision {
+			return nil, fmt.Errorf("the inventory on the host no longer holds revision %s", inv.LastGood.Revision)
+		}
+		inv.LastGood = cur.LastGood
+	}
+	return inv.LastGood.objects()
 }
 
 // objects decodes the revision's objects.
@@ -236,6 +253,12 @@ func (t *Target) planInventory(ctx context.Context, h *host, unit string) (*Inve
 		t.invs.drop(key)
 		return nil, err
 	}
+	if inv.LastGood != nil {
+		// Kept without the last good objects, which are most of the
+		// file: a rollback and the next write of the inventory take
+		// them from the host (lastGoodObjects, writeApplied).
+		inv.LastGood = &GoodRevision{Revision: inv.LastGood.Revision}
+	}
 	t.invs.put(key, keptInventory{sum: sum, inv: &inv})
 	return &inv, nil
 }
@@ -303,6 +326,11 @@ func (t *Target) writeApplied(ctx context.Context, h *host, inv *Inventory) erro
 		return err
 	}
 	inv.Suspended, inv.Release = cur.Suspended, cur.Release
+	if inv.LastGood != nil && inv.LastGood.Objects == nil {
+		// Planned with a kept inventory, and no new last good revision:
+		// the host's stays.
+		inv.LastGood = cur.LastGood
+	}
 	return writeInventory(ctx, h, inv)
 }
 

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/stewardhq/steward/reconcile"
 )
 
 // specTypes are the spec structs, each with a fresh value to decode into.
@@ -116,4 +118,24 @@ func FuzzSetSpecFields(f *testing.F) {
 		}
 		checkSetSpecFields(t, m)
 	})
+}
+
+// TestDecodeFileAllocations keeps a File's decode off encoding/json: every
+// plan decodes every object, and the round trip through JSON allocated
+// 26 times for this File, 4 without it.
+func TestDecodeFileAllocations(t *testing.T) {
+	objs, err := reconcile.DecodeObjects([]byte("apiVersion: machine.steward.dev/v1\nkind: File\nmetadata: {name: motd}\n"+
+		"spec: {path: /etc/motd, content: \"hello\\n\", mode: \"0644\", owner: root, group: root}\n"), "f.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := testing.AllocsPerRun(100, func() {
+		if _, err := decode(objs[0]); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("%.0f allocations per File", n)
+	if n > 8 {
+		t.Fatalf("decoding a File allocates %.0f times, want at most 8", n)
+	}
 }
