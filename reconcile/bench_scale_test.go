@@ -3,12 +3,10 @@ package reconcile_test
 import (
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,110 +18,6 @@ import (
 	"github.com/stewardhq/steward/sources/git"
 	"github.com/stewardhq/steward/targets/machine/local"
 )
-
-// BenchmarkScaleDriftPass measures a no-op drift pass (every unit due for
-// drift correction, nothing changed on disk) of the reconciler over N units
-// of 4 File objects on a local target, --concurrency 8, at N = 1000, 3000,
-// 10 000 (STEWARD_SCALE_SIZES overrides them), and prints the ratio and
-// growth exponent between sizes (goal: 10 000 units cost at most 11x 1000).
-// Two passes are measured: the first after the apply, which reads every
-// File, and a steady one, which reads only what changed (the local target
-// does not read again a file it found as wanted and sees unchanged).
-// The parts are real: a git repository, the yaml generator, the local
-// machine target; only the clock is the benchmark's, so that a whole pass
-// falls due at once.
-func BenchmarkScaleDriftPass(b *testing.B) {
-	sizes := scaleSizes(b)
-	type point struct {
-		units               int
-		pass, cpu           time.Duration
-		firstPass, firstCPU time.Duration // the first drift pass
-	}
-	var points []point
-	for _, n := range sizes {
-		b.Run(fmt.Sprintf("units=%d", n), func(b *testing.B) {
-			r, clock := scaleReconciler(b, n)
-			start := time.Now()
-			res, err := r.Pass(context.Background(), reconcile.PassRequest{})
-			if err != nil || res.Failed() || len(res.Events) != n {
-				b.Fatalf("first pass: %v, %d events, failed %v", err, len(res.Events), res != nil && res.Failed())
-			}
-			first := time.Since(start)
-			// drift runs passes no-op drift passes back to back and returns
-			// their wall and CPU time. Labelled by size and pass, so that a
-			// -cpuprofile can be narrowed to them (go tool pprof -tagfocus
-			// drift=1000).
-			drift := func(label string, passes int) (time.Duration, time.Duration) {
-				var before runtime.MemStats
-				runtime.ReadMemStats(&before)
-				start, cpuStart := time.Now(), cpuTime(b)
-				for range passes {
-					clock.Advance(2 * time.Hour)
-					var res *reconcile.PassResult
-					var err error
-					pprof.Do(context.Background(), pprof.Labels("drift", fmt.Sprint(n), "pass", label), func(ctx context.Context) {
-						res, err = r.Pass(ctx, reconcile.PassRequest{})
-					})
-					if err != nil || res.Failed() || len(res.Events) != n {
-						b.Fatalf("drift pass: %v, %d events", err, len(res.Events))
-					}
-					for _, e := range res.Events {
-						if e.Drift != 0 || e.ChangeSet == nil || e.ChangeSet.HasChanges() {
-							b.Fatalf("drift pass changed %s", e.Unit.Name)
-						}
-					}
-				}
-				wall, cpu := time.Since(start), cpuTime(b)-cpuStart
-				var after runtime.MemStats
-				runtime.ReadMemStats(&after)
-				// Allocation per unit does not depend on the machine's load:
-				// the steadiest sign of a pass growing faster than the
-				// estate.
-				b.Logf("%d units, %s drift pass: %.1f KiB allocated per unit, %.1f collections per pass",
-					n, label, float64(after.TotalAlloc-before.TotalAlloc)/1024/float64(n*passes), float64(after.NumGC-before.NumGC)/float64(passes))
-				return wall / time.Duration(passes), cpu / time.Duration(passes)
-			}
-			// The first drift pass after the apply, which reads every File,
-			// starts from a collected heap.
-			runtime.GC()
-			firstPass, firstCPU := drift("first", 1)
-			// The steady pass is the mean of steadyPasses run back to
-			// back, as a daemon runs them: each pays its share of the
-			// collections its garbage causes. (Collecting before each pass
-			// and timing it alone, as this did, left a 1000-unit pass's
-			// garbage to the collection before the next, outside the
-			// time, while a 10 000-unit pass runs one within its own.)
-			const steadyPasses = 10
-			b.ResetTimer()
-			pass, passCPU := drift("steady", b.N*steadyPasses)
-			b.ReportMetric(float64(pass.Milliseconds()), "drift-pass-ms")
-			b.ReportMetric(float64(passCPU.Milliseconds()), "drift-pass-cpu-ms")
-			b.ReportMetric(float64(firstPass.Milliseconds()), "first-drift-pass-ms")
-			b.Logf("%d units / %d objects: first pass (in process) %.1f s; no-op drift pass: first %d ms (%d ms CPU), steady (mean of 10) %d ms (%d ms CPU)",
-				n, 4*n, first.Seconds(), firstPass.Milliseconds(), firstCPU.Milliseconds(), pass.Milliseconds(), passCPU.Milliseconds())
-			// A size runs more than once (b.N = 1 first): its last run
-			// stands for it.
-			if len(points) > 0 && points[len(points)-1].units == n {
-				points = points[:len(points)-1]
-			}
-			points = append(points, point{n, pass, passCPU, firstPass, firstCPU})
-			// Logged here: a parent benchmark's logs are not printed. CPU
-			// time is the steadier figure on a shared machine.
-			for _, a := range points[:len(points)-1] {
-				c := points[len(points)-1]
-				size := math.Log(float64(c.units) / float64(a.units))
-				for _, p := range []struct {
-					name             string
-					a, c, aCPU, cCPU time.Duration
-				}{{"first", a.firstPass, c.firstPass, a.firstCPU, c.firstCPU}, {"steady", a.pass, c.pass, a.cpu, c.cpu}} {
-					ratio, cpuRatio := p.c.Seconds()/p.a.Seconds(), p.cCPU.Seconds()/p.aCPU.Seconds()
-					b.Logf("%d -> %d units: %s no-op drift pass x%.2f wall (exponent %.2f), x%.2f CPU (exponent %.2f); goal exponent <= 1.05, 10 000 vs 1000 <= 11x",
-						a.units, c.units, p.name, ratio, math.Log(ratio)/size, cpuRatio, math.Log(cpuRatio)/size)
-				}
-			}
-		})
-	}
-}
 
 // scaleSizes returns the unit counts of a scale series: 1000, 3000 and
 // 10 000, or those STEWARD_SCALE_SIZES lists.
@@ -141,6 +35,14 @@ func scaleSizes(b *testing.B) []int {
 		sizes = append(sizes, n)
 	}
 	return sizes
+}
+
+// liveHeapMiB collects and returns the heap then live, in MiB.
+func liveHeapMiB() float64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapAlloc) / (1 << 20)
 }
 
 // cpuTime returns the CPU time this process has used (user and system).
