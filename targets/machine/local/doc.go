@@ -6,8 +6,9 @@
 //
 // Reads go through the directory a file is in, opened once per transport,
 // and MatchFile does not read again a file found holding the wanted
-// content while its stat is unchanged, ctime included (see seenFiles): a
-// no-op drift pass costs one fstatat per File.
+// content while its stat is unchanged, ctime included (see seenFiles);
+// nor does ReadFileUnlessSum, with which the target reads each unit's
+// inventory: a no-op drift pass costs one fstatat per File and per unit.
 //
 // NewTarget makes the machine target of a stack's `local:` target.
 package local
