@@ -248,20 +248,34 @@ func (t *Target) planInventory(ctx context.Context, h *host, unit string) (*Inve
 	if kept.inv != nil && sum == kept.sum {
 		return kept.inv, nil
 	}
-	var inv Inventory
-	if err := parseInventory(p, unit, data, &inv, &inv.Unit); err != nil {
+	// Decoded without the last good objects, which are most of the file:
+	// a rollback and the next write of the inventory take them from the
+	// host (lastGoodObjects, writeApplied). This LastGood hides the
+	// Inventory's (encoding/json takes the shallower field).
+	var v struct {
+		Inventory
+		LastGood *struct {
+			Revision string      `json:"revision"`
+			Objects  skippedJSON `json:"objects"`
+		} `json:"lastGood,omitempty"`
+	}
+	if err := parseInventory(p, unit, data, &v, &v.Unit); err != nil {
 		t.invs.drop(key)
 		return nil, err
 	}
-	if inv.LastGood != nil {
-		// Kept without the last good objects, which are most of the
-		// file: a rollback and the next write of the inventory take
-		// them from the host (lastGoodObjects, writeApplied).
-		inv.LastGood = &GoodRevision{Revision: inv.LastGood.Revision}
+	inv := &v.Inventory
+	if v.LastGood != nil {
+		inv.LastGood = &GoodRevision{Revision: v.LastGood.Revision}
 	}
-	t.invs.put(key, keptInventory{sum: sum, inv: &inv})
-	return &inv, nil
+	t.invs.put(key, keptInventory{sum: sum, inv: inv})
+	return inv, nil
 }
+
+// skippedJSON is a value decoded without being kept: encoding/json checks
+// it and hands it over without a copy.
+type skippedJSON struct{}
+
+func (*skippedJSON) UnmarshalJSON([]byte) error { return nil }
 
 // inventoryKey names unit's inventory on h in the cache.
 func inventoryKey(h *host, unit string) string {
