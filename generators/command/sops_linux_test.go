@@ -345,8 +345,8 @@ func TestGenerateSOPSWrongKey(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			req, _ := m.request(t, repo, other.File, false)
 			_, err := command.New(&reconcile.CommandGenerator{Run: []string{"./gen.sh"}}).Generate(context.Background(), req)
-			if !errors.Is(err, sops.ErrNoKey) || !strings.Contains(err.Error(), "cmd/db.yaml: no key can decrypt it") {
-				t.Errorf("err = %v, want cmd/db.yaml named as no key opens it", err)
+			if !errors.Is(err, sops.ErrNoKey) || !strings.Contains(err.Error(), "cmd/db.yaml: no key can decrypt it") || strings.Count(err.Error(), "db.yaml") != 1 {
+				t.Errorf("err = %v, want cmd/db.yaml named once, as no key opens it", err)
 			}
 			assertEmpty(t, mem)
 		})

@@ -152,12 +152,22 @@ func (f *FS) ReadFile(name string) ([]byte, error) {
 	}
 	data, err := f.content(name, raw)
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+		return nil, contentErr("read", name, err)
 	}
 	if sameSlice(data, raw) {
 		return raw, nil
 	}
 	return bytes.Clone(data), nil
+}
+
+// contentErr is the error of reading name's content: an *Error, which
+// names the file already, as it is ("sops: db.yaml: no key can decrypt
+// it", not "open db.yaml: sops: db.yaml: ..."), else a *fs.PathError.
+func contentErr(op, name string, err error) error {
+	if e, ok := err.(*Error); ok && e.Path == name {
+		return e
+	}
+	return &fs.PathError{Op: op, Path: name, Err: err}
 }
 
 func sameSlice(a, b []byte) bool {
@@ -182,7 +192,7 @@ func (f *FS) Open(name string) (fs.File, error) {
 	}
 	data, err := f.content(name, raw)
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		return nil, contentErr("open", name, err)
 	}
 	return &memFile{Reader: bytes.NewReader(data), info: sizedInfo{FileInfo: info, size: int64(len(data))}}, nil
 }
