@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/stewardhq/steward/targets/machine"
 )
@@ -163,43 +164,20 @@ func (t *Transport) ReadFileUnlessSum(ctx context.Context, p string, sum [sha256
 	var out []byte
 	var same bool
 	err := t.read(ctx, p, func(d *os.Root, base, rp string) error {
-		for range 3 {
-			began := t.seen.now()
-			t.seen.stats.Add(1)
-			fi, err := d.Lstat(base)
-			if err != nil {
-				t.seen.forget(t.root, rp)
-				return err
-			}
-			if !fi.Mode().IsRegular() {
-				t.seen.forget(t.root, rp)
-				out, err = t.readIn(d, base, rp)
-				return err
-			}
-			if same = t.seen.holds(t.root, rp, fi, sum); same {
-				return nil
-			}
-			t.seen.opens.Add(1)
-			f, err := d.Open(base)
-			if errors.Is(err, fs.ErrNotExist) {
-				continue // removed since: look again
-			}
-			if err != nil {
-				return err
-			}
-			m, err := readMatch(f, fi, nil)
-			f.Close()
-			if errors.Is(err, errChanging) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			out = m.Content
-			t.seen.record(t.root, rp, m.opened, contentSum(out), began)
+		l, err := t.look(d, base, rp, sum, nil)
+		switch {
+		case err != nil:
+			return err
+		case !l.fi.Mode().IsRegular():
+			out, err = t.readIn(d, base, rp)
+			return err
+		case l.same:
+			same = true
 			return nil
 		}
-		return errChanging
+		out = l.read.Content
+		t.seen.record(t.root, rp, l.read.opened, contentSum(out), l.began)
+		return nil
 	})
 	return out, same, err
 }
@@ -212,9 +190,25 @@ func (t *Transport) ReadFileUnlessSum(ctx context.Context, p string, sum [sha256
 func (t *Transport) MatchFile(ctx context.Context, p string, want []byte) (*machine.FileMatch, error) {
 	var out *machine.FileMatch
 	err := t.read(ctx, p, func(d *os.Root, base, rp string) error {
-		var err error
-		out, err = t.match(d, base, rp, want)
-		return err
+		sum := contentSum(want)
+		l, err := t.look(d, base, rp, sum, want)
+		switch {
+		case err != nil:
+			return err
+		case !l.fi.Mode().IsRegular():
+			out = &machine.FileMatch{Info: infoOf(l.fi)}
+			return nil
+		case l.same:
+			out = &machine.FileMatch{Info: infoOf(l.fi), Same: true}
+			return nil
+		}
+		if l.read.Same {
+			t.seen.record(t.root, rp, l.read.opened, sum, l.began)
+		} else {
+			t.seen.forget(t.root, rp)
+		}
+		out = &l.read.FileMatch
+		return nil
 	})
 	return out, err
 }
@@ -222,47 +216,54 @@ func (t *Transport) MatchFile(ctx context.Context, p string, want []byte) (*mach
 // errChanging is a file replaced again and again while it was being read.
 var errChanging = errors.New("replaced while being read")
 
-func (t *Transport) match(d *os.Root, base, rp string, want []byte) (*machine.FileMatch, error) {
-	sum := contentSum(want)
+// looked is what look found of a file.
+type looked struct {
+	fi    fs.FileInfo // as lstat describes it
+	same  bool        // a regular file recorded holding content of the sum, unchanged since
+	read  *opened     // else, for a regular file, what readMatch found
+	began time.Time   // when the look that read it began, for seenFiles.record
+}
+
+// look describes base in d (rp in the root) without following it and, for
+// a regular file not recorded holding content of sum and unchanged since,
+// opens it and reads it against want (readMatch), looking again, up to
+// three times, at a file replaced meanwhile. The record of a path that is
+// missing or not a regular file is dropped.
+func (t *Transport) look(d *os.Root, base, rp string, sum [sha256.Size]byte, want []byte) (looked, error) {
 	for range 3 {
-		began := t.seen.now()
+		l := looked{began: t.seen.now()}
 		t.seen.stats.Add(1)
-		fi, err := d.Lstat(base)
-		if err != nil {
+		var err error
+		if l.fi, err = d.Lstat(base); err != nil {
 			t.seen.forget(t.root, rp)
-			return nil, err
+			return looked{}, err
 		}
-		if !fi.Mode().IsRegular() {
+		if !l.fi.Mode().IsRegular() {
 			t.seen.forget(t.root, rp)
-			return &machine.FileMatch{Info: infoOf(fi)}, nil
+			return l, nil
 		}
-		if t.seen.holds(t.root, rp, fi, sum) {
-			return &machine.FileMatch{Info: infoOf(fi), Same: true}, nil
+		if l.same = t.seen.holds(t.root, rp, l.fi, sum); l.same {
+			return l, nil
 		}
 		t.seen.opens.Add(1)
 		f, err := d.Open(base)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				continue // removed since: look again
-			}
-			return nil, err
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed since: look again
 		}
-		m, err := readMatch(f, fi, want)
+		if err != nil {
+			return looked{}, err
+		}
+		l.read, err = readMatch(f, l.fi, want)
 		f.Close()
 		if errors.Is(err, errChanging) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return looked{}, err
 		}
-		if m.Same {
-			t.seen.record(t.root, rp, m.opened, sum, began)
-		} else {
-			t.seen.forget(t.root, rp)
-		}
-		return &m.FileMatch, nil
+		return l, nil
 	}
-	return nil, &fs.PathError{Op: "read", Path: rp, Err: errChanging}
+	return looked{}, &fs.PathError{Op: "read", Path: rp, Err: errChanging}
 }
 
 // opened is what readMatch found in an opened file: the match, and the
