@@ -218,7 +218,9 @@ func startDriftKid(b *testing.B, n int) *driftKid {
 	// units, so that a small size is not timed over a fraction of a
 	// second.
 	k := &driftKid{n: n, passes: max(10, 100_000/n)}
-	args := []string{"-test.run", "^$", "-test.bench", "^BenchmarkScaleDriftPass$", "-test.benchtime", "1x"}
+	// No timeout of its own: it lives as long as the series, and ends
+	// when the parent does (its input closes).
+	args := []string{"-test.run", "^$", "-test.bench", "^BenchmarkScaleDriftPass$", "-test.benchtime", "1x", "-test.timeout", "0"}
 	if dir := os.Getenv("STEWARD_DRIFT_PROFILE"); dir != "" {
 		args = append(args, "-test.cpuprofile", filepath.Join(dir, fmt.Sprintf("cpu-%d.pprof", n)))
 	}
