@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"reflect"
 	"regexp"
@@ -189,15 +190,10 @@ func decodeSpec(o *reconcile.Object, into any) error {
 	if !ok {
 		return &SpecError{Object: id, Field: "spec", Msg: "want a mapping"}
 	}
-	known := jsonFields(reflect.TypeOf(into).Elem())
-	keys := make([]string, 0, len(m))
+	fields := specFieldsOf(reflect.TypeOf(into).Elem())
 	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if !slices.Contains(known, k) {
-			return &SpecError{Object: id, Field: "spec." + k, Msg: fmt.Sprintf("unknown field (%s has %s)", id.Kind, strings.Join(known, ", "))}
+		if _, ok := fields.index[k]; !ok {
+			return unknownField(id, m, fields.names)
 		}
 	}
 	if v, ok := m["mode"]; ok {
@@ -205,7 +201,7 @@ func decodeSpec(o *reconcile.Object, into any) error {
 			return &SpecError{Object: id, Field: "spec.mode", Msg: fmt.Sprintf(`write the mode as a quoted octal string such as "0644", not %v`, v)}
 		}
 	}
-	if setSpecFields(m, into) {
+	if setSpecFields(m, into, fields.index) {
 		return nil
 	}
 	b, err := json.Marshal(m)
@@ -222,30 +218,43 @@ func decodeSpec(o *reconcile.Object, into any) error {
 	return nil
 }
 
-// jsonFields returns the sorted JSON names of struct type t's fields; every
-// object of a plan asks, so they are worked out once per type.
-func jsonFields(t reflect.Type) []string {
-	if f, ok := fieldNames.Load(t); ok {
-		return f.([]string)
-	}
-	f, _ := fieldNames.LoadOrStore(t, structFields(t))
-	return f.([]string)
-}
-
-var fieldNames sync.Map // reflect.Type -> []string
-
-func structFields(t reflect.Type) []string {
-	var out []string
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name != "" && name != "-" {
-			out = append(out, name)
+// unknownField names the first of m's keys, in order, that is not among
+// known, the JSON names of the spec's fields.
+func unknownField(id reconcile.ObjectID, m map[string]any, known []string) error {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if !slices.Contains(known, k) {
+			return &SpecError{Object: id, Field: "spec." + k, Msg: fmt.Sprintf("unknown field (%s has %s)", id.Kind, strings.Join(known, ", "))}
 		}
 	}
-	slices.Sort(out)
-	return out
+	return nil
 }
+
+// specFields are the JSON names of a spec struct's fields: sorted, for
+// messages, and to their indexes. Every object of a plan asks, so they are
+// worked out once per type.
+type specFields struct {
+	names []string
+	index map[string]int
+}
+
+func specFieldsOf(t reflect.Type) *specFields {
+	if f, ok := fieldsByType.Load(t); ok {
+		return f.(*specFields)
+	}
+	out := &specFields{index: map[string]int{}}
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			out.names = append(out.names, name)
+			out.index[name] = i
+		}
+	}
+	slices.Sort(out.names)
+	f, _ := fieldsByType.LoadOrStore(t, out)
+	return f.(*specFields)
+}
+
+var fieldsByType sync.Map // reflect.Type -> *specFields
 
 func typeName(t reflect.Type) string {
 	switch t.Kind() {

@@ -2,8 +2,6 @@ package machine
 
 import (
 	"reflect"
-	"strings"
-	"sync"
 	"unicode/utf8"
 )
 
@@ -17,10 +15,9 @@ import (
 // false for anything else (null, a number, a wrong type), leaving into
 // for encoding/json, which converts and words the errors. Where it
 // reports true the result is the one encoding/json gives (a kept test
-// compares them). m's keys are known to be into's fields.
-func setSpecFields(m map[string]any, into any) bool {
+// compares them). fields indexes into's fields by JSON name.
+func setSpecFields(m map[string]any, into any, fields map[string]int) bool {
 	v := reflect.ValueOf(into).Elem()
-	fields := specFieldsOf(v.Type())
 	for k, val := range m {
 		f, ok := fields[k]
 		if !ok || !setSpecField(v.Field(f), val) {
@@ -88,22 +85,3 @@ func setSpecField(f reflect.Value, val any) bool {
 	}
 	return false
 }
-
-// specFieldsOf maps the JSON names of struct type t's fields to their
-// indexes, worked out once per type.
-func specFieldsOf(t reflect.Type) map[string]int {
-	if f, ok := specFields.Load(t); ok {
-		return f.(map[string]int)
-	}
-	out := map[string]int{}
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name != "" && name != "-" {
-			out[name] = i
-		}
-	}
-	f, _ := specFields.LoadOrStore(t, out)
-	return f.(map[string]int)
-}
-
-var specFields sync.Map // reflect.Type -> map[string]int
