@@ -165,17 +165,8 @@ func driftInterval(n int) time.Duration {
 // reconciles is how many unit reconciles the daemon has counted
 // (steward_reconcile_duration_seconds_count, summed over targets).
 func reconciles(b *testing.B, d *daemon) int {
-	resp, err := http.Get("http://" + d.addr + "/metrics")
-	if err != nil {
-		b.Fatalf("metrics: %v", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		b.Fatalf("metrics: %v", err)
-	}
 	n := 0
-	for _, line := range strings.Split(string(body), "\n") {
+	for _, line := range strings.Split(d.metrics(b), "\n") {
 		if rest, ok := strings.CutPrefix(line, "steward_reconcile_duration_seconds_count{"); ok {
 			_, v, _ := strings.Cut(rest, "} ")
 			c, err := strconv.ParseFloat(v, 64)

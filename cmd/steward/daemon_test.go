@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -127,6 +128,21 @@ func (d *daemon) status(tb testing.TB) *status.Snapshot {
 		tb.Fatalf("status: %v", err)
 	}
 	return &s
+}
+
+// metrics fetches /metrics, as Prometheus scrapes it.
+func (d *daemon) metrics(tb testing.TB) string {
+	tb.Helper()
+	resp, err := http.Get("http://" + d.addr + "/metrics")
+	if err != nil {
+		tb.Fatalf("metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatalf("metrics: %v", err)
+	}
+	return string(body)
 }
 
 // waitFor polls until cond holds, failing with the daemon's log after

@@ -95,12 +95,9 @@ func TestRunImageAutomation(t *testing.T) {
 	if u := unitState(s, "app"); u.Revision != s.Images.LastCommit {
 		d.waitFor(t, "the unit at the image commit", 30*time.Second, func(s *status.Snapshot) bool { return unitState(s, "app").Revision == s.Images.LastCommit })
 	}
-	resp, err := http.Get("http://" + d.addr + "/metrics")
-	must(t, err)
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	metrics := d.metrics(t)
 	for _, want := range []string{`steward_image_scan_total{policy="app",result="chosen"}`, `steward_image_policy_info{policy="app",tag="1.1.0"} 1`} {
-		if !strings.Contains(string(metrics), want) {
+		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}

@@ -162,10 +162,11 @@ func (t *Target) DropInventory(ctx context.Context, unit, stack string) ([]recon
 			if err := h.t.Remove(ctx, outputsPath(h, unit)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("remove outputs: %w", err)
 			}
-			if err := h.t.Remove(ctx, inventoryPath(h, unit)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			p := inventoryPath(h, unit)
+			if err := h.t.Remove(ctx, p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("remove inventory: %w", err)
 			}
-			t.invs.drop(inventoryKey(h, unit))
+			t.invs.drop(inventoryKey(h, p))
 			mu.Lock()
 			defer mu.Unlock()
 			for i := range inv.Entries {

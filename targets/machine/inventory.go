@@ -224,7 +224,8 @@ type keptInventory struct {
 // planInventory is readInventory for a plan, through t's inventory cache;
 // the inventory it returns is shared and must not be changed.
 func (t *Target) planInventory(ctx context.Context, h *host, unit string) (*Inventory, error) {
-	p, key := inventoryPath(h, unit), inventoryKey(h, unit)
+	p := inventoryPath(h, unit)
+	key := inventoryKey(h, p)
 	kept := t.invs.get(key)
 	var data []byte
 	var err error
@@ -277,9 +278,9 @@ type skippedJSON struct{}
 
 func (*skippedJSON) UnmarshalJSON([]byte) error { return nil }
 
-// inventoryKey names unit's inventory on h in the cache.
-func inventoryKey(h *host, unit string) string {
-	return h.name + "\x00" + inventoryPath(h, unit)
+// inventoryKey names the inventory file p on h in the cache.
+func inventoryKey(h *host, p string) string {
+	return h.name + "\x00" + p
 }
 
 func (c *inventoryCache) get(key string) keptInventory {
