@@ -2,6 +2,7 @@ package sops
 
 import (
 	"bytes"
+	"crypto/cipher"
 	"crypto/ecdh"
 	"crypto/hkdf"
 	"crypto/sha256"
@@ -85,12 +86,7 @@ func openSingleChunk(raw []byte, ids []age.Identity) ([]byte, error) {
 		return nil, errNotSingle
 	}
 	defer clear(fileKey)
-	key, err := hkdf.Key(sha256.New, fileKey, payload[:ageNonceSize], "payload", chacha20poly1305.KeySize)
-	if err != nil {
-		return nil, errNotSingle
-	}
-	defer clear(key)
-	aead, err := chacha20poly1305.New(key)
+	aead, err := hkdfAEAD(fileKey, payload[:ageNonceSize], "payload")
 	if err != nil {
 		return nil, errNotSingle
 	}
@@ -171,12 +167,7 @@ func (i *x25519Identity) unwrap(s *age.Stanza) ([]byte, error) {
 	}
 	defer clear(shared)
 	salt := slices.Concat(share, i.pub)
-	wrapping, err := hkdf.Key(sha256.New, shared, salt, x25519Label, chacha20poly1305.KeySize)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(wrapping)
-	aead, err := chacha20poly1305.New(wrapping)
+	aead, err := hkdfAEAD(shared, salt, x25519Label)
 	if err != nil {
 		return nil, err
 	}
@@ -189,6 +180,18 @@ func (i *x25519Identity) unwrap(s *age.Stanza) ([]byte, error) {
 		return nil, age.ErrIncorrectIdentity
 	}
 	return fileKey, nil
+}
+
+// hkdfAEAD is the ChaCha20-Poly1305 of a key derived from secret with
+// HKDF-SHA256, as age derives its payload and wrapping keys; the derived
+// key is cleared once the AEAD holds it.
+func hkdfAEAD(secret, salt []byte, info string) (cipher.AEAD, error) {
+	key, err := hkdf.Key(sha256.New, secret, salt, info, chacha20poly1305.KeySize)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(key)
+	return chacha20poly1305.New(key)
 }
 
 // bech32Data returns the data of a Bech32 string (BIP 173) without
